@@ -1,0 +1,215 @@
+"""Geography, organisations of staff, users and the audit log."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Province(models.Model):
+    """Provincie."""
+
+    name = models.CharField(_("naam"), max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("provincie")
+        verbose_name_plural = _("provincies")
+
+    def __str__(self):
+        return self.name
+
+
+class SafetyRegion(models.Model):
+    """Veiligheidsregio: 25 of them, each within one province."""
+
+    code = models.CharField(_("code"), max_length=4, unique=True)  # VR01 … VR25
+    name = models.CharField(_("naam"), max_length=80)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="safety_regions")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("veiligheidsregio")
+        verbose_name_plural = _("veiligheidsregio's")
+
+    def __str__(self):
+        return self.name
+
+
+class PoliceUnit(models.Model):
+    """Politie-eenheid: ten regional units and the national unit (Landelijke Eenheid)."""
+
+    name = models.CharField(_("naam"), max_length=80, unique=True)
+    is_national = models.BooleanField(_("landelijke eenheid"), default=False)
+
+    class Meta:
+        ordering = ["is_national", "name"]
+        verbose_name = _("politie-eenheid")
+        verbose_name_plural = _("politie-eenheden")
+
+    def __str__(self):
+        return self.name
+
+
+class Municipality(models.Model):
+    """Gemeente, by its CBS code (GM0014)."""
+
+    code = models.CharField(_("CBS-code"), max_length=6, unique=True)
+    name = models.CharField(_("naam"), max_length=80)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="municipalities")
+    safety_region = models.ForeignKey(
+        SafetyRegion, on_delete=models.PROTECT, related_name="municipalities"
+    )
+    police_unit = models.ForeignKey(
+        PoliceUnit, on_delete=models.PROTECT, related_name="municipalities"
+    )
+    inhabitants = models.PositiveIntegerField(_("inwoners"), null=True, blank=True)
+    lat = models.FloatField(_("breedtegraad centrum"), null=True, blank=True)
+    lon = models.FloatField(_("lengtegraad centrum"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("gemeente")
+        verbose_name_plural = _("gemeenten")
+
+    def __str__(self):
+        return self.name
+
+
+class PostcodeArea(models.Model):
+    """A Dutch four-digit postcode area (PC4) with its centre: the offline geocoder."""
+
+    pc4 = models.CharField(_("postcode (4 cijfers)"), max_length=4, unique=True)
+    place = models.CharField(_("plaats"), max_length=80)
+    lat = models.FloatField(_("breedtegraad"))
+    lon = models.FloatField(_("lengtegraad"))
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.SET_NULL, null=True, blank=True, related_name="postcodes"
+    )
+
+    class Meta:
+        ordering = ["pc4"]
+        verbose_name = _("postcodegebied")
+        verbose_name_plural = _("postcodegebieden")
+
+    def __str__(self):
+        return f"{self.pc4} {self.place}"
+
+
+class Organisation(models.Model):
+    """An organisation of staff; its kind decides its scope."""
+
+    class Kind(models.TextChoices):
+        CONTROL_ROOM = "control_room", _("meldkamer (regionale eenheid)")
+        NATIONAL_UNIT = "national_unit", _("Landelijke Eenheid")
+        MUNICIPALITY = "municipality", _("gemeente")
+        POLICE_TEAM = "police_team", _("politieteam")
+        MANAGEMENT = "management", _("Burgernet-beheer")
+
+    name = models.CharField(_("naam"), max_length=120, unique=True)
+    kind = models.CharField(_("soort"), max_length=20, choices=Kind.choices)
+    police_unit = models.ForeignKey(
+        PoliceUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        help_text=_("Voor een meldkamer: de regionale eenheid."),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        help_text=_("Voor een gemeente."),
+    )
+    municipalities = models.ManyToManyField(
+        Municipality,
+        blank=True,
+        related_name="police_teams",
+        verbose_name=_("gemeenten van het team"),
+        help_text=_("Voor een politieteam: de gemeenten van zijn gebied."),
+    )
+    requires_mail_approval = models.BooleanField(
+        _("mailings vereisen goedkeuring"),
+        default=False,
+        help_text=_("Een tweede persoon (mailgoedkeurder) keurt elke mailing goed."),
+    )
+    is_active = models.BooleanField(_("actief"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisatie")
+        verbose_name_plural = _("organisaties")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="control_room") | models.Q(police_unit__isnull=False),
+                name="control_room_has_police_unit",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="municipality") | models.Q(municipality__isnull=False),
+                name="municipality_org_has_municipality",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    """A staff member: belongs to one organisation; roles are Django groups."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("organisatie"),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("medewerker")
+        verbose_name_plural = _("medewerkers")
+
+
+class AuditEntry(models.Model):
+    """One line of the audit trail: who did what, when, to which object, from where.
+
+    Holds no personal data of citizens: objects are named by type and id.
+    """
+
+    at = models.DateTimeField(_("tijdstip"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("wie"),
+    )
+    actor_name = models.CharField(_("wie (naam)"), max_length=150, blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisatie"),
+    )
+    verb = models.CharField(_("handeling"), max_length=60, db_index=True)
+    target_type = models.CharField(_("soort object"), max_length=60, blank=True)
+    target_id = models.CharField(_("object-id"), max_length=40, blank=True)
+    target_repr = models.CharField(_("object"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP-adres"), null=True, blank=True)
+    detail = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("auditregel")
+        verbose_name_plural = _("audittrail")
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.verb}"

@@ -1,0 +1,1 @@
+"""Participants: citizens, their addresses and when each address is active."""
