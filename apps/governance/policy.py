@@ -1,0 +1,171 @@
+"""The scope policy: may this user do this verb on this object?
+
+Every staff view and admin screen asks here, never inline. A role decides which verbs a
+user may do; the user's organisation decides where (its scope: a set of municipalities,
+or the whole country). An object says where it lies through `scope()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from .models import Municipality, Organisation
+from .roles import Role, roles_of
+
+ALL_ROLES = frozenset(Role)
+
+# verb → the roles that may do it. Verbs are "<object>.<what>".
+VERBS: dict[str, frozenset[Role]] = {
+    "action.view": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR, Role.MANAGER}),
+    "action.manage": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR}),
+    "action.amber": frozenset({Role.NATIONAL_OPERATOR}),
+    "mailing.view": frozenset({Role.MAIL_AUTHOR, Role.MAIL_APPROVER, Role.MANAGER}),
+    "mailing.compose": frozenset({Role.MAIL_AUTHOR, Role.MANAGER}),
+    "mailing.approve": frozenset({Role.MAIL_APPROVER, Role.MANAGER}),
+    "mailing.responses": frozenset({Role.MAIL_AUTHOR, Role.MAIL_APPROVER, Role.MANAGER}),
+    "organisation.view": ALL_ROLES,
+    "organisation.manage": frozenset({Role.MANAGER}),
+    "user.manage": frozenset({Role.MANAGER}),
+    "audit.view": frozenset({Role.MANAGER}),
+    "participant.view": frozenset({Role.MANAGER}),
+    "participant.delete": frozenset({Role.MANAGER}),
+    "report.view": frozenset({Role.MANAGER}),
+    "settings.manage": frozenset({Role.MANAGER}),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where something lies or where someone may act: municipalities, or the country."""
+
+    nationwide: bool = False
+    municipality_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def nation(cls) -> Scope:
+        return cls(nationwide=True)
+
+    @classmethod
+    def of_municipalities(cls, ids) -> Scope:
+        return cls(municipality_ids=frozenset(ids))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.nationwide and not self.municipality_ids
+
+    def covers(self, other: Scope) -> bool:
+        """True when everything in `other` lies inside this scope."""
+        if self.nationwide:
+            return True
+        if other.nationwide or other.is_empty:
+            return False
+        return other.municipality_ids <= self.municipality_ids
+
+    def overlaps(self, other: Scope) -> bool:
+        if self.is_empty or other.is_empty:
+            return False
+        if self.nationwide or other.nationwide:
+            return True
+        return bool(self.municipality_ids & other.municipality_ids)
+
+    def filter(self, queryset: QuerySet, municipality_path: str) -> QuerySet:
+        """Narrow a queryset to rows whose municipality (at `municipality_path`) is inside."""
+        if self.nationwide:
+            return queryset
+        return queryset.filter(**{f"{municipality_path}__in": self.municipality_ids})
+
+
+def organisation_scope(organisation: Organisation | None) -> Scope:
+    """The area an organisation acts in, by its kind."""
+    if organisation is None or not organisation.is_active:
+        return Scope()
+    kind = Organisation.Kind
+    if organisation.kind in (kind.NATIONAL_UNIT, kind.MANAGEMENT):
+        return Scope.nation()
+    if organisation.kind == kind.CONTROL_ROOM:
+        return Scope.of_municipalities(
+            Municipality.objects.filter(police_unit_id=organisation.police_unit_id).values_list(
+                "id", flat=True
+            )
+        )
+    if organisation.kind == kind.MUNICIPALITY:
+        return Scope.of_municipalities([organisation.municipality_id])
+    if organisation.kind == kind.POLICE_TEAM:
+        return Scope.of_municipalities(organisation.municipalities.values_list("id", flat=True))
+    return Scope()
+
+
+class _UserScope:
+    """Caches a user's scope on the user object for one request."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def scope(self) -> Scope:
+        if self.user.is_superuser:
+            return Scope.nation()
+        return organisation_scope(self.user.organisation)
+
+
+def user_scope(user) -> Scope:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    holder = getattr(user, "_burgernet_scope", None)
+    if holder is None:
+        holder = user._burgernet_scope = _UserScope(user)
+    return holder.scope
+
+
+def scope_of(obj) -> Scope:
+    """Where an object lies. Objects of later apps define `scope() -> Scope`."""
+    if isinstance(obj, Scope):
+        return obj
+    if isinstance(obj, Municipality):
+        return Scope.of_municipalities([obj.pk])
+    if isinstance(obj, Organisation):
+        return organisation_scope(obj)
+    if hasattr(obj, "scope"):
+        return obj.scope()
+    raise TypeError(f"no scope known for {type(obj).__name__}")
+
+
+def has_role_for(user, verb: str) -> bool:
+    if verb not in VERBS:
+        raise KeyError(f"unknown verb {verb!r}")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return bool(roles_of(user) & VERBS[verb])
+
+
+def can(user, verb: str, obj=None) -> bool:
+    """May `user` do `verb` (on `obj`, when given)?"""
+    if not has_role_for(user, verb):
+        return False
+    if obj is None:
+        return True
+    if isinstance(obj, Organisation) and not user_scope(user).nationwide:
+        # Staff outside the country-wide organisations see their own organisation only.
+        return obj.pk == user.organisation_id
+    return user_scope(user).covers(scope_of(obj))
+
+
+def require(user, verb: str, obj=None) -> None:
+    """Raise PermissionDenied unless `can(user, verb, obj)`."""
+    if not can(user, verb, obj):
+        raise PermissionDenied
+
+
+def visible_organisations(user) -> QuerySet:
+    """The organisations a user may see: all for country-wide staff, else its own."""
+    if not has_role_for(user, "organisation.view"):
+        return Organisation.objects.none()
+    if user_scope(user).nationwide:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(Q(pk=user.organisation_id))

@@ -1,0 +1,104 @@
+"""Staff roles: Django groups with the permissions each role needs in the admin.
+
+A role says what a user may do; the organisation says where (see policy.py).
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"  # meldkamer: actions in its region
+    NATIONAL_OPERATOR = "national_operator"  # Landelijke Eenheid: AMBER Alerts, nationwide
+    MAIL_AUTHOR = "mail_author"  # Burgernetmail: composes mailings
+    MAIL_APPROVER = "mail_approver"  # Burgernetmail: approves mailings
+    MANAGER = "manager"  # Burgernet-beheer: organisations, users, settings, reports
+
+
+ROLE_LABELS = {
+    Role.OPERATOR: "Meldkameroperator",
+    Role.NATIONAL_OPERATOR: "Landelijk operator (AMBER Alert)",
+    Role.MAIL_AUTHOR: "Mailauteur",
+    Role.MAIL_APPROVER: "Mailgoedkeurder",
+    Role.MANAGER: "Beheerder",
+}
+
+# Model permissions per role, "app_label.codename". Later apps add their models here.
+ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.OPERATOR: {
+        "governance.view_municipality",
+        "governance.view_policeunit",
+    },
+    Role.NATIONAL_OPERATOR: {
+        "governance.view_municipality",
+        "governance.view_policeunit",
+    },
+    Role.MAIL_AUTHOR: {
+        "governance.view_municipality",
+        "governance.view_organisation",
+    },
+    Role.MAIL_APPROVER: {
+        "governance.view_municipality",
+        "governance.view_organisation",
+    },
+    Role.MANAGER: {
+        "governance.view_province",
+        "governance.view_safetyregion",
+        "governance.view_policeunit",
+        "governance.view_municipality",
+        "governance.change_municipality",
+        "governance.view_postcodearea",
+        "governance.add_organisation",
+        "governance.change_organisation",
+        "governance.view_organisation",
+        "governance.add_user",
+        "governance.change_user",
+        "governance.view_user",
+        "governance.view_auditentry",
+        "participants.view_participant",
+        "participants.delete_participant",
+        "participants.view_address",
+        "django_q.view_success",
+        "django_q.view_failure",
+        "django_q.view_schedule",
+        "django_q.view_ormq",
+    },
+}
+
+
+def group_name(role: Role) -> str:
+    return role.value
+
+
+@transaction.atomic
+def sync_roles() -> None:
+    """Create the role groups and give each exactly its permissions (idempotent).
+
+    Run after migrate (make run and the test fixtures do); a permission whose model does
+    not exist yet is skipped.
+    """
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for perm in sorted(perms):
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found:
+                wanted.append(found)
+        group.permissions.set(wanted)
+
+
+def roles_of(user) -> set[Role]:
+    """The roles of a user (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_burgernet_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = {role for role in Role if group_name(role) in names}
+        user._burgernet_roles = cached
+    return cached
