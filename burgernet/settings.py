@@ -126,6 +126,8 @@ STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=True)
 if not DEBUG and not STAFF_OTP_REQUIRED:
     raise ImproperlyConfigured("STAFF_OTP_REQUIRED cannot be off when DEBUG is off.")
 OTP_TOTP_ISSUER = "Burgernet"
+# A TOTP secret is shown once, while a manager sets up a staff member's authenticator.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # django-axes: lock a username+IP pair after repeated failed log-ins.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -135,6 +137,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "governance/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The same client address as the audit trail and the rate limits (honours PROXY_COUNT only;
+# without django-ipware, axes would otherwise see the proxy's address for everyone).
+AXES_CLIENT_IP_CALLABLE = "burgernet.client.client_ip"
+# Masked in the failed attempts axes stores (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # Reverse proxies in front of the site; 0 means REMOTE_ADDR is the client.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 

@@ -1,3 +1,380 @@
-from django.contrib import admin
+"""Admin of geography, organisations, staff users, their authenticators and the audit trail."""
 
-# Register your models here.
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import policy, services, totp
+from .admin_scope import ScopedAdminMixin
+from .models import (
+    AuditEntry,
+    Municipality,
+    Organisation,
+    PoliceUnit,
+    PostcodeArea,
+    Province,
+    SafetyRegion,
+    User,
+)
+from .roles import ROLE_LABELS, Role, group_name
+
+
+@admin.register(Province)
+class ProvinceAdmin(admin.ModelAdmin):
+    list_display = ["name", "municipality_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_municipalities=Count("municipalities"))
+
+    @admin.display(description=_("gemeenten"), ordering="_municipalities")
+    def municipality_count(self, obj):
+        return obj._municipalities
+
+
+@admin.register(SafetyRegion)
+class SafetyRegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "province"]
+    list_filter = ["province"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(PoliceUnit)
+class PoliceUnitAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_national"]
+    list_filter = ["is_national"]
+    search_fields = ["name"]
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_municipality_path = "pk"
+    list_display = ["code", "name", "province", "safety_region", "police_unit", "inhabitants"]
+    list_filter = ["province", "police_unit", "safety_region"]
+    list_select_related = ["province", "safety_region", "police_unit"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["code"]
+
+
+@admin.register(PostcodeArea)
+class PostcodeAreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_municipality_path = "municipality"
+    list_display = ["pc4", "place", "municipality", "lat", "lon"]
+    list_filter = ["municipality__province", "municipality__police_unit"]
+    list_select_related = ["municipality"]
+    search_fields = ["pc4", "place", "municipality__name"]
+    autocomplete_fields = ["municipality"]
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "kind",
+            "police_unit",
+            "municipality",
+            "municipalities",
+            "requires_mail_approval",
+            "is_active",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        Kind = Organisation.Kind
+        if kind == Kind.CONTROL_ROOM and not cleaned.get("police_unit"):
+            self.add_error("police_unit", _("Een meldkamer hoort bij een regionale eenheid."))
+        if kind == Kind.MUNICIPALITY and not cleaned.get("municipality"):
+            self.add_error("municipality", _("Kies de gemeente."))
+        if kind == Kind.POLICE_TEAM and not cleaned.get("municipalities"):
+            self.add_error("municipalities", _("Kies de gemeenten van het team."))
+        return cleaned
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = OrganisationForm
+    list_display = ["name", "kind", "police_unit", "municipality", "is_active", "user_count"]
+    list_filter = ["kind", "is_active", "requires_mail_approval", "police_unit"]
+    list_select_related = ["police_unit", "municipality"]
+    search_fields = ["name", "municipality__name", "municipalities__name"]
+    filter_horizontal = ["municipalities"]
+    autocomplete_fields = ["municipality"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=policy.visible_organisations(request.user).values("pk"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_users=Count("users", distinct=True))
+
+    @admin.display(description=_("medewerkers"), ordering="_users")
+    def user_count(self, obj):
+        return obj._users
+
+
+class RoleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return ROLE_LABELS.get(obj.name, obj.name)
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    """Staff users: managers add them, give them an organisation and roles, and set up
+    their authenticator. Only superusers make superusers or hand out single permissions."""
+
+    change_form_template = "admin/governance/user/change_form.html"
+    list_display = [
+        "username",
+        "full_name",
+        "organisation",
+        "roles",
+        "is_active",
+        "is_staff",
+        "has_authenticator",
+    ]
+    list_filter = ["organisation__kind", "groups", "is_active", "is_staff", "organisation"]
+    list_select_related = ["organisation"]
+    search_fields = ["username", "first_name", "last_name", "email", "organisation__name"]
+    filter_horizontal = ["groups"]
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "usable_password", "password1", "password2"),
+            },
+        ),
+        (_("Organisatie en rollen"), {"fields": ("organisation", "groups", "is_staff")}),
+        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email")}),
+    )
+    staff_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Organisatie en rollen"), {"fields": ("organisation", "groups")}),
+        (_("Toegang"), {"fields": ("is_active", "is_staff")}),
+        (_("Data"), {"fields": ("last_login", "date_joined")}),
+    )
+    superuser_fieldsets = (
+        *staff_fieldsets[:3],
+        (_("Toegang"), {"fields": ("is_active", "is_staff", "is_superuser", "user_permissions")}),
+        staff_fieldsets[4],
+    )
+    readonly_fields = ["last_login", "date_joined"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        return self.superuser_fieldsets if request.user.is_superuser else self.staff_fieldsets
+
+    def get_queryset(self, request):
+        confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("groups")
+            .annotate(_has_authenticator=Exists(confirmed))
+        )
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=policy.manageable_users(request.user).values("pk"))
+
+    def has_change_permission(self, request, obj=None):
+        # Nobody but a superuser changes a superuser (or could make one of themselves).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            kwargs["queryset"] = Group.objects.filter(name__in=[group_name(r) for r in Role])
+            kwargs["form_class"] = RoleChoiceField
+            kwargs.setdefault("label", _("rollen"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.display(description=_("naam"))
+    def full_name(self, obj):
+        return obj.get_full_name()
+
+    @admin.display(description=_("rollen"))
+    def roles(self, obj):
+        return ", ".join(str(ROLE_LABELS.get(g.name, g.name)) for g in obj.groups.all())
+
+    @admin.display(description=_("authenticator"), boolean=True)
+    def has_authenticator(self, obj):
+        return obj._has_authenticator
+
+    # Setting up the authenticator of a staff member.
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/authenticator/",
+                self.admin_site.admin_view(self.authenticator_view),
+                name="governance_user_authenticator",
+            ),
+            *super().get_urls(),
+        ]
+
+    def authenticator_view(self, request, object_id):
+        target = self.get_object(request, object_id)
+        if target is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, target):
+            raise PermissionDenied
+        pending = services.pending_authenticator(target)
+        form = AuthenticatorConfirmForm(request.POST or None)
+        if request.method == "POST" and "start" in request.POST:
+            services.authenticator_start(user=target)
+            return redirect(request.path)
+        if request.method == "POST" and pending is not None and form.is_valid():
+            if services.authenticator_confirm(
+                device=pending,
+                token=form.cleaned_data["otp_token"],
+                by=request.user,
+                request=request,
+            ):
+                messages.success(
+                    request,
+                    gettext("De authenticator van %(user)s is ingesteld.")
+                    % {"user": target.get_username()},
+                )
+                return redirect(reverse("admin:governance_user_change", args=[target.pk]))
+            form.add_error(
+                "otp_token", _("De code klopt niet. Probeer de code die de app nu toont.")
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Authenticator instellen"),
+            "opts": self.opts,
+            "original": target,
+            "target": target,
+            "devices": totp.confirmed_devices(target),
+            "pending": pending,
+            "secret": totp.secret_base32(pending) if pending else "",
+            "qr_svg": totp.qr_svg(pending) if pending else "",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/governance/user/authenticator.html", context)
+
+
+class AuthenticatorConfirmForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("Code uit de app"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_otp_token(self):
+        token = "".join(self.cleaned_data["otp_token"].split())
+        if not token.isdigit():
+            raise ValidationError(_("De code bestaat alleen uit cijfers."))
+        return token
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail: read by managers, written only by the services."""
+
+    list_display = ["at", "actor_name", "organisation", "verb", "target_type", "target_repr", "ip"]
+    list_filter = ["verb", "organisation", "target_type", "at"]
+    list_select_related = ["organisation"]
+    search_fields = ["actor_name", "verb", "target_repr", "target_id", "ip"]
+    date_hierarchy = "at"
+    fields = [
+        "at",
+        "actor",
+        "actor_name",
+        "organisation",
+        "verb",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "ip",
+        "detail",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        visible = policy.visible_audit_entries(request.user)
+        return super().get_queryset(request).filter(pk__in=visible.values("pk"))
+
+    def has_module_permission(self, request):
+        return policy.can(request.user, "audit.view") and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return policy.can(request.user, "audit.view") and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ManagedTOTPDeviceAdmin(TOTPDeviceAdmin):
+    """django-otp's device admin, for managers only and within their scope."""
+
+    def _manages(self, request) -> bool:
+        return policy.can(request.user, "user.manage")
+
+    def get_queryset(self, request):
+        users = policy.manageable_users(request.user)
+        return super().get_queryset(request).filter(user__in=users.values("pk"))
+
+    def _in_scope(self, request, obj) -> bool:
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request):
+        return self._manages(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return (
+            self._manages(request)
+            and self._in_scope(request, obj)
+            and super().has_view_permission(request, obj)
+        )
+
+    def has_add_permission(self, request):
+        return self._manages(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return (
+            self._manages(request)
+            and self._in_scope(request, obj)
+            and super().has_change_permission(request, obj)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return (
+            self._manages(request)
+            and self._in_scope(request, obj)
+            and super().has_delete_permission(request, obj)
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = policy.manageable_users(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, ManagedTOTPDeviceAdmin)

@@ -74,7 +74,9 @@ def read_municipality_csv(path: Path | str) -> list[MunicipalityRow]:
                 lon = float(raw["lon"]) if raw.get("lon") else None
             except ValueError as exc:
                 raise GeographyError(f"line {lineno}: {exc}") from exc
-            if lat is not None and not (50.5 <= lat <= 53.8 and 3.2 <= (lon or 0) <= 7.3):
+            if (lat is None) != (lon is None):
+                raise GeographyError(f"line {lineno}: lat and lon go together")
+            if lat is not None and not (50.5 <= lat <= 53.8 and 3.2 <= lon <= 7.3):
                 raise GeographyError(f"line {lineno}: centre point outside the Netherlands")
             rows.append(
                 MunicipalityRow(

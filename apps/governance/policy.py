@@ -13,7 +13,7 @@ from functools import cached_property
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from .models import Municipality, Organisation
+from .models import AuditEntry, Municipality, Organisation, PostcodeArea, User
 from .roles import Role, roles_of
 
 ALL_ROLES = frozenset(Role)
@@ -112,8 +112,22 @@ class _UserScope:
         return organisation_scope(self.user.organisation)
 
 
-def user_scope(user) -> Scope:
+def in_service(user) -> bool:
+    """An active, logged-in user of an active organisation (or a superuser).
+
+    Staff of a deactivated organisation, or without one, may do nothing until a manager
+    places them in an active organisation.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    organisation = user.organisation
+    return organisation is not None and organisation.is_active
+
+
+def user_scope(user) -> Scope:
+    if not in_service(user):
         return Scope()
     holder = getattr(user, "_burgernet_scope", None)
     if holder is None:
@@ -127,6 +141,8 @@ def scope_of(obj) -> Scope:
         return obj
     if isinstance(obj, Municipality):
         return Scope.of_municipalities([obj.pk])
+    if isinstance(obj, PostcodeArea):
+        return Scope.of_municipalities([obj.municipality_id] if obj.municipality_id else [])
     if isinstance(obj, Organisation):
         return organisation_scope(obj)
     if hasattr(obj, "scope"):
@@ -137,7 +153,7 @@ def scope_of(obj) -> Scope:
 def has_role_for(user, verb: str) -> bool:
     if verb not in VERBS:
         raise KeyError(f"unknown verb {verb!r}")
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not in_service(user):
         return False
     if user.is_superuser:
         return True
@@ -169,3 +185,22 @@ def visible_organisations(user) -> QuerySet:
     if user_scope(user).nationwide:
         return Organisation.objects.all()
     return Organisation.objects.filter(Q(pk=user.organisation_id))
+
+
+def manageable_users(user) -> QuerySet:
+    """The staff users a manager may manage: everyone for country-wide managers, else the
+    users of the manager's own organisation."""
+    if not has_role_for(user, "user.manage"):
+        return User.objects.none()
+    if user_scope(user).nationwide:
+        return User.objects.all()
+    return User.objects.filter(organisation_id=user.organisation_id)
+
+
+def visible_audit_entries(user) -> QuerySet:
+    """The audit trail a manager may read: all of it country-wide, else its organisation's."""
+    if not has_role_for(user, "audit.view"):
+        return AuditEntry.objects.none()
+    if user_scope(user).nationwide:
+        return AuditEntry.objects.all()
+    return AuditEntry.objects.filter(organisation_id=user.organisation_id)

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(StrEnum):
@@ -18,11 +19,11 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.OPERATOR: "Meldkameroperator",
-    Role.NATIONAL_OPERATOR: "Landelijk operator (AMBER Alert)",
-    Role.MAIL_AUTHOR: "Mailauteur",
-    Role.MAIL_APPROVER: "Mailgoedkeurder",
-    Role.MANAGER: "Beheerder",
+    Role.OPERATOR: _("Meldkameroperator"),
+    Role.NATIONAL_OPERATOR: _("Landelijk operator (AMBER Alert)"),
+    Role.MAIL_AUTHOR: _("Mailauteur"),
+    Role.MAIL_APPROVER: _("Mailgoedkeurder"),
+    Role.MANAGER: _("Beheerder"),
 }
 
 # Model permissions per role, "app_label.codename". Later apps add their models here.
@@ -57,6 +58,13 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.change_user",
         "governance.view_user",
         "governance.view_auditentry",
+        # Managers set up the second factor of staff and lift log-in lock-outs.
+        "otp_totp.add_totpdevice",
+        "otp_totp.change_totpdevice",
+        "otp_totp.delete_totpdevice",
+        "otp_totp.view_totpdevice",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
         "participants.view_participant",
         "participants.delete_participant",
         "participants.view_address",
@@ -80,7 +88,7 @@ def sync_roles() -> None:
     not exist yet is skipped.
     """
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=group_name(role))
+        group, _created = Group.objects.get_or_create(name=group_name(role))
         wanted = []
         for perm in sorted(perms):
             app_label, codename = perm.split(".")

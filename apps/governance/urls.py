@@ -1,7 +1,13 @@
+"""Staff screens: /medewerkers/."""
+
 from django.urls import path
 
 from . import views
 
 app_name = "governance"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("inloggen/", views.login, name="login"),
+    path("uitloggen/", views.logout, name="logout"),
+]

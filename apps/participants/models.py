@@ -1,1 +1,260 @@
 """Participants: citizens, their addresses and when each address is active."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from . import schedule
+
+MAX_ADDRESSES = 5
+MAX_WINDOWS_PER_ADDRESS = 3
+CODE_DIGITS = 6
+CODE_MAX_ATTEMPTS = 5
+CODE_VALID_FOR = timedelta(minutes=15)
+
+
+class Country(models.TextChoices):
+    NL = "NL", _("Nederland")
+    BE = "BE", _("België")
+    DE = "DE", _("Duitsland")
+
+
+class Participant(models.Model):
+    """Deelnemer: a citizen who receives Burgernet messages.
+
+    Registered by a mobile number (E.164); holds no name. Its string form never shows
+    personal data, so it is safe in logs and the audit trail.
+    """
+
+    # A random handle for links (the code page), so no link carries the database id.
+    ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    phone = models.CharField(_("mobiel nummer"), max_length=16, unique=True)
+    phone_confirmed_at = models.DateTimeField(_("nummer bevestigd op"), null=True, blank=True)
+    email = models.EmailField(_("e-mailadres"), blank=True)
+    email_confirmed_at = models.DateTimeField(_("e-mail bevestigd op"), null=True, blank=True)
+    email_postcode = models.CharField(_("postcode bij e-mail"), max_length=7, blank=True)
+    email_lat = models.FloatField(_("breedtegraad postcode e-mail"), null=True, blank=True)
+    email_lon = models.FloatField(_("lengtegraad postcode e-mail"), null=True, blank=True)
+    email_municipality = models.ForeignKey(
+        "governance.Municipality",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gemeente bij e-mail"),
+    )
+    wants_sms = models.BooleanField(_("sms"), default=True)
+    wants_voice = models.BooleanField(_("gesproken bericht"), default=False)
+    wants_email = models.BooleanField(_("e-mail"), default=False)
+    quiet_start = models.TimeField(_("stil vanaf"), null=True, blank=True)
+    quiet_end = models.TimeField(_("stil tot"), null=True, blank=True)
+    created_at = models.DateTimeField(_("aangemeld op"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("deelnemer")
+        verbose_name_plural = _("deelnemers")
+        indexes = [models.Index(fields=["email"], name="participant_email")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                    | models.Q(quiet_start__isnull=False, quiet_end__isnull=False)
+                ),
+                name="participant_quiet_hours_both_or_neither",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Deelnemer %(id)s") % {"id": self.pk}
+
+    def audit_label(self) -> str:
+        return f"participant {self.pk}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.phone_confirmed_at is not None
+
+    @property
+    def has_confirmed_email(self) -> bool:
+        return bool(self.email) and self.email_confirmed_at is not None
+
+    def is_quiet_at(self, local_time) -> bool:
+        """Whether `local_time` (a time of day) falls in the quiet hours."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return False
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= local_time < self.quiet_end
+        return local_time >= self.quiet_start or local_time < self.quiet_end
+
+
+class Address(models.Model):
+    """Adres: a place where the participant wants to be alerted, geocoded once."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField(_("naam"), max_length=40)
+    country = models.CharField(_("land"), max_length=2, choices=Country.choices, default=Country.NL)
+    postcode = models.CharField(_("postcode"), max_length=10)
+    house_number = models.PositiveIntegerField(_("huisnummer"))
+    house_number_suffix = models.CharField(_("toevoeging"), max_length=8, blank=True)
+    lat = models.FloatField(_("breedtegraad"))
+    lon = models.FloatField(_("lengtegraad"))
+    # Empty for Belgian and German addresses.
+    municipality = models.ForeignKey(
+        "governance.Municipality",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="participant_addresses",
+        verbose_name=_("gemeente"),
+    )
+    always_active = models.BooleanField(_("altijd actief"), default=True)
+    created_at = models.DateTimeField(_("toegevoegd op"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant", "created_at", "id"]
+        verbose_name = _("adres")
+        verbose_name_plural = _("adressen")
+        # Targeting narrows candidates with a bounding box on these two columns.
+        indexes = [models.Index(fields=["lat", "lon"], name="address_lat_lon")]
+
+    def __str__(self):
+        return f"{self.label} ({self.get_country_display()})"
+
+    @property
+    def house_number_display(self) -> str:
+        return f"{self.house_number}{self.house_number_suffix}"
+
+    def is_active_at(self, local_moment) -> bool:
+        """Whether the address counts at a local (Europe/Amsterdam) moment."""
+        if self.always_active:
+            return True
+        return any(w.is_active_at(local_moment) for w in self.windows.all())
+
+
+class ActiveWindow(models.Model):
+    """Actieve periode: days of the week and hours at which an address is active.
+
+    An end at or before the start means the window runs over midnight.
+    """
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="windows")
+    days = models.PositiveSmallIntegerField(
+        _("dagen"), help_text=_("Bitmasker: maandag = 1, dinsdag = 2, … zondag = 64.")
+    )
+    start = models.TimeField(_("van"))
+    end = models.TimeField(_("tot"))
+
+    class Meta:
+        ordering = ["address", "id"]
+        verbose_name = _("actieve periode")
+        verbose_name_plural = _("actieve periodes")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(days__gte=1, days__lte=schedule.ALL_DAYS),
+                name="active_window_days_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return schedule.describe(self.days, self.start, self.end)
+
+    @property
+    def day_list(self) -> list[int]:
+        return schedule.mask_to_days(self.days)
+
+    @property
+    def over_midnight(self) -> bool:
+        return self.end <= self.start
+
+    def is_active_at(self, local_moment) -> bool:
+        return schedule.is_active_at(self.days, self.start, self.end, local_moment)
+
+
+def _code_hash(participant_id: int, code: str) -> str:
+    # Keyed with SECRET_KEY: a copy of the table alone does not give the codes away.
+    return salted_hmac("participants.phone-code", f"{participant_id}:{code}").hexdigest()
+
+
+class PhoneCode(models.Model):
+    """Bevestigingscode: the code sent by SMS to confirm a mobile number.
+
+    Only its keyed hash is stored. Five wrong tries lock it; a new code replaces it.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="phone_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bevestigingscode")
+        verbose_name_plural = _("bevestigingscodes")
+
+    def __str__(self):
+        return f"code {self.pk}"
+
+    @staticmethod
+    def new_code() -> str:
+        return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+    @classmethod
+    def for_participant(cls, participant: Participant, code: str) -> "PhoneCode":
+        return cls(
+            participant=participant,
+            code_hash=_code_hash(participant.pk, code),
+            expires_at=timezone.now() + CODE_VALID_FOR,
+        )
+
+    @property
+    def is_locked(self) -> bool:
+        return self.failed_attempts >= CODE_MAX_ATTEMPTS
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, CODE_MAX_ATTEMPTS - self.failed_attempts)
+
+    def matches(self, code: str) -> bool:
+        return constant_time_compare(self.code_hash, _code_hash(self.participant_id, code))
+
+
+class ManageLink(models.Model):
+    """Beheerlink: one use of a signed link to manage a registration.
+
+    The link carries a random nonce (signed, with an expiry); the row holds its hash and
+    whether it was used, so a link works once.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="manage_links"
+    )
+    nonce_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("beheerlink")
+        verbose_name_plural = _("beheerlinks")
+
+    def __str__(self):
+        return f"manage link {self.pk}"
+
+    @staticmethod
+    def hash_nonce(nonce: str) -> str:
+        return hashlib.sha256(nonce.encode()).hexdigest()

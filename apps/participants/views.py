@@ -1,1 +1,396 @@
+"""The public registration site: register, confirm, manage and delete a registration."""
 
+import time
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from burgernet import ratelimit
+from burgernet.client import client_ip
+
+from . import services, tokens
+from .forms import (
+    AddressBlock,
+    CodeForm,
+    ConfirmForm,
+    EmailForm,
+    ManageRequestForm,
+    PreferencesForm,
+    RegistrationForm,
+    error_links,
+)
+from .models import MAX_ADDRESSES, Participant
+from .phones import display as display_phone
+
+HOUR = 3600
+# (limit, window in seconds) per scope; "ip" counts per client, the others per number
+# (or e-mail address, or code page).
+LIMITS = {
+    "register.ip": (10, HOUR),
+    "register.phone": (5, HOUR),
+    "code.ip": (30, HOUR),
+    "code.phone": (10, HOUR),
+    "resend.ip": (10, HOUR),
+    "resend.phone": (3, HOUR),
+    "manage.ip": (10, HOUR),
+    "manage.contact": (5, HOUR),
+}
+
+MANAGE_SESSION_KEY = "participants.manage"
+MANAGE_SESSION_S = 20 * 60  # sliding: each page in the session extends it
+
+
+def _over_limit(scope: str, ident: str) -> bool:
+    limit, window_s = LIMITS[scope]
+    return not ratelimit.hit(f"participants.{scope}", ident, limit=limit, window_s=window_s)
+
+
+def _ip(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "participants/rate_limited.html", status=429)
+
+
+def _bad_link(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "participants/link_invalid.html", {"reason": reason}, status=400)
+
+
+def _link_error_reason(exc: tokens.InvalidToken) -> str:
+    if isinstance(exc, services.LinkUsed):
+        return "used"
+    if isinstance(exc, tokens.ExpiredToken):
+        return "expired"
+    return "invalid"
+
+
+def home(request):
+    return render(request, "participants/home.html")
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    if request.method == "GET":
+        return _render_registration(request, RegistrationForm())
+    if request.POST.get("action") == "add_address":
+        form = RegistrationForm(request.POST, validate=False)
+        form.add_address()
+        return _render_registration(request, form)
+    if _over_limit("register.ip", _ip(request)):
+        return _too_many(request)
+    form = RegistrationForm(request.POST)
+    if form.phone.is_valid() and _over_limit("register.phone", form.phone.cleaned_data["phone"]):
+        return _too_many(request)
+    if not form.is_valid():
+        return _render_registration(request, form, status=400)
+    try:
+        token = services.register_participant(**form.register_kwargs())
+    except ValidationError as exc:
+        form.form_errors += exc.messages
+        return _render_registration(request, form, status=400)
+    return redirect("participants:confirm_phone", token=token)
+
+
+def _render_registration(request, form, *, status=200):
+    return render(
+        request,
+        "participants/register.html",
+        {
+            "form": form,
+            "errors": form.error_links() if status == 400 else [],
+            "max_addresses": MAX_ADDRESSES,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_phone(request, token):
+    try:
+        ref = tokens.read_phone_token(token)
+    except tokens.InvalidToken as exc:
+        return _bad_link(request, _link_error_reason(exc))
+    if services.is_confirmed_ref(ref):
+        return render(request, "participants/registered.html")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        if _over_limit("code.ip", _ip(request)):
+            return _too_many(request)
+        if _over_limit("code.phone", services.phone_for_ref(ref) or str(ref)):
+            return _too_many(request)
+        if form.is_valid():
+            check = services.confirm_phone(ref=ref, code=form.cleaned_data["code"])
+            if check.result == services.CodeResult.CONFIRMED:
+                return redirect("participants:registered")
+            form.add_error("code", _code_message(check))
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "participants/confirm_phone.html",
+        {"form": form, "token": token, "errors": error_links(form) if form.is_bound else []},
+        status=status,
+    )
+
+
+def _code_message(check: services.CodeCheck) -> str:
+    if check.result == services.CodeResult.WRONG:
+        return _("De code is onjuist. U kunt het nog %(left)s keer proberen.") % {
+            "left": check.attempts_left
+        }
+    if check.result == services.CodeResult.LOCKED:
+        return _(
+            "Deze code is geblokkeerd na vijf onjuiste pogingen. Vraag hieronder een nieuwe "
+            "code aan."
+        )
+    return _("Deze code is niet meer geldig. Vraag hieronder een nieuwe code aan.")
+
+
+@require_POST
+def resend_code(request, token):
+    try:
+        ref = tokens.read_phone_token(token)
+    except tokens.InvalidToken as exc:
+        return _bad_link(request, _link_error_reason(exc))
+    if _over_limit("resend.ip", _ip(request)):
+        return _too_many(request)
+    if _over_limit("resend.phone", services.phone_for_ref(ref) or str(ref)):
+        return _too_many(request)
+    services.resend_code(ref=ref)
+    messages.success(
+        request, _("Wij hebben een nieuwe code gestuurd. De vorige code werkt niet meer.")
+    )
+    return redirect("participants:confirm_phone", token=token)
+
+
+def registered(request):
+    return render(request, "participants/registered.html")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token):
+    try:
+        if request.method == "POST":
+            services.confirm_email(token=token)
+            return render(request, "participants/email_confirmed.html")
+        services.check_email_link(token=token)
+    except tokens.InvalidToken as exc:
+        return _bad_link(request, _link_error_reason(exc))
+    return render(request, "participants/confirm_email.html", {"form": ConfirmForm()})
+
+
+# --- manage -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def manage_request(request):
+    form = ManageRequestForm(request.POST or None)
+    if request.method == "POST":
+        if _over_limit("manage.ip", _ip(request)):
+            return _too_many(request)
+        if form.is_valid():
+            contact = form.cleaned_data["contact"]
+            if _over_limit("manage.contact", next(iter(contact.values())).lower()):
+                return _too_many(request)
+            services.request_manage_link(**contact)
+            return redirect("participants:manage_sent")
+    status = 400 if form.is_bound else 200
+    errors = error_links(form) if form.is_bound else []
+    return render(
+        request, "participants/manage_request.html", {"form": form, "errors": errors}, status=status
+    )
+
+
+def manage_sent(request):
+    return render(request, "participants/manage_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def manage_link(request, token):
+    try:
+        if request.method == "POST":
+            participant = services.open_manage_link(token=token)
+            _start_manage_session(request, participant)
+            return redirect("participants:manage")
+        services.check_manage_link(token=token)
+    except tokens.InvalidToken as exc:
+        return _bad_link(request, _link_error_reason(exc))
+    return render(request, "participants/manage_link.html", {"form": ConfirmForm()})
+
+
+def _start_manage_session(request, participant: Participant) -> None:
+    request.session.cycle_key()
+    request.session[MANAGE_SESSION_KEY] = {
+        "ref": str(participant.ref),
+        "until": time.time() + MANAGE_SESSION_S,
+    }
+
+
+def _end_manage_session(request) -> None:
+    request.session.pop(MANAGE_SESSION_KEY, None)
+    request.session.cycle_key()
+
+
+def manage_session_required(view):
+    """Pass the participant of the current manage session, or send the visitor to ask
+    for a new link."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        state = request.session.get(MANAGE_SESSION_KEY) or {}
+        participant = None
+        if state.get("until", 0) > time.time():
+            participant = Participant.objects.filter(ref=state.get("ref")).first()
+        if participant is None:
+            request.session.pop(MANAGE_SESSION_KEY, None)
+            messages.info(
+                request,
+                _(
+                    "Uw beheersessie is verlopen of bestaat niet. Vraag hieronder een nieuwe "
+                    "link aan."
+                ),
+            )
+            return redirect("participants:manage_request")
+        state["until"] = time.time() + MANAGE_SESSION_S
+        request.session[MANAGE_SESSION_KEY] = state
+        return view(request, participant, *args, **kwargs)
+
+    return wrapper
+
+
+@manage_session_required
+def manage(request, participant):
+    addresses = participant.addresses.prefetch_related("windows").select_related("municipality")
+    return render(
+        request,
+        "participants/manage.html",
+        {
+            "participant": participant,
+            "phone": display_phone(participant.phone),
+            "addresses": addresses,
+            "can_add": addresses.count() < MAX_ADDRESSES,
+        },
+    )
+
+
+@manage_session_required
+@require_http_methods(["GET", "POST"])
+def manage_preferences(request, participant):
+    form = PreferencesForm(
+        request.POST or None,
+        initial=PreferencesForm.initial_for(participant),
+        has_email=bool(participant.email),
+    )
+    if request.method == "POST" and form.is_valid():
+        services.update_preferences(participant=participant, preferences=form.preferences())
+        messages.success(request, _("Uw keuzes zijn opgeslagen."))
+        return redirect("participants:manage")
+    return _render_form(request, "participants/manage_preferences.html", form)
+
+
+@manage_session_required
+@require_http_methods(["GET", "POST"])
+def manage_email(request, participant):
+    initial = {"email": participant.email, "email_postcode": participant.email_postcode}
+    form = EmailForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.change_email(participant=participant, email=form.email_input())
+        if participant.email and participant.email_confirmed_at is None:
+            messages.success(
+                request,
+                _("Wij hebben een e-mail gestuurd. Bevestig uw e-mailadres met de link daarin."),
+            )
+        else:
+            messages.success(request, _("Uw e-mailgegevens zijn opgeslagen."))
+        return redirect("participants:manage")
+    return _render_form(request, "participants/manage_email.html", form)
+
+
+def _render_form(request, template, form, **context):
+    status = 400 if form.is_bound else 200
+    errors = error_links(form) if form.is_bound else []
+    return render(request, template, {"form": form, "errors": errors, **context}, status=status)
+
+
+@manage_session_required
+@require_http_methods(["GET", "POST"])
+def address_add(request, participant):
+    if participant.addresses.count() >= MAX_ADDRESSES:
+        messages.error(
+            request, _("U heeft al %(max)s adressen, het maximum.") % {"max": MAX_ADDRESSES}
+        )
+        return redirect("participants:manage")
+    block = AddressBlock(request.POST or None, index=0)
+    if request.method == "POST" and block.is_valid():
+        try:
+            services.add_address(participant=participant, data=block.address_input())
+        except ValidationError as exc:
+            block.block_errors += exc.messages
+        else:
+            messages.success(request, _("Het adres is toegevoegd."))
+            return redirect("participants:manage")
+    return _render_address(request, block, adding=True)
+
+
+@manage_session_required
+@require_http_methods(["GET", "POST"])
+def address_edit(request, participant, pk):
+    address = get_object_or_404(participant.addresses, pk=pk)
+    block = AddressBlock(request.POST or None, index=0, instance=address)
+    if request.method == "POST" and block.is_valid():
+        services.update_address(address=address, data=block.address_input())
+        messages.success(request, _("Het adres is gewijzigd."))
+        return redirect("participants:manage")
+    return _render_address(request, block, adding=False, address=address)
+
+
+def _render_address(request, block, **context):
+    bound = block.form.is_bound
+    return render(
+        request,
+        "participants/manage_address.html",
+        {"block": block, "errors": block.error_links() if bound else [], **context},
+        status=400 if bound else 200,
+    )
+
+
+@manage_session_required
+@require_POST
+def address_delete(request, participant, pk):
+    address = get_object_or_404(participant.addresses, pk=pk)
+    try:
+        services.remove_address(address=address)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("Het adres is verwijderd."))
+    return redirect("participants:manage")
+
+
+@manage_session_required
+@require_http_methods(["GET", "POST"])
+def delete(request, participant):
+    if request.method == "POST":
+        services.delete_participant(participant=participant)
+        request.session.flush()
+        return redirect("participants:deleted")
+    return render(request, "participants/delete.html", {"form": ConfirmForm()})
+
+
+def deleted(request):
+    return render(request, "participants/deleted.html")
+
+
+@require_POST
+def manage_logout(request):
+    _end_manage_session(request)
+    messages.success(request, _("U bent uitgelogd."))
+    return redirect("participants:home")

@@ -1,0 +1,27 @@
+"""The senders, one per channel kind, behind one small interface (see base.Sender).
+
+Adding a channel adds one module here and one line to SENDERS.
+"""
+
+from .base import Sender, SendError, mask_phone
+from .sms import SmsError, SmsSender, send_sms
+
+SENDERS: dict[str, Sender] = {
+    SmsSender.kind: SmsSender(),
+}
+
+
+def get_sender(kind: str) -> Sender:
+    """The sender for a channel kind; KeyError for a kind without one."""
+    return SENDERS[kind]
+
+
+__all__ = [
+    "SENDERS",
+    "SendError",
+    "Sender",
+    "SmsError",
+    "get_sender",
+    "mask_phone",
+    "send_sms",
+]

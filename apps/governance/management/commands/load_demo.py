@@ -1,0 +1,73 @@
+"""Load the demo: geography, roles, and every app's demo data; print the demo log-ins."""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from apps.governance import demo
+from apps.governance.geography import load_reference_geography
+from apps.governance.models import Municipality
+from apps.governance.roles import sync_roles
+
+
+def demo_modules():
+    """The `demo` module of every installed app that has one, in INSTALLED_APPS order."""
+    for app_config in apps.get_app_configs():
+        name = f"{app_config.name}.demo"
+        if find_spec(name) is not None:
+            module = import_module(name)
+            if callable(getattr(module, "load", None)):
+                yield module
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data for development (idempotent): the geography when empty, the role "
+        "groups, and load() of every app's demo module. Refuses when DEBUG is off: demo "
+        "users have a public password and public TOTP secrets."
+    )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "load_demo runs only with DEBUG on (demo users have public secrets)."
+            )
+        with transaction.atomic():
+            if not Municipality.objects.exists():
+                self.stdout.write("Loading the geography of the Netherlands …")
+                load_reference_geography()
+            sync_roles()
+            for module in demo_modules():
+                module.load()
+        self._print_logins()
+
+    def _print_logins(self):
+        rows = demo.demo_logins()
+        self.stdout.write("")
+        self.stdout.write("Demo log-ins at /medewerkers/inloggen/ (development only)")
+        self.stdout.write(f"Password for every demo user: {demo.DEMO_PASSWORD}")
+        if settings.STAFF_OTP_REQUIRED:
+            self.stdout.write(
+                "Second factor: add the TOTP secret to an authenticator app, or run "
+                "`python manage.py totp_code USERNAME` for the current code."
+            )
+        else:
+            self.stdout.write(
+                "Second factor: off (STAFF_OTP_REQUIRED=false); leave the code empty."
+            )
+        headers = {
+            "username": "user",
+            "organisation": "organisation",
+            "roles": "roles",
+            "secret": "TOTP secret (base32)",
+        }
+        widths = {k: max([len(v)] + [len(r[k]) for r in rows]) for k, v in headers.items()}
+        line = "  ".join(headers[k].ljust(widths[k]) for k in headers)
+        self.stdout.write(line)
+        self.stdout.write("  ".join("-" * widths[k] for k in headers))
+        for row in rows:
+            self.stdout.write("  ".join(row[k].ljust(widths[k]) for k in headers))

@@ -1,0 +1,50 @@
+"""Mobile numbers of participants: Dutch, Belgian and German mobiles, in E.164."""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from phonenumbers import PhoneNumberType
+
+ALLOWED_REGIONS = ("NL", "BE", "DE")
+DEFAULT_REGION = "NL"
+
+MSG_INVALID = _("Dit is geen geldig telefoonnummer. Vul een mobiel nummer in, zoals 06 12345678.")
+MSG_COUNTRY = _(
+    "Alleen Nederlandse, Belgische en Duitse mobiele nummers kunnen zich aanmelden. "
+    "Begin een Belgisch of Duits nummer met +32 of +49."
+)
+MSG_PREMIUM = _("Betaalnummers (zoals 0900-nummers) kunnen zich niet aanmelden.")
+MSG_NOT_MOBILE = _(
+    "Dit is geen mobiel nummer. Vaste nummers en servicenummers kunnen geen sms ontvangen; "
+    "vul een mobiel nummer in."
+)
+
+
+def parse_mobile(raw: str) -> str:
+    """The number in E.164 form; ValidationError (code "invalid", "country", "premium" or
+    "not_mobile") otherwise. A number without country code is read as Dutch."""
+    try:
+        number = phonenumbers.parse((raw or "").strip(), DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(MSG_INVALID, code="invalid") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(MSG_INVALID, code="invalid")
+    if phonenumbers.region_code_for_number(number) not in ALLOWED_REGIONS:
+        raise ValidationError(MSG_COUNTRY, code="country")
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.PREMIUM_RATE:
+        raise ValidationError(MSG_PREMIUM, code="premium")
+    if kind != PhoneNumberType.MOBILE:
+        raise ValidationError(MSG_NOT_MOBILE, code="not_mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(e164: str) -> str:
+    """The number as people write it: national form for Dutch, international otherwise."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == DEFAULT_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

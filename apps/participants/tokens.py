@@ -1,0 +1,85 @@
+"""Signed tokens in the links that are sent or shown to citizens.
+
+Each kind has its own salt, so a token made for one purpose is worthless for another, and
+its own maximum age. Tokens hold random handles, never a database id or a phone number.
+"""
+
+import hashlib
+import secrets
+import uuid
+
+from django.core import signing
+
+PHONE_SALT = "participants.confirm-phone"
+EMAIL_SALT = "participants.confirm-email"
+MANAGE_SALT = "participants.manage-link"
+
+PHONE_MAX_AGE_S = 24 * 3600  # the code-entry page of a registration
+EMAIL_MAX_AGE_S = 3 * 24 * 3600  # the double opt-in link in the e-mail
+MANAGE_MAX_AGE_S = 30 * 60  # the one-time manage link
+
+
+class InvalidToken(Exception):
+    """A token that was altered, made for another purpose, or is malformed."""
+
+
+class ExpiredToken(InvalidToken):
+    """A genuine token past its maximum age."""
+
+
+def _load(token: str, *, salt: str, max_age: int) -> dict:
+    try:
+        data = signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise ExpiredToken from exc
+    except signing.BadSignature as exc:
+        raise InvalidToken from exc
+    if not isinstance(data, dict):
+        raise InvalidToken
+    return data
+
+
+def make_phone_token(ref: uuid.UUID) -> str:
+    return signing.dumps({"r": str(ref)}, salt=PHONE_SALT)
+
+
+def read_phone_token(token: str) -> uuid.UUID:
+    data = _load(token, salt=PHONE_SALT, max_age=PHONE_MAX_AGE_S)
+    try:
+        return uuid.UUID(data["r"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidToken from exc
+
+
+def email_digest(email: str) -> str:
+    """Names the e-mail address a link confirms without putting it in the link."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+
+
+def make_email_token(ref: uuid.UUID, email: str) -> str:
+    return signing.dumps({"r": str(ref), "e": email_digest(email)}, salt=EMAIL_SALT)
+
+
+def read_email_token(token: str) -> tuple[uuid.UUID, str]:
+    """The participant's ref and the digest of the e-mail address the link confirms."""
+    data = _load(token, salt=EMAIL_SALT, max_age=EMAIL_MAX_AGE_S)
+    try:
+        return uuid.UUID(data["r"]), str(data["e"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidToken from exc
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def make_manage_token(nonce: str) -> str:
+    return signing.dumps({"n": nonce}, salt=MANAGE_SALT)
+
+
+def read_manage_token(token: str) -> str:
+    data = _load(token, salt=MANAGE_SALT, max_age=MANAGE_MAX_AGE_S)
+    nonce = data.get("n")
+    if not isinstance(nonce, str) or not nonce:
+        raise InvalidToken
+    return nonce

@@ -1,0 +1,175 @@
+"""The browser-test harness: Debian's Chromium driven by Playwright against the live server.
+
+Every test in this folder is marked `e2e` (CI's PostgreSQL pass leaves them out with
+`-m "not e2e"`). A test that asks for `page` gets a fresh browser context on pytest-django's
+`live_server`, and so a transactional database that is emptied after the test: the
+`reference_data` fixture (autouse here) puts the geography and the role groups back for
+each test.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
+
+# Playwright's sync API runs an event loop in the test's thread; Django would otherwise
+# refuse database access from it ("You cannot call this from an async context").
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# One address for the server and the browser: "localhost" may resolve to ::1 first.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Screenshots of failed tests land here (ignored by git).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Fail in seconds rather than Playwright's default 30 s when something is not there.
+TIMEOUT_MS = 10_000
+# axe-core rules for WCAG 2.1 level A and AA; the issue's bar is no serious or critical one.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+_reports = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Kept so that `page` can tell, at teardown, whether the test failed.
+    report = yield
+    item.stash.setdefault(_reports, {})[report.when] = report
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"The browser tests need Debian's Chromium at {CHROMIUM}: apt-get install chromium",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def foreign_requests():
+    """URLs the page asked for from any host but the live server (filled by `page`)."""
+    return []
+
+
+@pytest.fixture
+def page(request, browser, live_server, foreign_requests):
+    """A page in a fresh context (no cookies), as a Dutch visitor, at the live server.
+
+    When the test fails, a screenshot of the page is saved in test-results/.
+    """
+    context = browser.new_context(
+        base_url=live_server.url, locale="nl-NL", timezone_id="Europe/Amsterdam"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    own_host = urlsplit(live_server.url).netloc
+
+    def record(request):
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own_host:
+            foreign_requests.append(request.url)
+
+    context.on("request", record)
+    page = context.new_page()
+    yield page
+    call = request.node.stash.get(_reports, {}).get("call")
+    if call is not None and call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=path, full_page=True)
+        print(f"Screenshot of the failed page: {path}")
+    context.close()
+
+
+# The geography as loaded by the first test: loading it computes for seconds, restoring
+# the rows takes a fraction of that.
+_geography: list[list] = []
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    """The shipped geography and the role groups, which every flow stands on."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from apps.governance import models
+    from apps.governance.geography import load_reference_geography
+    from apps.governance.roles import sync_roles
+
+    kinds = [
+        models.Province,
+        models.SafetyRegion,
+        models.PoliceUnit,
+        models.Municipality,
+        models.PostcodeArea,
+    ]
+    if _geography:
+        for model, rows in zip(kinds, _geography, strict=True):
+            model.objects.bulk_create(rows)
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), kinds):
+                cursor.execute(sql)
+    else:
+        load_reference_geography()
+        _geography.extend(list(model.objects.all()) for model in kinds)
+    sync_roles()
+
+
+def _axe_report(violations: list[dict]) -> str:
+    lines = [f"{len(violations)} serious or critical accessibility violation(s):"]
+    for v in violations:
+        lines.append(f"\n[{v['impact']}] {v['id']}: {v['help']}\n  {v['helpUrl']}")
+        for node in v["nodes"]:
+            lines.append(f"  - {' '.join(map(str, node['target']))}")
+            lines.append(f"    {node['html'][:200]}")
+            for summary_line in (node.get("failureSummary") or "").splitlines():
+                lines.append(f"    {summary_line.strip()}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def assert_accessible():
+    """Check the page as it stands with axe-core (bundled, offline); fail on any serious or
+    critical WCAG 2.1 A/AA violation, listing each with the elements concerned.
+
+        assert_accessible(page)
+        assert_accessible(page, context={"exclude": [["#map"]]})
+    """
+    axe = Axe()
+
+    def check(page, context=None):
+        options = {"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": AXE_TAGS}}
+        results = axe.run(page, context=context, options=options)
+        blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        if blocking:
+            pytest.fail(f"{page.url}\n{_axe_report(blocking)}", pytrace=False)
+
+    return check

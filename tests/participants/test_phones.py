@@ -1,0 +1,51 @@
+"""Mobile numbers: Dutch, Belgian and German mobiles in, everything else out."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from apps.participants.phones import display, parse_mobile
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("06 12345678", "+31612345678"),
+        ("06-1234 5678", "+31612345678"),
+        ("+31 6 12345678", "+31612345678"),
+        ("0031612345678", "+31612345678"),
+        ("+32 470 12 34 56", "+32470123456"),
+        ("+49 151 23456789", "+4915123456789"),
+        ("0049 171 2345678", "+491712345678"),
+    ],
+)
+def test_it_accepts_dutch_belgian_and_german_mobiles_in_e164(raw, e164):
+    assert parse_mobile(raw) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "invalid"),
+        ("hallo", "invalid"),
+        ("06 123", "invalid"),
+        ("+31 6 1234567890123", "invalid"),
+        ("030 123 4567", "not_mobile"),  # Utrecht landline
+        ("+32 2 555 12 12", "not_mobile"),  # Brussels landline
+        ("+49 30 1234567", "not_mobile"),  # Berlin landline
+        ("0800 0011", "not_mobile"),  # toll free
+        ("0900 1234567", "premium"),
+        ("+49 900 1234567", "premium"),
+        ("+33 6 12 34 56 78", "country"),  # French mobile
+        ("+1 202 555 0143", "country"),  # United States
+        ("+44 7400 123456", "country"),  # British mobile
+    ],
+)
+def test_it_refuses_other_numbers_with_a_reason(raw, code):
+    with pytest.raises(ValidationError) as caught:
+        parse_mobile(raw)
+    assert caught.value.code == code
+
+
+def test_it_displays_dutch_numbers_nationally_and_others_internationally():
+    assert display("+31612345678") == "06 12345678"
+    assert display("+32470123456") == "+32 470 12 34 56"
