@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import policy, services, totp
+from . import audit, policy, services, totp
 from .admin_scope import ScopedAdminMixin
 from .models import (
     AuditEntry,
@@ -27,6 +27,29 @@ from .models import (
     User,
 )
 from .roles import ROLE_LABELS, Role, group_name
+
+
+class AuditedAdminMixin:
+    """Admin additions, changes and deletions of governance objects also reach the audit
+    trail, with the names of the changed fields (never their values)."""
+
+    def _audit(self, request, obj, what: str, message="") -> None:
+        detail = {"fields": message} if message else {}
+        verb = f"{obj._meta.model_name}.{what}"
+        audit.record(verb=verb, actor=request.user, target=obj, request=request, detail=detail)
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, obj, "added", message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, obj, "changed", message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "deleted")
+        return super().log_deletions(request, queryset)
 
 
 @admin.register(Province)
@@ -57,7 +80,7 @@ class PoliceUnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MunicipalityAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_municipality_path = "pk"
     list_display = ["code", "name", "province", "safety_region", "police_unit", "inhabitants"]
     list_filter = ["province", "police_unit", "safety_region"]
@@ -103,7 +126,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = OrganisationForm
     list_display = ["name", "kind", "police_unit", "municipality", "is_active", "user_count"]
     list_filter = ["kind", "is_active", "requires_mail_approval", "police_unit"]
@@ -129,7 +152,7 @@ class RoleChoiceField(forms.ModelMultipleChoiceField):
 
 
 @admin.register(User)
-class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, ScopedAdminMixin, DjangoUserAdmin):
     """Staff users: managers add them, give them an organisation and roles, and set up
     their authenticator. Only superusers make superusers or hand out single permissions."""
 

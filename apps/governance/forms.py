@@ -33,7 +33,7 @@ class StaffLoginForm(AuthenticationForm):
         ),
         "inactive": _("Dit account is niet actief."),
         "wrong_code": _("De code is onjuist of verlopen. Vul de code in die de app nu toont."),
-        "throttled": _("Te veel onjuiste codes. Wacht een minuut en probeer het opnieuw."),
+        "throttled": _("Te veel onjuiste codes achter elkaar. Wacht even en probeer het opnieuw."),
         "no_device": _(
             "Voor dit account is nog geen authenticator-app ingesteld. "
             "Vraag een beheerder om die in te stellen."

@@ -29,7 +29,10 @@ class SiteForm(forms.Form):
     browser's own bubbles would also stop hidden, optional address blocks."""
 
     use_required_attribute = False
-    label_suffix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class PhoneField(forms.CharField):

@@ -357,7 +357,7 @@ def _render_address(request, block, **context):
     return render(
         request,
         "participants/manage_address.html",
-        {"block": block, "errors": block.error_links() if bound else [], **context},
+        {"address_block": block, "errors": block.error_links() if bound else [], **context},
         status=400 if bound else 200,
     )
 

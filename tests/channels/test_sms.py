@@ -46,7 +46,11 @@ def test_it_posts_json_with_a_bearer_token_to_the_gateway(gateway):
     [request] = gateway.requests
     assert request["path"] == "/send"
     assert request["headers"]["Authorization"] == "Bearer test-token"
-    assert request["json"] == {"to": "+31612345678", "from": "Burgernet", "text": "Uw code is 123456"}
+    assert request["json"] == {
+        "to": "+31612345678",
+        "from": "Burgernet",
+        "text": "Uw code is 123456",
+    }
 
 
 def test_it_raises_a_transient_error_when_the_gateway_answers_500(gateway):

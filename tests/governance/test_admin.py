@@ -200,6 +200,31 @@ def test_it_lets_a_manager_add_staff_with_organisation_and_roles(
     listing = client.get(changelist("user"), {"q": "nieuwe-auteur"})
     assert "Gemeente Woerden" in listing.text
     assert "Mailauteur" in listing.text
+    entry = AuditEntry.objects.get(verb="user.added")
+    assert (entry.actor, entry.target_id) == (manager, str(user.pk))
+    assert "een-heel-lang-wachtwoord-42" not in str(entry.detail)
+
+
+def test_it_writes_a_role_change_to_the_audit_trail(
+    staff_client, manager, woerden_author, org_woerden
+):
+    approver = Group.objects.get(name=Role.MAIL_APPROVER.value)
+    client = staff_client(manager)
+    data = {
+        "username": "mail-woerden",
+        "organisation": org_woerden.pk,
+        "groups": [approver.pk],
+        "is_active": "on",
+        "is_staff": "on",
+    }
+
+    response = client.post(change(woerden_author), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(woerden_author.groups.all()) == [approver]
+    entry = AuditEntry.objects.get(verb="user.changed")
+    assert entry.target_id == str(woerden_author.pk)
+    assert entry.detail == {"fields": [{"changed": {"fields": ["rollen"]}}]}
 
 
 def test_it_offers_only_role_groups_by_their_labels(staff_client, manager, woerden_author):
@@ -378,3 +403,21 @@ def test_it_offers_only_municipalities_in_scope_as_choices(rf, woerden_author, w
     formfield = PostcodeScoped(PostcodeArea, admin.site).formfield_for_foreignkey(field, request)
 
     assert list(formfield.queryset) == [woerden]
+
+
+def test_it_lets_a_manager_lift_a_log_in_lock_out(staff_client, manager, operator_mn):
+    from axes.models import AccessAttempt
+
+    attempt = AccessAttempt.objects.create(
+        username="operator-mn", ip_address="127.0.0.1", user_agent="x", failures_since_start=5
+    )
+    client = staff_client(manager)
+
+    assert client.get(changelist("accessattempt", "axes")).status_code == 200
+    response = client.post(
+        reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.filter(pk=attempt.pk).exists()
+    assert staff_client(operator_mn).get(changelist("accessattempt", "axes")).status_code == 403

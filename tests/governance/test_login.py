@@ -286,3 +286,22 @@ def test_it_sends_a_visitor_to_log_in(path):
     last_url, _status = response.redirect_chain[-1]
     assert last_url.startswith(LOGIN_URL)
     assert response.status_code == 200
+
+
+def test_it_slows_down_codes_tried_in_quick_succession(client, operator_mn):
+    device = device_of(operator_mn)
+    log_in(client, operator_mn, code=wrong_code(device))
+
+    response = log_in(client, operator_mn, code=totp.code_at(device))
+
+    assert response.status_code == 400
+    assert "Te veel onjuiste codes achter elkaar" in response.text
+
+
+def test_it_tells_a_logged_in_user_without_access_who_it_is(staff_client, woerden_author):
+    client = staff_client(woerden_author)
+
+    response = client.get(LOGIN_URL, {"next": "/beheer/governance/auditentry/"})
+
+    assert response.status_code == 200
+    assert "U bent ingelogd als mail-woerden" in response.text

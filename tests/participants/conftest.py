@@ -92,7 +92,12 @@ class FakeNominatim:
                                 "town": place,
                                 "country_code": (answered_country or [country])[0],
                             },
-                            "boundingbox": [str(lat - 0.02), str(lat + 0.02), str(lon - 0.02), str(lon + 0.02)],
+                            "boundingbox": [
+                                str(lat - 0.02),
+                                str(lat + 0.02),
+                                str(lon - 0.02),
+                                str(lon + 0.02),
+                            ],
                         }
                     )
                 body = json.dumps(results).encode() if fake.status == 200 else b"down"
@@ -170,7 +175,9 @@ def register(client):
     """register(**form_data kwargs) → the response of the registration POST."""
 
     def post(remote_addr="127.0.0.1", **kwargs):
-        return client.post(reverse("participants:register"), form_data(**kwargs), REMOTE_ADDR=remote_addr)
+        return client.post(
+            reverse("participants:register"), form_data(**kwargs), REMOTE_ADDR=remote_addr
+        )
 
     return post
 
@@ -201,7 +208,9 @@ def make_participant(db):
             Participant.objects.filter(pk=participant.pk).update(phone_confirmed_at=_now())
         if email:
             Participant.objects.filter(pk=participant.pk).update(
-                email=email, email_postcode="3441 AB", email_confirmed_at=_now() if confirmed else None
+                email=email,
+                email_postcode="3441 AB",
+                email_confirmed_at=_now() if confirmed else None,
             )
         participant.refresh_from_db()
         return participant

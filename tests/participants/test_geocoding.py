@@ -90,7 +90,12 @@ def test_it_reads_scheme_host_port_and_path_from_the_geocoder_url(settings):
 
 @pytest.mark.parametrize(
     ("country", "raw", "normal"),
-    [("NL", "3441ab", "3441 AB"), ("NL", " 3441  AB ", "3441 AB"), ("BE", "2910", "2910"), ("DE", "47533", "47533")],
+    [
+        ("NL", "3441ab", "3441 AB"),
+        ("NL", " 3441  AB ", "3441 AB"),
+        ("BE", "2910", "2910"),
+        ("DE", "47533", "47533"),
+    ],
 )
 def test_it_normalises_postcodes(country, raw, normal):
     assert geocoding.normalise_postcode(country, raw) == normal
@@ -98,7 +103,14 @@ def test_it_normalises_postcodes(country, raw, normal):
 
 @pytest.mark.parametrize(
     ("country", "raw"),
-    [("NL", "0441 AB"), ("NL", "3441"), ("NL", "34411 AB"), ("BE", "29100"), ("DE", "4753"), ("DE", "ABCDE")],
+    [
+        ("NL", "0441 AB"),
+        ("NL", "3441"),
+        ("NL", "34411 AB"),
+        ("BE", "29100"),
+        ("DE", "4753"),
+        ("DE", "ABCDE"),
+    ],
 )
 def test_it_refuses_postcodes_in_the_wrong_format(country, raw):
     with pytest.raises(ValueError):

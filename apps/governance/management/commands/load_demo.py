@@ -7,6 +7,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from apps.governance import demo
 from apps.governance.geography import load_reference_geography
@@ -48,7 +49,8 @@ class Command(BaseCommand):
     def _print_logins(self):
         rows = demo.demo_logins()
         self.stdout.write("")
-        self.stdout.write("Demo log-ins at /medewerkers/inloggen/ (development only)")
+        login_url = settings.SITE_URL + reverse("governance:login")
+        self.stdout.write(f"Demo log-ins at {login_url} (development only)")
         self.stdout.write(f"Password for every demo user: {demo.DEMO_PASSWORD}")
         if settings.STAFF_OTP_REQUIRED:
             self.stdout.write(
@@ -66,8 +68,5 @@ class Command(BaseCommand):
             "secret": "TOTP secret (base32)",
         }
         widths = {k: max([len(v)] + [len(r[k]) for r in rows]) for k, v in headers.items()}
-        line = "  ".join(headers[k].ljust(widths[k]) for k in headers)
-        self.stdout.write(line)
-        self.stdout.write("  ".join("-" * widths[k] for k in headers))
-        for row in rows:
-            self.stdout.write("  ".join(row[k].ljust(widths[k]) for k in headers))
+        for row in [headers, {k: "-" * w for k, w in widths.items()}, *rows]:
+            self.stdout.write("  ".join(row[k].ljust(widths[k]) for k in headers).rstrip())

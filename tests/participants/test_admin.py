@@ -1,0 +1,93 @@
+"""Participants in the admin: managers only, read-only, deleting through the service."""
+
+import pytest
+from django.urls import reverse
+
+from apps.governance.models import AuditEntry
+from apps.participants.models import Address, Participant
+
+CHANGELIST = reverse("admin:participants_participant_changelist")
+
+
+@pytest.fixture
+def participant(make_participant):
+    return make_participant("+31612345678", email="iemand@example.org", addresses=2)
+
+
+def test_it_shows_participants_to_a_manager(staff_client, manager, participant):
+    client = staff_client(manager)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert "+31612345678" in response.content.decode()
+    page = client.get(reverse("admin:participants_participant_change", args=[participant.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "3441 AB" in html
+    assert "Woerden" in html
+    assert 'name="phone"' not in html  # read-only
+
+
+def test_it_finds_a_participant_by_the_number_as_people_write_it(
+    staff_client, manager, participant
+):
+    other = Participant.objects.create(phone="+31687654321")
+    response = staff_client(manager).get(CHANGELIST, {"q": "06 12 34 56 78"})
+    html = response.content.decode()
+    assert "+31612345678" in html
+    assert other.phone not in html
+
+
+@pytest.mark.parametrize("user_fixture", ["operator_mn", "woerden_author", "national_operator"])
+def test_it_hides_participants_from_staff_who_are_not_managers(
+    request, staff_client, user_fixture, participant
+):
+    client = staff_client(request.getfixturevalue(user_fixture))
+    assert client.get(CHANGELIST).status_code == 403
+    change = reverse("admin:participants_participant_change", args=[participant.pk])
+    assert client.get(change).status_code in (403, 302)
+    delete = reverse("admin:participants_participant_delete", args=[participant.pk])
+    assert client.post(delete, {"post": "yes"}).status_code in (403, 302)
+    assert Participant.objects.filter(pk=participant.pk).exists()
+    index = client.get(reverse("admin:index")).content.decode()
+    assert CHANGELIST not in index
+
+
+def test_it_keeps_anonymous_visitors_out(client, participant):
+    response = client.get(CHANGELIST)
+    assert response.status_code == 302
+    assert "+31612345678" not in response.content.decode()
+
+
+def test_it_lets_a_manager_delete_through_the_same_service(staff_client, manager, participant):
+    client = staff_client(manager)
+    delete = reverse("admin:participants_participant_delete", args=[participant.pk])
+    assert client.get(delete).status_code == 200
+    response = client.post(delete, {"post": "yes"}, REMOTE_ADDR="192.0.2.10")
+    assert response.status_code == 302
+    assert not Participant.objects.filter(pk=participant.pk).exists()
+    assert not Address.objects.filter(participant_id=participant.pk).exists()
+    entry = AuditEntry.objects.get(verb="participant.deleted")
+    assert entry.actor == manager
+    assert entry.detail == {"by": "staff"}
+    assert entry.ip == "192.0.2.10"
+
+
+def test_it_lets_a_manager_delete_several_with_the_action(staff_client, manager, make_participant):
+    first = make_participant("+31612345601")
+    second = make_participant("+31612345602")
+    response = staff_client(manager).post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Participant.objects.filter(pk__in=[first.pk, second.pk]).count() == 0
+    assert AuditEntry.objects.filter(verb="participant.deleted").count() == 2
+
+
+def test_it_offers_no_way_to_add_or_edit_participants(staff_client, manager, participant):
+    client = staff_client(manager)
+    assert client.get(reverse("admin:participants_participant_add")).status_code == 403
+    change = reverse("admin:participants_participant_change", args=[participant.pk])
+    client.post(change, {"phone": "+31699999999"})
+    participant.refresh_from_db()
+    assert participant.phone == "+31612345678"
