@@ -133,6 +133,10 @@ class EmailForm(SiteForm):
         ),
     )
 
+    def clean_email(self):
+        # Stored in lower case, so that a manage link can be asked for in any case.
+        return self.cleaned_data["email"].strip().lower()
+
     def clean(self):
         data = super().clean()
         self.location = None
@@ -339,10 +343,6 @@ class AddressBlock:
             for name in ("postcode", "house_number", "house_number_suffix")
         )
 
-    def is_chosen_schedule(self) -> bool:
-        value = self.form["schedule"].value()
-        return value == AddressForm.CHOSEN
-
     def extra_window_input(self) -> bool:
         """Window fields beyond the allowed number, from a hand-made request."""
         pattern = re.compile(rf"^{re.escape(self.prefix)}-window-(\d+)-(days|start|end)$")
@@ -379,11 +379,11 @@ class AddressBlock:
 
     def _show_unvalidated(self, windows: list) -> None:
         """Windows that do not count are shown as typed, without errors."""
-        for window in windows:
-            if window.is_bound:
-                self.windows[self.windows.index(window)] = _unbound_copy(
-                    WindowForm, self.data, window.prefix
-                )
+        ignored = {id(w) for w in windows}
+        self.windows = [
+            _unbound_copy(WindowForm, self.data, w.prefix) if id(w) in ignored else w
+            for w in self.windows
+        ]
 
     def used_windows(self) -> list["WindowForm"]:
         return [w for w in self.windows if w.is_bound]
@@ -409,7 +409,7 @@ class AddressBlock:
             {"href": f"#{self.windows_anchor}", "text": f"{title}: {e}"} for e in self.block_errors
         ]
         for j, window in enumerate(self.windows):
-            if window.is_bound and window._errors:
+            if window.is_bound and window.errors:
                 sub = _("%(address)s, tijdvak %(number)s") % {"address": title, "number": j + 1}
                 links += _field_error_links(window, sub)
         return links
@@ -417,7 +417,7 @@ class AddressBlock:
 
 def _field_error_links(form: forms.Form, title: str = "") -> list[dict]:
     """Links for the error summary: one per error, to the field it belongs to."""
-    if not form.is_bound or form._errors is None:
+    if not form.is_bound:
         return []
     links = []
     for name, errors in form.errors.items():
@@ -550,7 +550,7 @@ class ManageRequestForm(SiteForm):
                 validate_email(value)
             except ValidationError as exc:
                 raise ValidationError(_("Dit is geen geldig e-mailadres.")) from exc
-            return {"email": value}
+            return {"email": value.lower()}
         return {"phone": parse_mobile(value)}
 
 

@@ -390,7 +390,7 @@ def request_manage_link(*, phone: str = "", email: str = "") -> None:
         with transaction.atomic():
             found = list(
                 Participant.objects.filter(
-                    email__iexact=email.strip(),
+                    email=email.strip().lower(),
                     email_confirmed_at__isnull=False,
                     phone_confirmed_at__isnull=False,
                 )

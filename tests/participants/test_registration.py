@@ -40,6 +40,14 @@ def test_it_shows_the_registration_page_in_dutch(client):
     assert len(re.findall(r'class="address-block"[^>]*hidden', html)) == 4
 
 
+def test_it_loads_nothing_from_other_hosts(client):
+    html = client.get(reverse("participants:register")).content.decode()
+    addresses = re.findall(r'(?:src|href|action)="([^"]*)"', html)
+    assert addresses
+    assert all(a.startswith(("/", "#")) for a in addresses), addresses
+    assert "<script>" not in html  # no inline scripts
+
+
 def test_it_registers_two_addresses_with_windows_and_sends_one_code(register):
     response = register(
         addresses=(
