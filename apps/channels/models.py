@@ -1,0 +1,120 @@
+"""The outbox: every message to every recipient on every channel is a Delivery row.
+
+The channels app knows no action, mailing or participant beyond foreign keys by name:
+domains hand it an OutgoingMessage and a set of recipients; the rows are the source of
+truth, the task queue only carries chunks of them.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    WEBPUSH = "webpush", _("web-app (push)")
+    SMS = "sms", _("sms")
+    VOICE = "voice", _("gesproken bericht")
+    EMAIL = "email", _("e-mail")
+
+
+class OutgoingMessage(models.Model):
+    """Bericht: one text, as released, to be delivered to many recipients.
+
+    `source` names what it belongs to ("actions.action:12:release") without a foreign
+    key, so the channels app stands below the domains.
+    """
+
+    class Urgency(models.TextChoices):
+        HIGH = "high", _("hoog (tijdkritisch)")
+        NORMAL = "normal", _("normaal")
+
+    source = models.CharField(max_length=80, db_index=True)
+    title = models.CharField(_("titel"), max_length=120)
+    body = models.TextField(_("tekst"))
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    # Web Push: a repeated message with the same topic replaces an undelivered one.
+    topic = models.CharField(max_length=32, blank=True)
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    ttl_seconds = models.PositiveIntegerField(default=3600)
+    # Extra data for the channel payloads (e.g. image URL, action reference).
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The stop button: nothing still queued is sent after this moment.
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bericht")
+        verbose_name_plural = _("berichten")
+
+    def __str__(self):
+        return f"{self.source}: {self.title}"
+
+
+class Delivery(models.Model):
+    """Bezorging: one message to one recipient on one channel, and what became of it.
+
+    Push deliveries point at a device; SMS, voice and e-mail at a participant. A row
+    recorded as sent is never sent again.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("in de wachtrij")
+        SENDING = "sending", _("wordt verstuurd")
+        SENT = "sent", _("verstuurd")
+        FAILED = "failed", _("mislukt")
+        CANCELLED = "cancelled", _("gestopt")
+
+    message = models.ForeignKey(
+        OutgoingMessage, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    device = models.ForeignKey(
+        "participants.Device", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A worker's claim: until then no other worker takes the row; after it, the sweep may.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the web app when the citizen opens the message.
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bezorging")
+        verbose_name_plural = _("bezorgingen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "channel", "participant"],
+                condition=models.Q(participant__isnull=False),
+                name="delivery_once_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["message", "channel", "device"],
+                condition=models.Q(device__isnull=False),
+                name="delivery_once_per_device",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(participant__isnull=False) | models.Q(device__isnull=False),
+                name="delivery_has_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["message", "state"], name="delivery_message_state"),
+            models.Index(fields=["state", "lease_until"], name="delivery_state_lease"),
+        ]
+
+    def __str__(self):
+        return f"delivery {self.pk} ({self.channel}, {self.state})"

@@ -258,3 +258,43 @@ class ManageLink(models.Model):
     @staticmethod
     def hash_nonce(nonce: str) -> str:
         return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+class Device(models.Model):
+    """Apparaat: an installed Burgernet web app with its Web Push subscription.
+
+    The device reports only a coarse area cell (a geohash prefix of a few kilometres),
+    overwritten on each refresh and forgotten when stale; no location history is kept.
+    A device belongs to no participant: the web app needs no registration.
+    """
+
+    # The handle the web app keeps to refresh its own row; never the database id.
+    ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    endpoint = models.URLField(_("push-endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    cell = models.CharField(_("gebiedscel"), max_length=8, blank=True)
+    # The cell's centre, so targeting can prefilter with a bounding box like addresses.
+    cell_lat = models.FloatField(null=True, blank=True)
+    cell_lon = models.FloatField(null=True, blank=True)
+    cell_updated_at = models.DateTimeField(null=True, blank=True)
+    # Staff test devices receive exercises (oefeningen), never citizens' devices.
+    is_test_device = models.BooleanField(_("testapparaat"), default=False)
+    language = models.CharField(max_length=8, default="nl")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("apparaat")
+        verbose_name_plural = _("apparaten")
+        indexes = [
+            models.Index(fields=["cell_lat", "cell_lon"], name="device_cell_lat_lon"),
+            models.Index(fields=["cell_updated_at"], name="device_cell_updated"),
+        ]
+
+    def __str__(self):
+        return f"device {self.pk}"
+
+    def audit_label(self) -> str:
+        return f"device {self.pk}"

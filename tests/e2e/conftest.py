@@ -138,7 +138,9 @@ def reference_data(transactional_db):
             for sql in connection.ops.sequence_reset_sql(no_style(), kinds):
                 cursor.execute(sql)
     else:
-        load_reference_geography()
+        # tests/conftest.py may have loaded it with the test database already.
+        if not models.Municipality.objects.exists():
+            load_reference_geography()
         _geography.extend(list(model.objects.all()) for model in kinds)
     sync_roles()
 
