@@ -13,7 +13,7 @@ ifeq ($(E2E),0)
 PYTEST_MARK := -m "not e2e"
 endif
 
-.PHONY: install run test lint messages
+.PHONY: install run test lint
 
 # (Re)creates the venv when it is missing or broken, then installs the pinned packages
 # whenever requirements.txt changed since the last install. Tools run as `python -m` so
@@ -29,22 +29,12 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-# Compiles translations when there are any; gettext's msgfmt is needed for that.
-messages: $(STAMP)
-	@if find apps locale -name '*.po' 2>/dev/null | grep -q .; then \
-	  if command -v msgfmt >/dev/null; then \
-	    $(BIN)/python manage.py compilemessages --ignore=$(VENV) --verbosity=0; \
-	  else \
-	    echo "msgfmt not found: translations not compiled (apt-get install gettext)" >&2; \
-	  fi; \
-	fi
-
-run: messages
+run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@scripts/run-dev
 
-test: messages
+test: $(STAMP)
 	@if [ "$(E2E)" != 0 ] && [ ! -x "$(CHROMIUM)" ]; then \
 	  echo "The browser tests need Debian's Chromium at $(CHROMIUM): apt-get install chromium" >&2; \
 	  exit 1; \

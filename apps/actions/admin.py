@@ -1,1 +1,147 @@
-from django.contrib import admin  # noqa: F401
+"""Actions in the admin: scoped to the user's region, editable only as a draft and only
+through the service; releasing, updating and ending happen in the operator console."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from apps.governance import policy
+from apps.governance.admin_scope import ScopedAdminMixin
+from apps.governance.models import PoliceUnit
+
+from . import selectors, services
+from .models import Action, ActionUpdate, EndMessage, PersonDescription, Tip, VehicleDescription
+
+
+class _DraftOnlyInline:
+    """Rows that can be added, changed and deleted while their action is a draft."""
+
+    extra = 0
+
+    def _editable(self, request, obj) -> bool:
+        return obj is None or (obj.can_edit() and policy.can(request.user, "action.manage", obj))
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(request, obj)
+
+
+class PersonDescriptionInline(_DraftOnlyInline, admin.TabularInline):
+    model = PersonDescription
+
+
+class VehicleDescriptionInline(_DraftOnlyInline, admin.TabularInline):
+    model = VehicleDescription
+
+
+class _ReadOnlyInline:
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ActionUpdateInline(_ReadOnlyInline, admin.TabularInline):
+    model = ActionUpdate
+    fields = readonly_fields = ("created_at", "created_by", "text")
+
+
+class EndMessageInline(_ReadOnlyInline, admin.StackedInline):
+    model = EndMessage
+    fields = readonly_fields = ("created_at", "created_by", "text")
+
+
+class TipInline(_ReadOnlyInline, admin.TabularInline):
+    model = Tip
+    fields = readonly_fields = ("created_at", "text", "photo", "phone", "is_read")
+
+
+@admin.register(Action)
+class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "title",
+        "kind",
+        "state",
+        "is_time_critical",
+        "is_exercise",
+        "police_unit",
+        "released_at",
+    )
+    list_filter = ("state", "kind", "is_time_critical", "is_exercise", "result", "police_unit")
+    list_select_related = ("police_unit",)
+    search_fields = ("title", "text")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("kind", "is_time_critical", "is_exercise", "title", "text", "photo")}),
+        (_("Plaats"), {"fields": ("lat", "lon", "radius_m", "police_unit")}),
+        (
+            _("Verloop"),
+            {
+                "fields": (
+                    "state",
+                    "result",
+                    "correction",
+                    "organisation",
+                    "created_by",
+                    "created_at",
+                    "released_at",
+                    "ended_at",
+                    "cancelled_at",
+                )
+            },
+        ),
+    )
+    history_fields = (
+        "state",
+        "result",
+        "correction",
+        "organisation",
+        "created_by",
+        "created_at",
+        "released_at",
+        "ended_at",
+        "cancelled_at",
+    )
+    inlines = (
+        PersonDescriptionInline,
+        VehicleDescriptionInline,
+        ActionUpdateInline,
+        EndMessageInline,
+        TipInline,
+    )
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=selectors.visible_actions(request.user).values("pk"))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not self._editable(request, obj):
+            return [f for _name, options in self.fieldsets for f in options["fields"]]
+        return self.history_fields
+
+    def _editable(self, request, obj) -> bool:
+        return obj.can_edit() and policy.can(request.user, "action.manage", obj)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and policy.can(request.user, "action.manage")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # actions are records; a draft simply stays a draft
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is PoliceUnit:
+            kwargs["queryset"] = selectors.units_in_scope(policy.user_scope(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        services.action_save_draft(action=obj, by=request.user, changed=form.changed_data)

@@ -1,0 +1,400 @@
+"""Burgernetacties: the action, its signalement, updates, end message and tips."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.governance.models import Municipality
+from apps.governance.policy import Scope
+
+from . import photos
+
+MIN_RADIUS_M = 100
+MAX_RADIUS_M = 50_000
+# The incident point lies in or near the Netherlands: a box around NL, BE and western DE.
+MIN_LAT, MAX_LAT = 49.0, 55.0
+MIN_LON, MAX_LON = 2.0, 9.0
+
+MSG_NOT_DRAFT = _("Deze actie is al verstuurd.")
+MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
+MSG_AMBER_PHOTO = _("Een AMBER Alert heeft een foto nodig.")
+MSG_AMBER_TIME_CRITICAL = _("Een AMBER Alert is altijd tijdkritisch.")
+MSG_RESULT_REQUIRED = _("Kies het resultaat van de actie.")
+
+
+class Action(models.Model):
+    """Burgernetactie: a call to participants near an incident to look out for someone or
+    something, with a point, a radius and the region (politie-eenheid) it belongs to.
+
+    Life: draft → released → ended, or released → cancelled when it went out by mistake.
+    Which verbs are allowed is decided here (`can_release()` …); the verbs themselves, with
+    their messages, live in services.py.
+    """
+
+    class Kind(models.TextChoices):
+        MISSING_PERSON = "missing_person", _("vermissing")
+        MISSING_CHILD = "missing_child", _("vermist kind")
+        AMBER_ALERT = "amber_alert", _("AMBER Alert")
+        ROBBERY = "robbery", _("overval")
+        BURGLARY = "burglary", _("inbraak / insluiping")
+        HIT_AND_RUN = "hit_and_run", _("doorrijden na aanrijding")
+        SUSPICIOUS_SITUATION = "suspicious_situation", _("verdachte situatie")
+        OTHER = "other", _("overig")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("concept")
+        RELEASED = "released", _("lopend")
+        ENDED = "ended", _("beëindigd")
+        CANCELLED = "cancelled", _("ingetrokken")
+
+    class Result(models.TextChoices):
+        FOUND_SAFE = "found_safe", _("veilig teruggevonden")
+        ARRESTED = "arrested", _("aangehouden")
+        NOT_FOUND = "not_found", _("niet gevonden")
+        OTHER = "other", _("anders")
+
+    # Heterdaad and missing persons are time-critical unless the operator says otherwise.
+    TIME_CRITICAL_BY_DEFAULT = {
+        Kind.MISSING_PERSON: True,
+        Kind.MISSING_CHILD: True,
+        Kind.AMBER_ALERT: True,
+        Kind.ROBBERY: True,
+        Kind.BURGLARY: True,
+        Kind.HIT_AND_RUN: True,
+        Kind.SUSPICIOUS_SITUATION: False,
+        Kind.OTHER: False,
+    }
+
+    # A random handle for public links (the citizens' action page); never the database id.
+    ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("soort"), max_length=24, choices=Kind.choices)
+    is_time_critical = models.BooleanField(
+        _("tijdkritisch"),
+        default=True,
+        help_text=_("Tijdkritisch gaat naar de app, sms en spraak; anders naar de app en e-mail."),
+    )
+    is_exercise = models.BooleanField(
+        _("oefening"),
+        default=False,
+        help_text=_("Een oefening gaat alleen naar testapparaten van medewerkers."),
+    )
+    title = models.CharField(_("titel"), max_length=100)
+    text = models.TextField(_("toelichting"), blank=True)
+    photo = models.ImageField(_("foto"), upload_to=photos.action_photo_path, blank=True)
+    lat = models.FloatField(
+        _("breedtegraad"), validators=[MinValueValidator(MIN_LAT), MaxValueValidator(MAX_LAT)]
+    )
+    lon = models.FloatField(
+        _("lengtegraad"), validators=[MinValueValidator(MIN_LON), MaxValueValidator(MAX_LON)]
+    )
+    radius_m = models.PositiveIntegerField(
+        _("straal (m)"),
+        validators=[MinValueValidator(MIN_RADIUS_M), MaxValueValidator(MAX_RADIUS_M)],
+    )
+    police_unit = models.ForeignKey(
+        "governance.PoliceUnit",
+        on_delete=models.PROTECT,
+        related_name="actions",
+        verbose_name=_("politie-eenheid"),
+    )
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="actions",
+        verbose_name=_("organisatie"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("aangemaakt door"),
+    )
+    state = models.CharField(
+        _("status"), max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    result = models.CharField(_("resultaat"), max_length=12, choices=Result.choices, blank=True)
+    correction = models.TextField(_("rectificatie"), blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
+    released_at = models.DateTimeField(_("verstuurd op"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("beëindigd op"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("ingetrokken op"), null=True, blank=True)
+    # The outbox messages of the release and of the correction; their deliveries are the
+    # record of who was alerted. Updates and the end message carry their own.
+    release_message = models.ForeignKey(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    cancel_message = models.ForeignKey(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("Burgernetactie")
+        verbose_name_plural = _("Burgernetacties")
+        indexes = [models.Index(fields=["police_unit", "state"], name="action_unit_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(radius_m__gte=MIN_RADIUS_M, radius_m__lte=MAX_RADIUS_M),
+                name="action_radius_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    lat__gte=MIN_LAT, lat__lte=MAX_LAT, lon__gte=MIN_LON, lon__lte=MAX_LON
+                ),
+                name="action_point_near_nl",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="ended") | models.Q(result=""),
+                name="action_result_only_when_ended",
+            ),
+        ]
+
+    def __str__(self):
+        prefix = f"[{_('OEFENING')}] " if self.is_exercise else ""
+        return f"{prefix}{self.get_kind_display()}: {self.title}"
+
+    def audit_label(self) -> str:
+        return f"action {self.pk}"
+
+    @classmethod
+    def default_time_critical(cls, kind: str) -> bool:
+        return cls.TIME_CRITICAL_BY_DEFAULT.get(kind, False)
+
+    @property
+    def is_amber(self) -> bool:
+        return self.kind == self.Kind.AMBER_ALERT
+
+    @property
+    def is_nationwide(self) -> bool:
+        """An AMBER Alert goes to the whole country, not only to the circle."""
+        return self.is_amber
+
+    def scope(self) -> Scope:
+        """Where the action lies for the scope policy: its region's municipalities, or the
+        whole country for an AMBER Alert (and for actions of the national unit)."""
+        if self.is_amber or self.police_unit.is_national:
+            return Scope.nation()
+        return Scope.of_municipalities(
+            Municipality.objects.filter(police_unit_id=self.police_unit_id).values_list(
+                "id", flat=True
+            )
+        )
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.is_amber and not self.is_time_critical:
+            errors["is_time_critical"] = MSG_AMBER_TIME_CRITICAL
+        if self.state == self.State.ENDED and not self.result:
+            errors["result"] = MSG_RESULT_REQUIRED
+        if errors:
+            raise ValidationError(errors)
+
+    # The life of an action: which verbs its state allows.
+
+    def release_problems(self) -> list[str]:
+        """Why the action cannot be released now (empty when it can)."""
+        problems = []
+        if self.state != self.State.DRAFT:
+            problems.append(MSG_NOT_DRAFT)
+        if self.is_amber and not self.photo:
+            problems.append(MSG_AMBER_PHOTO)
+        if self.is_amber and not self.is_time_critical:
+            problems.append(MSG_AMBER_TIME_CRITICAL)
+        return problems
+
+    def can_release(self) -> bool:
+        return not self.release_problems()
+
+    def can_edit(self) -> bool:
+        return self.state == self.State.DRAFT
+
+    def can_update(self) -> bool:
+        return self.state == self.State.RELEASED
+
+    def can_end(self) -> bool:
+        return self.state == self.State.RELEASED
+
+    def can_cancel(self) -> bool:
+        return self.state == self.State.RELEASED
+
+    def accepts_tips(self) -> bool:
+        return self.state == self.State.RELEASED
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.RELEASED
+
+
+class PersonDescription(models.Model):
+    """Signalement van een persoon: how the person sought looks."""
+
+    class Sex(models.TextChoices):
+        MALE = "male", _("man")
+        FEMALE = "female", _("vrouw")
+        UNKNOWN = "unknown", _("onbekend")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="persons")
+    sex = models.CharField(_("geslacht"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    age = models.CharField(
+        _("leeftijd"), max_length=20, blank=True, help_text=_("bijv. 35 of 20–25")
+    )
+    length = models.CharField(
+        _("lengte"), max_length=20, blank=True, help_text=_("bijv. 1,80 m of 1,70–1,80 m")
+    )
+    build = models.CharField(_("postuur"), max_length=40, blank=True)
+    clothing = models.CharField(_("kleding"), max_length=300, blank=True)
+    particulars = models.CharField(_("bijzonderheden"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["action", "id"]
+        verbose_name = _("signalement persoon")
+        verbose_name_plural = _("signalementen personen")
+
+    def __str__(self):
+        return ", ".join(str(part) for part in self.summary_parts()) or str(_("persoon"))
+
+    def summary_parts(self) -> list:
+        parts = [] if self.sex == self.Sex.UNKNOWN else [self.get_sex_display()]
+        if self.age:
+            parts.append(_("%(age)s jaar") % {"age": self.age})
+        parts += [self.length, self.build, self.clothing, self.particulars]
+        return [part for part in parts if part]
+
+
+class VehicleDescription(models.Model):
+    """Signalement van een voertuig."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="vehicles")
+    make = models.CharField(_("merk"), max_length=40, blank=True)
+    model = models.CharField(_("type"), max_length=40, blank=True)
+    colour = models.CharField(_("kleur"), max_length=40, blank=True)
+    licence_plate = models.CharField(_("kenteken"), max_length=12, blank=True)
+
+    class Meta:
+        ordering = ["action", "id"]
+        verbose_name = _("signalement voertuig")
+        verbose_name_plural = _("signalementen voertuigen")
+
+    def __str__(self):
+        return ", ".join(self.summary_parts()) or str(_("voertuig"))
+
+    def summary_parts(self) -> list[str]:
+        return [p for p in (self.colour, self.make, self.model, self.licence_plate) if p]
+
+
+class ActionUpdate(models.Model):
+    """Update: news during a running action, to those alerted and to newcomers in the area."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    text = models.TextField(_("tekst"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("door"),
+    )
+    created_at = models.DateTimeField(_("verstuurd op"), auto_now_add=True)
+    message = models.ForeignKey(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["action", "created_at", "id"]
+        verbose_name = _("update")
+        verbose_name_plural = _("updates")
+
+    def __str__(self):
+        return f"update {self.pk}"
+
+    def audit_label(self) -> str:
+        return f"action update {self.pk}"
+
+
+class EndMessage(models.Model):
+    """Afloopbericht: how the action ended, to exactly those who were alerted.
+
+    The result itself is kept on the action (reports count it there).
+    """
+
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, related_name="end_message")
+    text = models.TextField(_("tekst"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("door"),
+    )
+    created_at = models.DateTimeField(_("verstuurd op"), auto_now_add=True)
+    message = models.ForeignKey(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("afloopbericht")
+        verbose_name_plural = _("afloopberichten")
+
+    def __str__(self):
+        return f"end message {self.pk}"
+
+    @property
+    def result(self) -> str:
+        return self.action.result
+
+    def get_result_display(self) -> str:
+        return self.action.get_result_display()
+
+
+class Tip(models.Model):
+    """Tip: what a citizen saw, sent from the action page; anonymous unless the tipster
+    leaves a phone number."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="tips")
+    text = models.TextField(_("tekst"))
+    photo = models.ImageField(_("foto"), upload_to=photos.tip_photo_path, blank=True)
+    phone = models.CharField(_("telefoonnummer tipgever"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("ontvangen op"), auto_now_add=True)
+    is_read = models.BooleanField(_("gelezen"), default=False)
+
+    class Meta:
+        ordering = ["action", "-created_at", "-id"]
+        verbose_name = _("tip")
+        verbose_name_plural = _("tips")
+
+    def __str__(self):
+        return f"tip {self.pk}"
+
+    def audit_label(self) -> str:
+        return f"tip {self.pk}"

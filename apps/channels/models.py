@@ -5,6 +5,8 @@ domains hand it an OutgoingMessage and a set of recipients; the rows are the sou
 truth, the task queue only carries chunks of them.
 """
 
+from datetime import timedelta
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +42,11 @@ class OutgoingMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The stop button: nothing still queued is sent after this moment.
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Chunk tasks queued for this message and not yet finished, and when one was last
+    # queued, started or finished: the sweep queues new ones only when none is in flight
+    # (or none was heard of for too long: a broker may lose tasks).
+    tasks_in_flight = models.IntegerField(default=0)
+    tasks_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -49,12 +56,18 @@ class OutgoingMessage(models.Model):
     def __str__(self):
         return f"{self.source}: {self.title}"
 
+    @property
+    def expires_at(self):
+        """After this moment the message is no longer worth delivering (its TTL)."""
+        return self.created_at + timedelta(seconds=self.ttl_seconds)
+
 
 class Delivery(models.Model):
     """Bezorging: one message to one recipient on one channel, and what became of it.
 
     Push deliveries point at a device; SMS, voice and e-mail at a participant. A row
-    recorded as sent is never sent again.
+    recorded as sent is never sent again. A device whose subscription is gone is deleted;
+    its deliveries stay (without it) so the counts of a message stay right.
     """
 
     class State(models.TextChoices):
@@ -76,7 +89,7 @@ class Delivery(models.Model):
         related_name="+",
     )
     device = models.ForeignKey(
-        "participants.Device", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "participants.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     state = models.CharField(
         max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
@@ -84,6 +97,8 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # A worker's claim: until then no other worker takes the row; after it, the sweep may.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Which claim took the row: a worker reads back, and writes back, only its own rows.
+    claim_token = models.CharField(max_length=32, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
     error = models.CharField(max_length=200, blank=True)
@@ -106,14 +121,21 @@ class Delivery(models.Model):
                 condition=models.Q(device__isnull=False),
                 name="delivery_once_per_device",
             ),
+            # One recipient at most; none once the device was deleted (subscription gone).
             models.CheckConstraint(
-                condition=models.Q(participant__isnull=False) | models.Q(device__isnull=False),
-                name="delivery_has_recipient",
+                condition=models.Q(participant__isnull=True) | models.Q(device__isnull=True),
+                name="delivery_one_recipient",
             ),
         ]
         indexes = [
             models.Index(fields=["message", "state"], name="delivery_message_state"),
             models.Index(fields=["state", "lease_until"], name="delivery_state_lease"),
+            # Only rows in flight: a claim reads back its rows by token.
+            models.Index(
+                fields=["claim_token"],
+                condition=models.Q(state="sending"),
+                name="delivery_claim_sending",
+            ),
         ]
 
     def __str__(self):

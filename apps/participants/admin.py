@@ -1,14 +1,19 @@
-"""Participants in the admin: only for managers (policy "participant.view"); read-only,
-and deleting goes through the same service as a citizen's own deletion."""
+"""Participants and web-app devices in the admin: only for managers (policy
+"participant.view"); read-only, and deleting goes through the same service as a citizen's
+own deletion. Of a device, managers may change only whether it is a staff test device."""
+
+import re
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.policy import can
 
-from . import services
-from .models import Address, Participant
+from . import devices, services
+from .models import Address, Device, Participant
 from .phones import parse_mobile
 
 
@@ -135,3 +140,114 @@ class ParticipantAdmin(_ManagersOnly, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for participant in queryset:
             services.delete_participant(participant=participant, by=request.user, request=request)
+
+
+class CellFilter(admin.SimpleListFilter):
+    title = _("gebied")
+    parameter_name = "cell"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("fresh", _("bekend (jonger dan 24 uur)")),
+            ("stale", _("verouderd, nog niet vergeten")),
+            ("none", _("geen gebied")),
+        ]
+
+    def queryset(self, request, queryset):
+        cutoff = timezone.now() - devices.CELL_MAX_AGE
+        if self.value() == "fresh":
+            return queryset.filter(cell_updated_at__gte=cutoff)
+        if self.value() == "stale":
+            return queryset.filter(cell_updated_at__lt=cutoff)
+        if self.value() == "none":
+            return queryset.filter(cell_updated_at__isnull=True)
+        return queryset
+
+
+_DEVICE_CODE = re.compile(r"[0-9a-f]{8}")
+
+
+@admin.register(Device)
+class DeviceAdmin(_ManagersOnly, admin.ModelAdmin):
+    """The push endpoint and keys are the subscriber's secrets: the admin never shows them."""
+
+    list_display = (
+        "__str__",
+        "device_code",
+        "cell",
+        "cell_fresh",
+        "cell_age",
+        "is_test_device",
+        "language",
+        "created_at",
+        "last_seen_at",
+    )
+    list_filter = ("is_test_device", CellFilter, "language")
+    search_fields = ("=cell",)
+    date_hierarchy = "created_at"
+    actions = ["mark_test_device", "unmark_test_device"]
+    readonly_fields = (
+        "device_code",
+        "cell",
+        "cell_updated_at",
+        "cell_age",
+        "language",
+        "created_at",
+        "last_seen_at",
+    )
+    fields = ("device_code", "is_test_device", *readonly_fields[1:])
+
+    @admin.display(description=_("apparaatcode"))
+    def device_code(self, obj):
+        return str(obj.ref)[:8]
+
+    @admin.display(description=_("gebied actueel"), boolean=True)
+    def cell_fresh(self, obj):
+        if obj.cell_updated_at is None:
+            return None
+        return obj.cell_updated_at >= timezone.now() - devices.CELL_MAX_AGE
+
+    @admin.display(description=_("gebied gemeld"), ordering="cell_updated_at")
+    def cell_age(self, obj):
+        if obj.cell_updated_at is None:
+            return "–"
+        return _("%(time)s geleden") % {"time": timesince(obj.cell_updated_at)}
+
+    def get_queryset(self, request):
+        if not can(request.user, "participant.view"):
+            return Device.objects.none()
+        return super().get_queryset(request).defer("endpoint", "p256dh", "auth")
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff find their own phone by the code the app shows on its page.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lower()
+        if _DEVICE_CODE.fullmatch(term):
+            results = results | queryset.filter(ref__startswith=term)
+        return results, may_have_duplicates
+
+    def has_change_permission(self, request, obj=None):
+        return can(request.user, "participant.view")
+
+    def save_model(self, request, obj, form, change):
+        stored = Device.objects.get(pk=obj.pk)
+        devices.device_set_test(
+            device=stored, is_test_device=obj.is_test_device, by=request.user, request=request
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a device has no related rows to edit
+
+    @admin.action(description=_("Markeren als testapparaat"), permissions=["change"])
+    def mark_test_device(self, request, queryset):
+        for device in queryset:
+            devices.device_set_test(
+                device=device, is_test_device=True, by=request.user, request=request
+            )
+
+    @admin.action(description=_("Markering testapparaat weghalen"), permissions=["change"])
+    def unmark_test_device(self, request, queryset):
+        for device in queryset:
+            devices.device_set_test(
+                device=device, is_test_device=False, by=request.user, request=request
+            )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, webapp
 
 app_name = "participants"
 
@@ -25,4 +25,13 @@ urlpatterns = [
     path("beheren/afmelden/", views.delete, name="delete"),
     path("beheren/uitloggen/", views.manage_logout, name="manage_logout"),
     path("afgemeld/", views.deleted, name="deleted"),
+    # The web app (installable; its service worker's scope is /app/).
+    path("app/", webapp.app, name="webapp"),
+    path("app/manifest.webmanifest", webapp.manifest, name="webapp_manifest"),
+    path("app/sw.js", webapp.service_worker, name="webapp_worker"),
+    path("app/abonnement/", webapp.subscribe, name="webapp_subscribe"),
+    path("app/gebied/", webapp.report_cell, name="webapp_cell"),
+    path("app/test/", webapp.send_test, name="webapp_test"),
+    path("app/uit/", webapp.unsubscribe, name="webapp_unsubscribe"),
+    path("app/geopend/", webapp.opened, name="webapp_opened"),
 ]

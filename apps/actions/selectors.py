@@ -1,0 +1,33 @@
+"""Reads of actions for screens: which actions a user may see, which regions a user may pick."""
+
+from django.db.models import QuerySet
+
+from apps.governance import policy
+from apps.governance.models import Municipality, PoliceUnit
+from apps.governance.policy import Scope
+
+from .models import Action
+
+
+def units_in_scope(scope: Scope) -> QuerySet:
+    """The police units whose whole region lies inside `scope` (all of them, nationwide)."""
+    if scope.nationwide:
+        return PoliceUnit.objects.all()
+    outside = Municipality.objects.exclude(pk__in=scope.municipality_ids)
+    return (
+        PoliceUnit.objects.filter(is_national=False, municipalities__isnull=False)
+        .exclude(municipalities__in=outside)
+        .distinct()
+    )
+
+
+def visible_actions(user) -> QuerySet:
+    """The actions `user` may see: those whose scope (Action.scope) the user's covers."""
+    if not policy.has_role_for(user, "action.view"):
+        return Action.objects.none()
+    scope = policy.user_scope(user)
+    if scope.nationwide:
+        return Action.objects.all()
+    return Action.objects.filter(police_unit__in=units_in_scope(scope)).exclude(
+        kind=Action.Kind.AMBER_ALERT
+    )

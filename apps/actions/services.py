@@ -1,0 +1,389 @@
+"""The verbs on actions: create, release, update, end, cancel, and tips from citizens.
+
+Each checks the scope policy and the action's state, writes in one transaction with an
+audit entry, hands its message and recipients to the outbox (rows written in the same
+transaction, set-based), and starts the sending only after the commit.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.channels.models import Channel, OutgoingMessage
+from apps.governance import audit
+from apps.governance.models import PoliceUnit
+from apps.governance.policy import require
+
+from . import photos, targeting
+from .models import (
+    MSG_NOT_DRAFT,
+    MSG_NOT_RELEASED,
+    MSG_RESULT_REQUIRED,
+    Action,
+    ActionUpdate,
+    EndMessage,
+    PersonDescription,
+    Tip,
+    VehicleDescription,
+)
+
+# Web Push: a time-critical alert that waited this long is no longer worth showing.
+TIME_CRITICAL_TTL_S = 30 * 60
+NOT_TIME_CRITICAL_TTL_S = 12 * 60 * 60
+FOLLOW_UP_TTL_S = 24 * 60 * 60
+TITLE_MAX = 120
+BODY_MAX = 1000
+
+MSG_EMPTY_TEXT = _("Vul een tekst in.")
+MSG_NO_UNIT = _("Kies de politie-eenheid van de actie.")
+MSG_NO_TIPS = _("Deze actie neemt geen tips (meer) aan.")
+
+ACTION_FIELDS = frozenset(
+    {
+        "kind",
+        "is_time_critical",
+        "is_exercise",
+        "title",
+        "text",
+        "photo",
+        "lat",
+        "lon",
+        "radius_m",
+        "police_unit",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message handed to the outbox, with the number of deliveries queued per channel."""
+
+    message: OutgoingMessage
+    queued: dict[str, int]
+
+
+# Drafts ------------------------------------------------------------------------------------
+
+
+def action_create(*, by, persons=(), vehicles=(), **fields) -> Action:
+    """Create a draft action in the user's region (the whole country for an AMBER Alert).
+
+    `persons` and `vehicles` are dicts of PersonDescription / VehicleDescription fields.
+    Without `is_time_critical` the kind's default applies.
+    """
+    unknown = set(fields) - ACTION_FIELDS
+    if unknown:
+        raise TypeError(f"unknown action fields: {sorted(unknown)}")
+    action = Action(**fields)
+    if "is_time_critical" not in fields:
+        action.is_time_critical = Action.default_time_critical(action.kind)
+    return action_save_draft(action=action, by=by, persons=persons, vehicles=vehicles)
+
+
+def action_save_draft(
+    *, action: Action, by, persons=(), vehicles=(), changed: list[str] | None = None
+) -> Action:
+    """Save a new draft, or changes to a draft (the console's and the admin's forms).
+
+    A new draft belongs to the user's organisation and, unless told, its region.
+    """
+    is_new = action.pk is None
+    if is_new:
+        organisation = by.organisation
+        if action.police_unit_id is None and organisation is not None:
+            action.police_unit_id = organisation.police_unit_id
+        action.organisation = organisation
+        action.created_by = by
+    if action.is_amber:
+        action.police_unit = PoliceUnit.objects.get(is_national=True)
+    if action.police_unit_id is None:
+        raise ValidationError({"police_unit": MSG_NO_UNIT})
+    _require_manage(by, action)
+    if action.photo and not action.photo._committed:  # a new upload
+        action.photo = photos.prepare(action.photo.file)
+    action.full_clean()
+    with transaction.atomic():
+        if not is_new:
+            current = Action.objects.select_for_update().filter(pk=action.pk)
+            if current.values_list("state", flat=True).get() != Action.State.DRAFT:
+                raise ValidationError(MSG_NOT_DRAFT, code="state")
+            # The region it was in must have been the user's too, not only the new one.
+            _require_manage(by, current.get())
+        action.save()
+        for person in persons:
+            PersonDescription(action=action, **person).save()
+        for vehicle in vehicles:
+            VehicleDescription(action=action, **vehicle).save()
+        if is_new:
+            detail = {"kind": action.kind, "exercise": action.is_exercise}
+        else:
+            detail = {"fields": changed or []}
+        verb = "action.created" if is_new else "action.changed"
+        audit.record(verb=verb, actor=by, target=action, detail=detail)
+    return action
+
+
+# The life of a released action -------------------------------------------------------------
+
+
+def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
+    """Release a draft: alert everyone in its area on its channels (an exercise: only test
+    devices). `at` is the moment of release, for targeting (default now)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        problems = action.release_problems()
+        if problems:
+            raise ValidationError(problems, code="release")
+        target = targeting.Target.of(action)
+        message = _message(action, "release", title=action.title, body=_alert_body(action))
+        queued = {
+            channel: _enqueue(message, channel, targeting.in_area(target, channel=channel, at=at))
+            for channel in target.channels
+        }
+        action.state = Action.State.RELEASED
+        action.released_at = at
+        action.release_message = message
+        action.save(update_fields=["state", "released_at", "release_message"])
+        audit.record(
+            verb="action.released",
+            actor=by,
+            target=action,
+            detail={"message": message.pk, "queued": queued, "exercise": action.is_exercise},
+        )
+        transaction.on_commit(partial(_outbox().release, message))
+    return Sent(message, queued)
+
+
+def action_update(*, action: Action, by, text: str, at: datetime | None = None) -> Sent:
+    """Send news about a running action to everyone alerted so far and to newcomers who
+    are in the area now."""
+    at = at or timezone.now()
+    text = _required_text(text)
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        if not action.can_update():
+            raise ValidationError(MSG_NOT_RELEASED, code="state")
+        earlier = _alerting_message_ids(action)
+        update = ActionUpdate.objects.create(action=action, text=text, created_by=by)
+        message = _message(
+            action, f"update:{update.pk}", title=gettext("Update: %s") % action.title, body=text
+        )
+        target = targeting.Target.of(action)
+        queued = {
+            channel: _enqueue(
+                message,
+                channel,
+                targeting.in_area_or_alerted(target, channel=channel, at=at, message_ids=earlier),
+            )
+            for channel in target.channels
+        }
+        update.message = message
+        update.save(update_fields=["message"])
+        audit.record(
+            verb="action.updated",
+            actor=by,
+            target=action,
+            detail={"update": update.pk, "message": message.pk, "queued": queued},
+        )
+        transaction.on_commit(partial(_outbox().release, message))
+    return Sent(message, queued)
+
+
+def action_end(*, action: Action, by, result: str, text: str, at: datetime | None = None) -> Sent:
+    """End a running action with its result; the end message (afloopbericht) goes to
+    exactly those who were alerted, on the channels they were alerted on. Whatever of the
+    earlier messages is still queued is stopped first: it would only arrive after the end."""
+    at = at or timezone.now()
+    text = _required_text(text)
+    if result not in Action.Result.values:
+        raise ValidationError({"result": MSG_RESULT_REQUIRED})
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        if not action.can_end():
+            raise ValidationError(MSG_NOT_RELEASED, code="state")
+        earlier = _alerting_message_ids(action)
+        _stop(earlier)
+        action.state = Action.State.ENDED
+        action.result = result
+        action.ended_at = at
+        action.save(update_fields=["state", "result", "ended_at"])
+        title = gettext("Afgelopen: %s") % action.title
+        body = f"{action.get_result_display()}. {text}"
+        message = _message(action, "end", title=title, body=body, follow_up=True)
+        queued = _enqueue_alerted(message, action, earlier, at)
+        EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
+        audit.record(
+            verb="action.ended",
+            actor=by,
+            target=action,
+            detail={"result": result, "message": message.pk, "queued": queued},
+        )
+        transaction.on_commit(partial(_outbox().release, message))
+    return Sent(message, queued)
+
+
+def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) -> Sent:
+    """Withdraw an action released by mistake: stop what is still queued and send a
+    correction (rectificatie) to everyone who got it."""
+    at = at or timezone.now()
+    text = _required_text(text)
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        if not action.can_cancel():
+            raise ValidationError(MSG_NOT_RELEASED, code="state")
+        earlier = _alerting_message_ids(action)
+        _stop(earlier)
+        title = gettext("Rectificatie: %s") % action.title
+        message = _message(action, "cancel", title=title, body=text, follow_up=True)
+        queued = _enqueue_alerted(message, action, earlier, at)
+        action.state = Action.State.CANCELLED
+        action.cancelled_at = at
+        action.correction = text
+        action.cancel_message = message
+        action.save(update_fields=["state", "cancelled_at", "correction", "cancel_message"])
+        audit.record(
+            verb="action.cancelled",
+            actor=by,
+            target=action,
+            detail={"message": message.pk, "queued": queued},
+        )
+        transaction.on_commit(partial(_outbox().release, message))
+    return Sent(message, queued)
+
+
+# Tips --------------------------------------------------------------------------------------
+
+
+def tip_submit(*, action: Action, text: str, photo=None, phone: str = "") -> Tip:
+    """A citizen's tip on a running action (anonymous unless a phone number is left)."""
+    text = _required_text(text)
+    if not action.accepts_tips():
+        raise ValidationError(MSG_NO_TIPS, code="state")
+    tip = Tip(action=action, text=text, phone=(phone or "").strip())
+    if photo:
+        tip.photo = photos.prepare(photo)
+    tip.full_clean()
+    with transaction.atomic():
+        tip.save()
+        # Who sent it stays out of the trail: a tip is anonymous unless it says otherwise.
+        audit.record(verb="tip.received", target=tip, detail={"action": action.pk})
+    return tip
+
+
+def tip_mark_read(*, tip: Tip, by) -> Tip:
+    _require_manage(by, tip.action)
+    if not tip.is_read:
+        with transaction.atomic():
+            Tip.objects.filter(pk=tip.pk).update(is_read=True)
+            tip.is_read = True
+            audit.record(verb="tip.read", actor=by, target=tip, detail={"action": tip.action_id})
+    return tip
+
+
+# Helpers -----------------------------------------------------------------------------------
+
+
+def _require_manage(by, action: Action) -> None:
+    require(by, "action.manage", action)
+    if action.is_amber:
+        require(by, "action.amber", action)
+
+
+def _lock(action: Action) -> None:
+    """Lock the action's row and read its current state (two operators, one click each)."""
+    action.refresh_from_db(from_queryset=Action.objects.select_for_update())
+
+
+def _required_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": MSG_EMPTY_TEXT})
+    return text
+
+
+def _message(
+    action: Action, what: str, *, title: str, body: str, follow_up: bool = False
+) -> OutgoingMessage:
+    if action.is_exercise:
+        title = f"{gettext('OEFENING')} – {title}"
+        body = f"{gettext('Dit is een oefening.')} {body}"
+    urgent = action.is_time_critical
+    if follow_up:
+        ttl = FOLLOW_UP_TTL_S
+    else:
+        ttl = TIME_CRITICAL_TTL_S if urgent else NOT_TIME_CRITICAL_TTL_S
+    return OutgoingMessage.objects.create(
+        source=f"actions.action:{action.pk}:{what}",
+        title=_truncate(f"Burgernet: {title}", TITLE_MAX),
+        body=_truncate(body, BODY_MAX),
+        # One topic per action: a newer message about it replaces one the device has not
+        # fetched yet, so a phone that was off gets only the latest state of the action.
+        topic=f"burgernet-actie-{action.pk}",
+        urgency=OutgoingMessage.Urgency.HIGH if urgent else OutgoingMessage.Urgency.NORMAL,
+        ttl_seconds=ttl,
+        data={
+            "action": str(action.ref),
+            "kind": action.kind,
+            "what": what.split(":")[0],
+            "exercise": action.is_exercise,
+        },
+    )
+
+
+def _alert_body(action: Action) -> str:
+    lines = [str(action.get_kind_display())]
+    lines += [", ".join(str(p) for p in person.summary_parts()) for person in action.persons.all()]
+    lines += [", ".join(vehicle.summary_parts()) for vehicle in action.vehicles.all()]
+    if action.text:
+        lines.append(action.text)
+    lines.append(gettext("Gezien? Bel 0800-0011 (bij spoed 112)."))
+    return "\n".join(line for line in lines if line)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _enqueue(message: OutgoingMessage, channel: str, ids) -> int:
+    kind = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+    return _outbox().enqueue_from_queryset(message=message, channel=channel, **{kind: ids})
+
+
+def _enqueue_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:
+    return {
+        channel: _enqueue(
+            message, channel, targeting.alerted(message_ids=earlier, channel=channel, at=at)
+        )
+        for channel in targeting.Target.of(action).channels
+    }
+
+
+def _alerting_message_ids(action: Action) -> list[int]:
+    """The messages that alerted people about the action: the release and the updates."""
+    ids = [action.release_message_id] if action.release_message_id else []
+    ids += action.updates.exclude(message=None).values_list("message_id", flat=True)
+    return ids
+
+
+def _outbox():
+    # TEMPORARY until apps/channels/outbox.py lands: imported here so the project starts
+    # without it. Becomes a module-level import.
+    from apps.channels import outbox
+
+    return outbox
+
+
+def _stop(message_ids: list[int]) -> None:
+    for message in OutgoingMessage.objects.filter(pk__in=message_ids):
+        _outbox().stop(message)

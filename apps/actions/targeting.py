@@ -1,0 +1,349 @@
+"""Who an action reaches: id querysets of participants and devices for the outbox's INSERT … SELECT.
+
+Participants are reached by their registered addresses: an address inside the circle whose
+time window is active at the moment of sending, on a channel they chose. Web-app devices are
+reached by their area cell. Geometry is plain latitude/longitude: an indexed bounding box
+narrows the rows, the haversine formula in SQL decides — the same on SQLite and PostgreSQL.
+
+Two choices, for whoever reads the numbers:
+
+- Time windows are read in Europe/Amsterdam local time, to the minute, exactly as
+  apps/participants/schedule.py does: a window belongs to the day it starts on, so a Sunday
+  22:00–06:00 window is active on Monday at 05:59.
+- Quiet hours (stille uren) hold off SMS and voice calls, also for time-critical actions:
+  that is what the citizen was promised when setting them ("tussen deze tijden sturen wij u
+  geen sms en bellen wij u niet"). E-mail and web push are not held off. Follow-up messages
+  (updates, end messages, corrections) keep to the quiet hours too.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cos, ExtractHour, ExtractMinute, Length, Power, Radians, Sin
+from django.db.models.lookups import Exact, LessThanOrEqual
+
+from apps.channels.models import Channel, Delivery
+from apps.governance.geo import EARTH_RADIUS_M, bounding_box
+from apps.participants import schedule
+from apps.participants.models import ActiveWindow, Address, Device, Participant
+
+from . import cells
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+# A device's cell older than this no longer says where the device is.
+STALE_AFTER = timedelta(hours=24)
+PARTICIPANT_CHANNELS = (Channel.SMS, Channel.VOICE, Channel.EMAIL)
+# Deliveries that did not reach their recipient: stopped before sending, or failed for good.
+NOT_DELIVERED = (Delivery.State.CANCELLED, Delivery.State.FAILED)
+
+
+def channels_for(*, time_critical: bool, amber: bool = False, exercise: bool = False):
+    """The channels a release uses. An exercise goes only to (test) devices; an AMBER Alert
+    goes out on every channel."""
+    if exercise:
+        return (Channel.WEBPUSH,)
+    if amber:
+        return (Channel.WEBPUSH, Channel.SMS, Channel.VOICE, Channel.EMAIL)
+    if time_critical:
+        return (Channel.WEBPUSH, Channel.SMS, Channel.VOICE)
+    return (Channel.WEBPUSH, Channel.EMAIL)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how an action reaches people: its circle (or the whole country) and mode."""
+
+    lat: float
+    lon: float
+    radius_m: float
+    time_critical: bool = True
+    nationwide: bool = False
+    exercise: bool = False
+
+    @classmethod
+    def of(cls, action) -> "Target":
+        return cls(
+            lat=action.lat,
+            lon=action.lon,
+            radius_m=action.radius_m,
+            time_critical=action.is_time_critical,
+            nationwide=action.is_nationwide,
+            exercise=action.is_exercise,
+        )
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return channels_for(
+            time_critical=self.time_critical, amber=self.nationwide, exercise=self.exercise
+        )
+
+
+# Public querysets --------------------------------------------------------------------------
+
+
+def participants_in_circle(
+    *, lat: float, lon: float, radius_m: float, at: datetime, channel: str
+) -> QuerySet:
+    """Ids of the participants to reach on `channel` (sms, voice or email) at `at`: each
+    once, however many of their addresses lie in the circle."""
+    local = _local(at)
+    addresses = Address.objects.filter(_in_circle("lat", "lon", lat, lon, radius_m))
+    return _participants(_eligible(channel, local) & _has_active_address(addresses, local))
+
+
+def participants_nationwide(*, at: datetime, channel: str) -> QuerySet:
+    """Ids of the participants to reach on `channel` anywhere (an AMBER Alert)."""
+    local = _local(at)
+    return _participants(_eligible(channel, local) & _has_active_address(Address.objects, local))
+
+
+def devices_in_circle(
+    *, lat: float, lon: float, radius_m: float, now: datetime, exercise: bool = False
+) -> QuerySet:
+    """Ids of the devices whose fresh area cell touches the circle. Test devices of staff
+    get exercises and only exercises."""
+    return _devices(_fresh_device(now, exercise) & _cell_touches(lat, lon, radius_m))
+
+
+def devices_nationwide(*, now: datetime, exercise: bool = False) -> QuerySet:
+    return _devices(_fresh_device(now, exercise))
+
+
+def in_area(target: Target, *, channel: str, at: datetime) -> QuerySet:
+    """Ids of who is in the target's area now on `channel` (devices for web push)."""
+    if channel == Channel.WEBPUSH:
+        return _devices(_device_in_area(target, at))
+    local = _local(at)
+    return _participants(_eligible(channel, local) & _participant_in_area(target, local))
+
+
+def alerted(*, message_ids, channel: str, at: datetime) -> QuerySet:
+    """Ids of the recipients that earlier messages (`message_ids`) reached or are reaching
+    on `channel`, as far as they still want that channel at `at` (a citizen who has since
+    turned SMS off, or is in quiet hours, gets no follow-up by SMS)."""
+    reached = _reached(message_ids, channel)
+    if channel == Channel.WEBPUSH:
+        return _devices(Q(pk__in=reached))
+    return _participants(_eligible(channel, _local(at)) & Q(pk__in=reached))
+
+
+def in_area_or_alerted(target: Target, *, channel: str, at: datetime, message_ids) -> QuerySet:
+    """Everyone `alerted` by earlier messages, and newcomers now in the area (an update)."""
+    reached = Q(pk__in=_reached(message_ids, channel))
+    if channel == Channel.WEBPUSH:
+        return _devices(reached | _device_in_area(target, at))
+    local = _local(at)
+    return _participants(
+        _eligible(channel, local) & (reached | _participant_in_area(target, local))
+    )
+
+
+def estimate_reach(
+    *,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    at: datetime,
+    time_critical: bool,
+    amber: bool = False,
+    exercise: bool = False,
+) -> dict[str, int]:
+    """How many recipients a release at `at` would have, per channel it would use.
+
+    Counts only: one COUNT query per channel over the same querysets as the release.
+    """
+    target = Target(
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
+        time_critical=time_critical,
+        nationwide=amber,
+        exercise=exercise,
+    )
+    return {
+        str(channel): in_area(target, channel=channel, at=at).count() for channel in target.channels
+    }
+
+
+# Participants ------------------------------------------------------------------------------
+
+
+def _participants(condition: Q) -> QuerySet:
+    # Unordered: the outbox inserts from it and the estimate counts it.
+    return Participant.objects.filter(condition).order_by().values_list("pk", flat=True)
+
+
+def _participant_in_area(target: Target, local: datetime) -> Q:
+    """Has an address in the target's area that is active at `local`."""
+    if target.exercise:
+        # Exercises never reach citizens; a condition no row meets keeps the SQL valid.
+        return Q(pk__isnull=True)
+    addresses = Address.objects.all()
+    if not target.nationwide:
+        addresses = addresses.filter(
+            _in_circle("lat", "lon", target.lat, target.lon, target.radius_m)
+        )
+    return _has_active_address(addresses, local)
+
+
+def _eligible(channel: str, local: datetime) -> Q:
+    """A registration that is complete, chose `channel`, and is not in quiet hours for it."""
+    condition = Q(phone_confirmed_at__isnull=False)
+    if channel == Channel.SMS:
+        return condition & Q(wants_sms=True) & ~_quiet(local)
+    if channel == Channel.VOICE:
+        return condition & Q(wants_voice=True) & ~_quiet(local)
+    if channel == Channel.EMAIL:
+        # Actions follow the addresses; the postcode given with the e-mail address is for
+        # Burgernetmail, the neighbourhood mailings.
+        return condition & Q(wants_email=True, email_confirmed_at__isnull=False) & ~Q(email="")
+    raise ValueError(f"participants are not reached on channel {channel!r}")
+
+
+def _quiet(local: datetime) -> Q:
+    """Within the participant's quiet hours, as Participant.is_quiet_at decides (an end at
+    or before the start runs over midnight)."""
+    now = _minute_of(local)
+    return Q(quiet_start__isnull=False, quiet_end__isnull=False) & (
+        Q(quiet_start__lte=F("quiet_end")) & Q(quiet_start__lte=now, quiet_end__gt=now)
+        | Q(quiet_start__gt=F("quiet_end")) & (Q(quiet_start__lte=now) | Q(quiet_end__gt=now))
+    )
+
+
+def _has_active_address(addresses, local: datetime) -> Q:
+    active = addresses.filter(Q(always_active=True) | Exists(_active_windows(local)))
+    return Q(pk__in=active.values("participant_id"))
+
+
+def _active_windows(local: datetime) -> QuerySet:
+    """The windows of the outer address that cover `local`, as schedule.is_active_at counts:
+    on minutes, a window started today and not ended yet, or one started yesterday that
+    runs over midnight and has not ended yet."""
+    minute = local.hour * 60 + local.minute
+    weekday = local.weekday()
+    return (
+        ActiveWindow.objects.filter(address=OuterRef("pk"))
+        .alias(
+            start_min=ExtractHour("start") * 60 + ExtractMinute("start"),
+            end_min=ExtractHour("end") * 60 + ExtractMinute("end"),
+            on_today=F("days").bitand(schedule.days_to_mask([weekday])),
+            on_yesterday=F("days").bitand(schedule.days_to_mask([(weekday - 1) % 7])),
+        )
+        .filter(
+            Q(on_today__gt=0, start_min__lte=minute)
+            & (Q(end_min__gt=minute) | Q(end_min__lte=F("start_min")))
+            | Q(on_yesterday__gt=0, end_min__lte=F("start_min"), end_min__gt=minute)
+        )
+    )
+
+
+# Devices -----------------------------------------------------------------------------------
+
+
+def _devices(condition: Q) -> QuerySet:
+    return Device.objects.filter(condition).order_by().values_list("pk", flat=True)
+
+
+def _device_in_area(target: Target, at: datetime) -> Q:
+    condition = _fresh_device(at, target.exercise)
+    if target.nationwide:
+        return condition
+    return condition & _cell_touches(target.lat, target.lon, target.radius_m)
+
+
+def _fresh_device(now: datetime, exercise: bool) -> Q:
+    return Q(
+        cell_lat__isnull=False,
+        cell_lon__isnull=False,
+        cell_updated_at__gte=now - STALE_AFTER,
+        is_test_device=exercise,
+    )
+
+
+def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
+    """The cell's centre within the radius plus half the cell's diagonal (per precision)."""
+    # Cells are widest on the side of the circle nearest the equator.
+    edge_lat = abs(lat) - math.degrees(radius_m / EARTH_RADIUS_M)
+    reach = {
+        precision: radius_m + cells.cell_half_diagonal_m(precision, edge_lat)
+        for precision in range(cells.MIN_PRECISION, cells.MAX_PRECISION + 1)
+    }
+    limit = Case(
+        *(
+            When(Exact(Length("cell"), precision), then=Value(_haversine_limit(reach_m)))
+            for precision, reach_m in reach.items()
+        ),
+        default=Value(-1.0),  # other precisions: never
+        output_field=FloatField(),
+    )
+    within = LessThanOrEqual(_haversine("cell_lat", "cell_lon", lat, lon), limit)
+    return _box("cell_lat", "cell_lon", lat, lon, max(reach.values())) & Q(within)
+
+
+# Geometry and time -------------------------------------------------------------------------
+
+
+def _in_circle(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
+    """Rows whose point lies within `radius_m` of (lat, lon): box first, then the distance.
+
+    Written as a lookup on an expression so the rows need no annotation; the box lets the
+    (lat, lon) index pick the candidates.
+    """
+    within = LessThanOrEqual(
+        _haversine(lat_field, lon_field, lat, lon), Value(_haversine_limit(radius_m))
+    )
+    return _box(lat_field, lon_field, lat, lon, radius_m) & Q(within)
+
+
+def _box(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
+    # geo.bounding_box widens longitude by the centre's latitude; the circle is a hair wider
+    # on its side away from the equator (under a metre at 50 km), so pad it.
+    box = bounding_box(lat, lon, radius_m * 1.001 + 1)
+    return Q(
+        **{
+            f"{lat_field}__gte": box.min_lat,
+            f"{lat_field}__lte": box.max_lat,
+            f"{lon_field}__gte": box.min_lon,
+            f"{lon_field}__lte": box.max_lon,
+        }
+    )
+
+
+def _haversine(lat_field: str, lon_field: str, lat: float, lon: float):
+    """The haversine term a = sin²(Δφ/2) + cos φ1 · cos φ2 · sin²(Δλ/2) of the distance from
+    (lat, lon) to the row's point; the distance is 2R·asin(√a), so comparing `a` with
+    `_haversine_limit(d)` is comparing the distance with d, with no asin or root per row."""
+    phi = math.radians(lat)
+    lam = math.radians(lon)
+    half_dlat = (Radians(F(lat_field)) - Value(phi)) / Value(2.0)
+    half_dlon = (Radians(F(lon_field)) - Value(lam)) / Value(2.0)
+    return Power(Sin(half_dlat), 2) + Value(math.cos(phi)) * Cos(Radians(F(lat_field))) * Power(
+        Sin(half_dlon), 2
+    )
+
+
+def _haversine_limit(distance_m: float) -> float:
+    return math.sin(min(distance_m / (2 * EARTH_RADIUS_M), math.pi / 2)) ** 2
+
+
+def _local(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("targeting needs an aware datetime")
+    return at.astimezone(LOCAL_TZ)
+
+
+def _minute_of(local: datetime) -> time:
+    """The time of day to the minute: windows and quiet hours are kept in whole minutes."""
+    return time(local.hour, local.minute)
+
+
+def _reached(message_ids, channel: str) -> QuerySet:
+    field = "device_id" if channel == Channel.WEBPUSH else "participant_id"
+    return (
+        Delivery.objects.filter(message_id__in=message_ids, channel=channel)
+        .exclude(state__in=NOT_DELIVERED)
+        .values(field)
+    )

@@ -1,0 +1,278 @@
+"""The citizens' web app: its page, manifest and service worker, and the JSON endpoints
+the page and the service worker call (subscribe, report the area, test, switch off,
+opened).
+
+Every endpoint takes a small JSON object and answers JSON; bad input is a 400 with an
+error code and a Dutch message, and changes nothing. The page's requests carry Django's
+CSRF token; the service worker's "opened" report carries a signed token instead.
+"""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from burgernet import ratelimit
+from burgernet.client import client_ip
+
+from . import devices
+
+HOUR = 3600
+# (limit, window in seconds) per scope. Many phones share one address behind a mobile
+# carrier's NAT, so the per-IP limit on subscriptions is generous.
+LIMITS = {
+    "subscribe.ip": (30, HOUR),
+    "cell.device": (30, HOUR),
+    "test.device": (3, 15 * 60),
+    "test.ip": (20, HOUR),
+    "opened.ip": (300, HOUR),
+}
+# A subscription is well under 1 KB; anything much larger is not one.
+MAX_BODY_BYTES = 4096
+
+THEME_COLOUR = "#154273"
+BACKGROUND_COLOUR = "#ffffff"
+SCOPE = "/app/"
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status
+
+
+def _over_limit(scope: str, ident: str) -> bool:
+    limit, window_s = LIMITS[scope]
+    return not ratelimit.hit(f"participants.app.{scope}", ident, limit=limit, window_s=window_s)
+
+
+def _ip(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"
+
+
+def _error(code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": code, "message": str(message)}, status=status)
+
+
+def _invalid(exc: ValidationError) -> JsonResponse:
+    return _error(exc.code or "invalid", exc.messages[0])
+
+
+def _too_many() -> JsonResponse:
+    return _error(
+        "rate_limited", _("U heeft dit te vaak geprobeerd. Probeer het later opnieuw."), 429
+    )
+
+
+def _unknown_device() -> JsonResponse:
+    return _error("unknown_device", str(devices.MSG_UNKNOWN_DEVICE), 404)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+        raise BadRequest("too_large", _("Het verzoek is te groot."))
+    if request.content_type != "application/json":
+        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn."))
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn.")) from exc
+    if not isinstance(data, dict):
+        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn."))
+    return data
+
+
+def _required(data: dict, *names: str) -> None:
+    missing = [name for name in names if data.get(name) in (None, "")]
+    if missing:
+        raise BadRequest(
+            "missing_field",
+            _("Er ontbreekt een gegeven: %(fields)s.") % {"fields": ", ".join(missing)},
+        )
+
+
+def json_endpoint(view):
+    """POST only, never cached, the body parsed; BadRequest becomes its JSON answer."""
+
+    @require_POST
+    @never_cache
+    def wrapper(request, *args, **kwargs):
+        try:
+            data = _json_body(request)
+            return view(request, data, *args, **kwargs)
+        except BadRequest as exc:
+            return _error(exc.code, exc.message, exc.status)
+        except ValidationError as exc:
+            return _invalid(exc)
+        except devices.UnknownDevice:
+            return _unknown_device()
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+# --- the app itself -----------------------------------------------------------------------
+
+
+@require_GET
+def app(request):
+    return render(
+        request,
+        "participants/webapp/app.html",
+        {"vapid_public_key": settings.VAPID_PUBLIC_KEY, "urls": _endpoint_urls()},
+    )
+
+
+def _endpoint_urls() -> dict[str, str]:
+    return {
+        "subscribe": reverse("participants:webapp_subscribe"),
+        "cell": reverse("participants:webapp_cell"),
+        "test": reverse("participants:webapp_test"),
+        "unsubscribe": reverse("participants:webapp_unsubscribe"),
+        "opened": reverse("participants:webapp_opened"),
+        "worker": reverse("participants:webapp_worker"),
+    }
+
+
+@require_GET
+def manifest(request):
+    icons = [
+        {"src": static("webapp/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("webapp/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": static("webapp/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ]
+    data = {
+        "id": SCOPE,
+        "name": "Burgernet",
+        "short_name": "Burgernet",
+        "description": _(
+            "Meldingen van de politie als er in uw buurt iemand wordt gezocht. "
+            "Zie iets verdachts? Bel 112 bij spoed, of gratis 0800-0011."
+        ),
+        "lang": get_language() or settings.LANGUAGE_CODE,
+        "dir": "ltr",
+        "start_url": SCOPE,
+        "scope": SCOPE,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": BACKGROUND_COLOUR,
+        "theme_color": THEME_COLOUR,
+        "icons": icons,
+    }
+    return JsonResponse(
+        data, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False}
+    )
+
+
+@require_GET
+def service_worker(request):
+    response = render(
+        request,
+        "participants/webapp/sw.js",
+        {"vapid_public_key": settings.VAPID_PUBLIC_KEY, "urls": _endpoint_urls()},
+        content_type="application/javascript; charset=utf-8",
+    )
+    response["Service-Worker-Allowed"] = SCOPE
+    # Browsers look for a new worker at least daily; no cache makes that look real.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- JSON endpoints -----------------------------------------------------------------------
+
+
+@json_endpoint
+def subscribe(request, data):
+    """Create or update this device from its PushSubscription (toJSON() of it, plus the
+    device ref the app got before, if any)."""
+    if _over_limit("subscribe.ip", _ip(request)):
+        return _too_many()
+    keys = data.get("keys")
+    if not isinstance(keys, dict):
+        raise BadRequest("missing_field", _("Er ontbreekt een gegeven: %(fields)s.") % {
+            "fields": "keys"
+        })
+    _required(data, "endpoint")
+    _required(keys, "p256dh", "auth")
+    ref = None
+    if data.get("device"):
+        try:
+            ref = devices.parse_ref(data["device"])
+        except devices.UnknownDevice:
+            ref = None  # a garbled ref: subscribe as a new device
+    device = devices.device_subscribe(
+        endpoint=data["endpoint"],
+        p256dh=keys["p256dh"],
+        auth=keys["auth"],
+        language=data.get("language") or get_language(),
+        ref=ref,
+    )
+    return JsonResponse({"device": str(device.ref)})
+
+
+@json_endpoint
+def report_cell(request, data):
+    """Overwrite this device's area cell (a geohash of five characters)."""
+    _required(data, "device", "cell")
+    ref = devices.parse_ref(data["device"])
+    if _over_limit("cell.device", str(ref)):
+        return _too_many()
+    device = devices.device_report_cell(ref=ref, cell=data["cell"])
+    return JsonResponse({"cell": device.cell})
+
+
+@json_endpoint
+def unsubscribe(request, data):
+    """Switch alerts off: delete this device and everything it reported."""
+    _required(data, "device")
+    ref = devices.parse_ref(data["device"])
+    return JsonResponse({"deleted": devices.device_unsubscribe(ref=ref)})
+
+
+@json_endpoint
+def send_test(request, data):
+    """Send this device a test notification through the outbox."""
+    _required(data, "device")
+    ref = devices.parse_ref(data["device"])
+    device = devices.Device.objects.filter(ref=ref).first()
+    if device is None:
+        raise devices.UnknownDevice
+    if _over_limit("test.device", str(ref)) or _over_limit("test.ip", _ip(request)):
+        return _too_many()
+    devices.device_send_test(device=device)
+    return JsonResponse({"queued": True}, status=202)
+
+
+@csrf_exempt  # the service worker has no CSRF token; the signed token is the proof
+@json_endpoint
+def opened(request, data):
+    """The service worker reports that the citizen opened a notification."""
+    if _over_limit("opened.ip", _ip(request)):
+        return _too_many()
+    _required(data, "token")
+    if not isinstance(data["token"], str):
+        raise BadRequest("invalid_token", _("Deze melding is niet bekend."))
+    try:
+        first = devices.delivery_mark_opened(token=data["token"])
+    except devices.InvalidOpenedToken as exc:
+        raise BadRequest("invalid_token", _("Deze melding is niet bekend.")) from exc
+    return JsonResponse({"opened": first})
