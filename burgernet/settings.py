@@ -209,6 +209,11 @@ if not DEBUG and SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:beheer@burgernet.test")
+# Web-app subscriptions must name an https push service outside our own network; only
+# development (and the tests' local push service) may use http://127.0.0.1 or localhost.
+WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
+if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
+    raise ImproperlyConfigured("WEBPUSH_ALLOW_INSECURE_ENDPOINTS cannot be on when DEBUG is off.")
 
 # Geocoding of addresses (geopy). "offline" uses the shipped postcode table for Dutch
 # addresses; foreign addresses (and Dutch ones when GEOCODER_NL=nominatim) go to a

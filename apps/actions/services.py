@@ -1,13 +1,12 @@
 """The verbs on actions: create, release, update, end, cancel, and tips from citizens.
 
 Each checks the scope policy and the action's state, writes in one transaction with an
-audit entry, hands its message and recipients to the outbox (rows written in the same
-transaction, set-based), and starts the sending only after the commit.
+audit entry, and hands its message and recipients to the outbox: the rows are written
+set-based in the same transaction, and the outbox queues the sending tasks on commit.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import audit
 from apps.governance.models import PoliceUnit
@@ -144,10 +144,13 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
             raise ValidationError(problems, code="release")
         target = targeting.Target.of(action)
         message = _message(action, "release", title=action.title, body=_alert_body(action))
-        queued = {
-            channel: _enqueue(message, channel, targeting.in_area(target, channel=channel, at=at))
-            for channel in target.channels
-        }
+        queued = _send(
+            message,
+            {
+                channel: targeting.in_area(target, channel=channel, at=at)
+                for channel in target.channels
+            },
+        )
         action.state = Action.State.RELEASED
         action.released_at = at
         action.release_message = message
@@ -158,7 +161,6 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
             target=action,
             detail={"message": message.pk, "queued": queued, "exercise": action.is_exercise},
         )
-        transaction.on_commit(partial(_outbox().release, message))
     return Sent(message, queued)
 
 
@@ -178,14 +180,15 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
             action, f"update:{update.pk}", title=gettext("Update: %s") % action.title, body=text
         )
         target = targeting.Target.of(action)
-        queued = {
-            channel: _enqueue(
-                message,
-                channel,
-                targeting.in_area_or_alerted(target, channel=channel, at=at, message_ids=earlier),
-            )
-            for channel in target.channels
-        }
+        queued = _send(
+            message,
+            {
+                channel: targeting.in_area_or_alerted(
+                    target, channel=channel, at=at, message_ids=earlier
+                )
+                for channel in target.channels
+            },
+        )
         update.message = message
         update.save(update_fields=["message"])
         audit.record(
@@ -194,7 +197,6 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
             target=action,
             detail={"update": update.pk, "message": message.pk, "queued": queued},
         )
-        transaction.on_commit(partial(_outbox().release, message))
     return Sent(message, queued)
 
 
@@ -220,7 +222,7 @@ def action_end(*, action: Action, by, result: str, text: str, at: datetime | Non
         title = gettext("Afgelopen: %s") % action.title
         body = f"{action.get_result_display()}. {text}"
         message = _message(action, "end", title=title, body=body, follow_up=True)
-        queued = _enqueue_alerted(message, action, earlier, at)
+        queued = _send_to_alerted(message, action, earlier, at)
         EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
         audit.record(
             verb="action.ended",
@@ -228,7 +230,6 @@ def action_end(*, action: Action, by, result: str, text: str, at: datetime | Non
             target=action,
             detail={"result": result, "message": message.pk, "queued": queued},
         )
-        transaction.on_commit(partial(_outbox().release, message))
     return Sent(message, queued)
 
 
@@ -246,7 +247,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
         _stop(earlier)
         title = gettext("Rectificatie: %s") % action.title
         message = _message(action, "cancel", title=title, body=text, follow_up=True)
-        queued = _enqueue_alerted(message, action, earlier, at)
+        queued = _send_to_alerted(message, action, earlier, at)
         action.state = Action.State.CANCELLED
         action.cancelled_at = at
         action.correction = text
@@ -258,7 +259,6 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
             target=action,
             detail={"message": message.pk, "queued": queued},
         )
-        transaction.on_commit(partial(_outbox().release, message))
     return Sent(message, queued)
 
 
@@ -355,18 +355,25 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _enqueue(message: OutgoingMessage, channel: str, ids) -> int:
-    kind = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
-    return _outbox().enqueue_from_queryset(message=message, channel=channel, **{kind: ids})
+def _send(message: OutgoingMessage, recipients: dict) -> dict[str, int]:
+    """Write the deliveries of `message` (set-based, in this transaction) and have the
+    outbox start sending once it commits. Returns the deliveries per channel."""
+    for channel, ids in recipients.items():
+        kind = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+        outbox.enqueue_from_queryset(message=message, channel=channel, **{kind: ids})
+    outbox.release(message)  # queues its tasks on commit
+    counts = outbox.stats(message)
+    return {str(channel): counts.get(channel, {}).get("total", 0) for channel in recipients}
 
 
-def _enqueue_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:
-    return {
-        channel: _enqueue(
-            message, channel, targeting.alerted(message_ids=earlier, channel=channel, at=at)
-        )
-        for channel in targeting.Target.of(action).channels
-    }
+def _send_to_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:
+    return _send(
+        message,
+        {
+            channel: targeting.alerted(message_ids=earlier, channel=channel, at=at)
+            for channel in targeting.Target.of(action).channels
+        },
+    )
 
 
 def _alerting_message_ids(action: Action) -> list[int]:
@@ -376,14 +383,6 @@ def _alerting_message_ids(action: Action) -> list[int]:
     return ids
 
 
-def _outbox():
-    # TEMPORARY until apps/channels/outbox.py lands: imported here so the project starts
-    # without it. Becomes a module-level import.
-    from apps.channels import outbox
-
-    return outbox
-
-
 def _stop(message_ids: list[int]) -> None:
     for message in OutgoingMessage.objects.filter(pk__in=message_ids):
-        _outbox().stop(message)
+        outbox.stop(message)

@@ -191,7 +191,9 @@ class PushEndpoint:
         return self.received >= count
 
     def start(self) -> "PushEndpoint":
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -312,7 +314,9 @@ def main(argv=None) -> None:
     parser.add_argument("--no-record", action="store_true", help="count requests only")
     parser.add_argument("--no-vapid", action="store_true", help="accept any Authorization")
     args = parser.parse_args(argv)
-    endpoint = PushEndpoint(port=args.port, record=not args.no_record, check_vapid=not args.no_vapid)
+    endpoint = PushEndpoint(
+        port=args.port, record=not args.no_record, check_vapid=not args.no_vapid
+    )
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"push endpoint at {endpoint.base_url}/push/<id>", flush=True)
     try:

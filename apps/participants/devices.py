@@ -23,6 +23,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels import outbox
+from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.channels.senders.webpush import OPENED_SALT
 from apps.governance import audit
 
 from . import geohash
@@ -57,11 +60,6 @@ class InvalidOpenedToken(Exception):
 # --- validation ---------------------------------------------------------------------------
 
 
-def _insecure_endpoints_allowed() -> bool:
-    # Development and the tests' local push service use http://127.0.0.1.
-    return getattr(settings, "WEBPUSH_ALLOW_INSECURE_ENDPOINTS", settings.DEBUG)
-
-
 def _is_local_host(host: str) -> bool:
     if host in _LOOPBACK_HOSTS or host.endswith(".localhost"):
         return True
@@ -85,7 +83,7 @@ def validate_endpoint(endpoint) -> str:
     if parts.username or parts.password or not host:
         raise ValidationError(MSG_ENDPOINT, code="invalid_endpoint")
     if _is_local_host(host):
-        if not (_insecure_endpoints_allowed() and host in _LOOPBACK_HOSTS):
+        if not (settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS and host in _LOOPBACK_HOSTS):
             raise ValidationError(MSG_ENDPOINT, code="invalid_endpoint")
     elif parts.scheme != "https":
         raise ValidationError(MSG_ENDPOINT, code="invalid_endpoint")
@@ -137,7 +135,7 @@ def parse_ref(value) -> uuid.UUID:
 
 def _language(language) -> str:
     codes = {code for code, _name in settings.LANGUAGES}
-    return language if language in codes else settings.LANGUAGE_CODE
+    return language if isinstance(language, str) and language in codes else settings.LANGUAGE_CODE
 
 
 # --- the device's own verbs ---------------------------------------------------------------
@@ -249,9 +247,6 @@ def device_send_test(*, device: Device):
     """Send this device a test notification through the outbox, like any alert.
 
     Returns the OutgoingMessage."""
-    from apps.channels import outbox
-    from apps.channels.models import Channel, OutgoingMessage
-
     with translation.override(device.language), transaction.atomic():
         message = OutgoingMessage.objects.create(
             source=f"participants.device:{device.pk}:test",
@@ -269,7 +264,6 @@ def device_send_test(*, device: Device):
 
 # --- opened -------------------------------------------------------------------------------
 
-OPENED_SALT = "channels.delivery-opened"
 OPENED_MAX_AGE_S = 7 * 24 * 3600
 
 
@@ -278,8 +272,6 @@ def delivery_mark_opened(*, token: str) -> bool:
 
     The token travels in the push payload, signed by the web-push sender, so the service
     worker needs no CSRF token and nobody can mark another's delivery."""
-    from apps.channels.models import Channel, Delivery
-
     try:
         data = signing.loads(token, salt=OPENED_SALT, max_age=OPENED_MAX_AGE_S)
         delivery_id = int(data["d"])

@@ -10,7 +10,7 @@ CSRF token; the service worker's "opened" report carries a signed token instead.
 import json
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.channels import vapid
 from burgernet import ratelimit
 from burgernet.client import client_ip
 
@@ -128,12 +129,21 @@ def json_endpoint(view):
 # --- the app itself -----------------------------------------------------------------------
 
 
+def _vapid_public_key() -> str:
+    """The applicationServerKey; empty where web push is not configured (the page then
+    says that alerts are not available)."""
+    try:
+        return vapid.public_key()
+    except ImproperlyConfigured:
+        return ""
+
+
 @require_GET
 def app(request):
     return render(
         request,
         "participants/webapp/app.html",
-        {"vapid_public_key": settings.VAPID_PUBLIC_KEY, "urls": _endpoint_urls()},
+        {"vapid_public_key": _vapid_public_key(), "urls": _endpoint_urls()},
     )
 
 
@@ -188,7 +198,7 @@ def service_worker(request):
     response = render(
         request,
         "participants/webapp/sw.js",
-        {"vapid_public_key": settings.VAPID_PUBLIC_KEY, "urls": _endpoint_urls()},
+        {"vapid_public_key": _vapid_public_key(), "urls": _endpoint_urls()},
         content_type="application/javascript; charset=utf-8",
     )
     response["Service-Worker-Allowed"] = SCOPE
@@ -206,12 +216,8 @@ def subscribe(request, data):
     device ref the app got before, if any)."""
     if _over_limit("subscribe.ip", _ip(request)):
         return _too_many()
-    keys = data.get("keys")
-    if not isinstance(keys, dict):
-        raise BadRequest("missing_field", _("Er ontbreekt een gegeven: %(fields)s.") % {
-            "fields": "keys"
-        })
-    _required(data, "endpoint")
+    _required(data, "endpoint", "keys")
+    keys = data["keys"] if isinstance(data["keys"], dict) else {}
     _required(keys, "p256dh", "auth")
     ref = None
     if data.get("device"):

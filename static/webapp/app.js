@@ -56,6 +56,7 @@
     buttons.subscribe.hidden = on;
     buttons.test.hidden = !on;
     buttons.unsubscribe.hidden = !on;
+    document.getElementById("webapp-steps").hidden = on;
   }
 
   function setWorking(flag) {

@@ -74,3 +74,106 @@ def _empty_outbox():
     sms.outbox.clear()
     yield
     sms.outbox.clear()
+
+
+# Web push: a VAPID pair, the local push service, devices that are real subscriptions ------
+
+
+def _vapid_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from apps.channels.pushendpoint import b64url
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+    public = b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    return private, public
+
+
+VAPID_PRIVATE, VAPID_PUBLIC = _vapid_pair()
+
+
+@pytest.fixture
+def vapid_keys(settings):
+    settings.VAPID_PRIVATE_KEY = VAPID_PRIVATE
+    settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC
+    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
+    return VAPID_PUBLIC
+
+
+@pytest.fixture
+def push(vapid_keys, settings):
+    """The local push service, started for the test."""
+    from apps.channels.pushendpoint import PushEndpoint
+
+    settings.WEBPUSH_TIMEOUT = 2.0
+    with PushEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def make_device(push):
+    """make_device("a1") → (Device, Subscriber): a device subscribed at the local push
+    service with keys made like a browser makes them."""
+    from apps.channels.pushendpoint import make_subscriber
+    from apps.participants.models import Device
+
+    def make(push_id: str, **fields):
+        subscriber = make_subscriber(push.url_for(push_id))
+        device = Device.objects.create(
+            endpoint=subscriber.endpoint, p256dh=subscriber.p256dh, auth=subscriber.auth, **fields
+        )
+        return device, subscriber
+
+    return make
+
+
+@pytest.fixture
+def make_message(db):
+    from apps.channels.models import OutgoingMessage
+
+    def make(**fields):
+        fields.setdefault("source", "tests.channels:1:release")
+        fields.setdefault("title", "Vermist: meisje (8)")
+        fields.setdefault("body", "Lang blond haar, roze jas. Gezien bij het station.")
+        fields.setdefault("url", "/app/acties/1/")
+        fields.setdefault("topic", "actie-1")
+        return OutgoingMessage.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_participant(db):
+    from django.utils import timezone
+
+    from apps.participants.models import Participant
+
+    def make(phone: str, *, confirmed: bool = True, **fields):
+        return Participant.objects.create(
+            phone=phone, phone_confirmed_at=timezone.now() if confirmed else None, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def send_all():
+    """send_all(message) claims and sends chunks of `message` until none is due, like the
+    chunk tasks would; returns the summed counts."""
+    from collections import Counter
+
+    from apps.channels import outbox
+
+    def run(message, *, chunk_size: int = 500) -> Counter:
+        totals: Counter = Counter()
+        while deliveries := outbox.claim_chunk(message_id=message.pk, limit=chunk_size):
+            totals.update(outbox.send_chunk(deliveries))
+        return totals
+
+    return run

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.channels.senders import webpush
 from apps.governance.models import AuditEntry
 from apps.participants import devices, geohash, tasks
 from apps.participants.models import Device
@@ -42,7 +43,10 @@ def new_keys() -> tuple[str, str]:
 def subscribe(endpoint="https://push.example.net/push/abc", **kwargs) -> Device:
     p256dh, auth = new_keys()
     return devices.device_subscribe(
-        endpoint=endpoint, p256dh=kwargs.pop("p256dh", p256dh), auth=kwargs.pop("auth", auth), **kwargs
+        endpoint=endpoint,
+        p256dh=kwargs.pop("p256dh", p256dh),
+        auth=kwargs.pop("auth", auth),
+        **kwargs,
     )
 
 
@@ -57,11 +61,8 @@ def _reference_encode(lat: float, lon: float, precision: int) -> str:
     y = min(int((lat + 90) / 180 * 2**lat_bits), 2**lat_bits - 1)
     value = 0
     for i in range(bits):
-        if i % 2 == 0:  # longitude first
-            bit = (x >> (lon_bits - 1 - i // 2)) & 1
-        else:
-            bit = (y >> (lat_bits - 1 - i // 2)) & 1
-        value = value << 1 | bit
+        number, width = (x, lon_bits) if i % 2 == 0 else (y, lat_bits)  # longitude first
+        value = value << 1 | (number >> (width - 1 - i // 2)) & 1
     alphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
     return "".join(alphabet[(value >> (5 * (precision - 1 - k))) & 31] for k in range(precision))
 
@@ -258,6 +259,7 @@ def test_it_refuses_keys_that_are_not_a_browsers(db, p256dh, auth):
 
 def test_it_keeps_an_unknown_language_out(db):
     assert subscribe(language="xx").language == "nl"
+    assert subscribe("https://push.example.net/push/2", language=["en"]).language == "nl"
 
 
 # --- the area cell ------------------------------------------------------------------------
@@ -379,7 +381,7 @@ def _delivery(device: Device) -> Delivery:
 
 def test_it_records_an_opened_delivery_once(db):
     delivery = _delivery(subscribe())
-    token = signing.dumps({"d": delivery.pk}, salt=devices.OPENED_SALT)
+    token = webpush.opened_token(delivery.pk)
     assert devices.delivery_mark_opened(token=token) is True
     delivery.refresh_from_db()
     first = delivery.opened_at
@@ -395,8 +397,8 @@ def test_it_records_an_opened_delivery_once(db):
         "",
         "nonsense",
         signing.dumps({"d": 1}, salt="participants.manage-link"),  # another purpose
-        signing.dumps({"x": 1}, salt=devices.OPENED_SALT),
-        signing.dumps({"d": 999999}, salt=devices.OPENED_SALT),  # no such delivery
+        signing.dumps({"x": 1}, salt=webpush.OPENED_SALT),
+        signing.dumps({"d": 999999}, salt=webpush.OPENED_SALT),  # no such delivery
     ],
 )
 def test_it_refuses_forged_opened_tokens(db, token):

@@ -3,11 +3,13 @@
 Adding a channel adds one module here and one line to SENDERS.
 """
 
-from .base import Sender, SendError, mask_phone
+from .base import Outcome, Sender, SendError, TextSender, mask_phone
 from .sms import SmsError, SmsSender, send_sms
+from .webpush import WebPushSender
 
 SENDERS: dict[str, Sender] = {
     SmsSender.kind: SmsSender(),
+    WebPushSender.kind: WebPushSender(),
 }
 
 
@@ -18,9 +20,11 @@ def get_sender(kind: str) -> Sender:
 
 __all__ = [
     "SENDERS",
+    "Outcome",
     "SendError",
     "Sender",
     "SmsError",
+    "TextSender",
     "get_sender",
     "mask_phone",
     "send_sms",

@@ -3,24 +3,31 @@
 - "console" writes each message to stdout (development: the code shows in the terminal);
 - "locmem" appends it to `outbox` (tests, like django.core.mail.outbox);
 - "http" posts JSON {to, from, text} with a bearer token to SMS_GATEWAY_URL.
+
+`SmsSender.deliver` sends the outbox's "sms" deliveries to their participant's phone,
+and only to a confirmed one.
 """
 
 import logging
 import re
 import sys
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import SendError, mask_phone
+from .base import Outcome, SendError, mask_phone
 
 logger = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 DEFAULT_GATEWAY_TIMEOUT_S = 10.0
+# Three concatenated SMS of 153 GSM characters: long enough for an alert and its link.
+MAX_ALERT_CHARS = 459
 
 
 class SmsError(SendError):
@@ -104,8 +111,50 @@ def _http(to: str, text: str, sender_id: str) -> str:
 _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 
 
+def alert_text(message) -> str:
+    """The SMS for an outbox message: title, text and link, the text shortened to fit."""
+    url = message.url
+    if url.startswith("/"):
+        url = settings.SITE_URL + url
+    head = f"Burgernet: {message.title}\n"
+    tail = f"\n{url}" if url else ""
+    room = MAX_ALERT_CHARS - len(head) - len(tail)
+    body = message.body if len(message.body) <= room else message.body[: max(room - 1, 0)] + "…"
+    return head + body + tail
+
+
 class SmsSender:
     kind = "sms"
 
     def send(self, *, to: str, text: str) -> str:
         return send_sms(to, text)
+
+    def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
+        texts: dict[int, str] = {}
+        outcomes = []
+        for delivery in deliveries:
+            if deadline is not None and time.monotonic() > deadline:
+                outcomes.append(Outcome.skipped())
+                continue
+            participant = delivery.participant
+            if participant is None or not participant.phone:
+                outcomes.append(Outcome.permanent("no participant"))
+                continue
+            if participant.phone_confirmed_at is None:
+                outcomes.append(Outcome.permanent("phone not confirmed"))
+                continue
+            message = delivery.message
+            if message.pk not in texts:
+                texts[message.pk] = alert_text(message)
+            try:
+                provider_id = send_sms(participant.phone, texts[message.pk])
+            except SendError as exc:
+                error = str(exc)[:200]
+                outcomes.append(
+                    Outcome.transient(error) if exc.transient else Outcome.permanent(error)
+                )
+            except ValueError:
+                outcomes.append(Outcome.permanent("not an E.164 number"))
+            else:
+                outcomes.append(Outcome.sent(provider_id))
+        return outcomes

@@ -1,0 +1,502 @@
+"""The delivery outbox: rows written set-based, claimed in chunks, sent, written back in bulk.
+
+The life of a message:
+
+    enqueue_from_queryset(...)   one Delivery per recipient, in one INSERT … SELECT
+    release(message)             after commit, one django-q2 task per chunk of rows
+    (task) send_message_chunks   claim_chunk → send_chunk: sent / retry later / failed
+    sweep()                      every minute: rows of dead workers back to the queue, and
+                                 tasks for queued rows that have none (a lost task, a retry)
+    stop(message)                nothing still queued is sent
+
+The rows, not the queue, are the truth: a row is claimed by one worker with a conditional
+UPDATE under a lease and a token; it is sent at most once per claim and, once recorded as
+sent, never again. Only a push in flight when its worker died may be repeated, and it
+carries the same Topic, so the push service keeps one.
+"""
+
+import logging
+import math
+import random
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from .models import Channel, Delivery, OutgoingMessage
+from .senders import SENDERS, Outcome
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 500
+BACKOFF_BASE_S = 15
+BACKOFF_MAX_S = 15 * 60
+TASK_FUNC = "apps.channels.tasks.send_message_chunks"
+FIELDS_WRITTEN_BACK = [
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "lease_until",
+    "provider_id",
+    "error",
+    "sent_at",
+]
+
+State = Delivery.State
+
+
+def _q_setting(name: str, default: int) -> int:
+    return int(settings.Q_CLUSTER.get(name, default))
+
+
+def default_lease_seconds() -> int:
+    """How long a claim holds: longer than q2 lets a task run (it kills it after `timeout`),
+    so a live worker never loses its rows to the sweep."""
+    return getattr(settings, "OUTBOX_LEASE_SECONDS", _q_setting("timeout", 120) + 30)
+
+
+def stall_seconds() -> int:
+    """How long chunk tasks may go unheard of before the sweep presumes them lost."""
+    return getattr(settings, "OUTBOX_STALL_SECONDS", _q_setting("retry", 180))
+
+
+def _due(now: datetime) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+# Writing the rows ------------------------------------------------------------------------
+
+
+def enqueue_from_queryset(
+    *,
+    message: OutgoingMessage,
+    channel: str,
+    participant_ids: QuerySet | None = None,
+    device_ids: QuerySet | None = None,
+) -> int:
+    """Write one queued Delivery of `message` on `channel` per id the queryset selects.
+
+    `participant_ids` (or `device_ids`) is a queryset selecting one column of ids, e.g.
+    `Address.objects.filter(...).values("participant_id")`; it runs inside the database as
+    `WITH recipients(id) AS (<its SQL>) INSERT … SELECT … ON CONFLICT DO NOTHING`, so no
+    model instance is built and an id already enqueued for this message and channel is
+    skipped. Returns the number of rows inserted.
+    """
+    if (participant_ids is None) == (device_ids is None):
+        raise ValueError("give participant_ids or device_ids")
+    column, ids = ("participant", participant_ids) if device_ids is None else ("device", device_ids)
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    if not ids.query.is_sliced:
+        ids = ids.order_by()  # the order of the ids means nothing here
+    inner_sql, inner_params = ids.query.sql_with_params()
+
+    connection = connections[router.db_for_write(Delivery)]
+    qn = connection.ops.quote_name
+    given = {
+        "message": message.pk,
+        "channel": channel,
+        "state": State.QUEUED,
+        "created_at": timezone.now(),
+    }
+    columns, values = [], []
+    for field in Delivery._meta.concrete_fields:
+        if field.primary_key or field.name == column:
+            continue
+        if field.name in given:
+            value = given[field.name]
+        elif field.null:
+            continue
+        else:
+            value = field.get_default()
+        columns.append(qn(field.column))
+        values.append(field.get_db_prep_save(value, connection))
+    columns.append(qn(Delivery._meta.get_field(column).column))
+    placeholders = ", ".join(["%s"] * len(values))
+    # Only quoted names and the ORM's own SQL go into the text; every value is a parameter.
+    # The statement starts with INSERT (the WITH inside it), so drivers report its rowcount;
+    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT (else "ON" reads as a join).
+    sql = (
+        f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"WITH recipients (id) AS ({inner_sql}) "
+        f"SELECT {placeholders}, r.id "
+        f"FROM (SELECT DISTINCT id FROM recipients WHERE id IS NOT NULL) AS r WHERE 1 = 1 "
+        f"ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*inner_params, *values))
+        inserted = cursor.rowcount
+    logger.info("outbox: message %s, %s: %s deliveries enqueued", message.pk, channel, inserted)
+    return inserted
+
+
+def enqueue(
+    *,
+    message: OutgoingMessage,
+    channel: str,
+    participant_ids: Iterable[int] | QuerySet | None = None,
+    device_ids: Iterable[int] | QuerySet | None = None,
+) -> int:
+    """Like enqueue_from_queryset, for a list of ids too (ids that do not exist are left out)."""
+    if (participant_ids is None) == (device_ids is None):
+        raise ValueError("give participant_ids or device_ids")
+    name, ids = ("participant", participant_ids) if device_ids is None else ("device", device_ids)
+    if not isinstance(ids, QuerySet):
+        model = Delivery._meta.get_field(name).related_model
+        ids = model._default_manager.filter(pk__in=list(ids)).values("pk")
+    return enqueue_from_queryset(message=message, channel=channel, **{f"{name}_ids": ids})
+
+
+# Queueing the work -----------------------------------------------------------------------
+
+
+def release(message: OutgoingMessage, *, chunk_size: int | None = None) -> int:
+    """Queue the chunk tasks for the queued rows of `message`, once the transaction commits.
+
+    Call it after enqueueing, inside the same transaction. Returns the number of tasks.
+    """
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+    queued = Delivery.objects.filter(message=message, state=State.QUEUED).count()
+    tasks = math.ceil(queued / chunk_size)
+    if tasks:
+        _dispatch(message.pk, tasks, chunk_size=chunk_size)
+    return tasks
+
+
+def _dispatch(message_id: int, tasks: int, *, chunk_size: int, reset: bool = False) -> None:
+    now = timezone.now()
+    in_flight = tasks if reset else F("tasks_in_flight") + tasks
+    OutgoingMessage.objects.filter(pk=message_id).update(
+        tasks_in_flight=in_flight, tasks_seen_at=now
+    )
+
+    def queue():
+        from django_q.tasks import async_task
+
+        for _ in range(tasks):
+            async_task(
+                TASK_FUNC,
+                message_id,
+                chunk_size=chunk_size,
+                task_name=f"outbox {message_id}",
+                save=False,  # thousands of successes would only churn q2's result table
+            )
+
+    transaction.on_commit(queue, using=router.db_for_write(OutgoingMessage))
+
+
+def send_message_chunks(
+    *, message_id: int, chunk_size: int | None = None, max_chunks: int = 1
+) -> Counter:
+    """What a chunk task does: claim a chunk of the message's due rows and send it (up to
+    `max_chunks` times while rows remain). Returns the counts of what became of them."""
+    OutgoingMessage.objects.filter(pk=message_id).update(tasks_seen_at=timezone.now())
+    totals: Counter = Counter()
+    try:
+        for _ in range(max_chunks):
+            deliveries = claim_chunk(message_id=message_id, limit=chunk_size or DEFAULT_CHUNK_SIZE)
+            if not deliveries:
+                break
+            totals.update(send_chunk(deliveries))
+    finally:
+        OutgoingMessage.objects.filter(pk=message_id).update(
+            tasks_in_flight=Greatest(F("tasks_in_flight") - 1, 0), tasks_seen_at=timezone.now()
+        )
+    return totals
+
+
+# Claiming --------------------------------------------------------------------------------
+
+
+def claim_chunk(
+    *,
+    message_id: int | None = None,
+    limit: int = DEFAULT_CHUNK_SIZE,
+    lease_seconds: int | None = None,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Take up to `limit` due queued rows (of one message, or any) for this worker.
+
+    A conditional UPDATE moves them to `sending` with a lease and a fresh token; then
+    exactly the rows with that token are read back. Two workers never get the same row:
+    on PostgreSQL the candidates are first locked with SKIP LOCKED (a concurrent claim
+    takes the next ones); on SQLite one UPDATE picks and takes them, and SQLite runs
+    writers one at a time. Either way the UPDATE re-checks that a row is still queued.
+    """
+    now = now or timezone.now()
+    lease = lease_seconds or default_lease_seconds()
+    if message_id is not None:
+        stopped = OutgoingMessage.objects.filter(pk=message_id, stopped_at__isnull=False)
+        if stopped.exists():
+            Delivery.objects.filter(message_id=message_id, state=State.QUEUED).update(
+                state=State.CANCELLED, error="stopped"
+            )
+            return []
+    candidates = Delivery.objects.filter(_due(now), state=State.QUEUED)
+    if message_id is not None:
+        candidates = candidates.filter(message_id=message_id)
+    else:
+        candidates = candidates.filter(message__stopped_at__isnull=True)
+    db = router.db_for_write(Delivery)
+    token = uuid.uuid4().hex
+    with transaction.atomic(using=db):
+        if connections[db].features.has_select_for_update_skip_locked:
+            # Lock the candidates first: a subquery with LIMIT inside the UPDATE may be run
+            # again per row by PostgreSQL's planner and take more than `limit` rows.
+            chosen = list(
+                candidates.select_for_update(skip_locked=True, of=("self",)).values_list(
+                    "pk", flat=True
+                )[:limit]
+            )
+        else:
+            chosen = candidates.values("pk")[:limit]
+        claimed = Delivery.objects.filter(pk__in=chosen, state=State.QUEUED).update(
+            state=State.SENDING,
+            claim_token=token,
+            lease_until=now + timedelta(seconds=lease),
+        )
+    if not claimed:
+        return []
+    return list(
+        Delivery.objects.filter(claim_token=token, state=State.SENDING)
+        .select_related("message", "device", "participant")
+        .order_by("pk")
+    )
+
+
+# Sending ---------------------------------------------------------------------------------
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Seconds before try number `attempts + 1`: 15 s, 30 s, 1 min, … up to 15 min, with
+    a little jitter so a throttled push service is not hit by all rows at once."""
+    base = min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S)
+    return base * random.uniform(1.0, 1.25)
+
+
+def send_chunk(deliveries: Sequence[Delivery], *, now: datetime | None = None) -> Counter:
+    """Send claimed rows through their channel's sender and write what became of them back
+    in bulk. Returns the counts per new state ("retry" for those queued again)."""
+    if not deliveries:
+        return Counter()
+    now = now or timezone.now()
+    # The stop button may have been pressed since the claim.
+    stopped = set(
+        OutgoingMessage.objects.filter(
+            pk__in={d.message_id for d in deliveries}, stopped_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    lease_end = min((d.lease_until for d in deliveries if d.lease_until), default=None)
+    deadline = None
+    if lease_end:
+        # Stop starting requests in time for the slowest to finish inside the lease.
+        margin = getattr(settings, "WEBPUSH_TIMEOUT", 10.0) + 10
+        deadline = time.monotonic() + (lease_end - now).total_seconds() - margin
+
+    outcomes: dict[int, Outcome] = {}
+    by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        if delivery.message_id in stopped:
+            outcomes[delivery.pk] = _STOPPED
+        elif now >= delivery.message.expires_at:
+            outcomes[delivery.pk] = _EXPIRED
+        else:
+            by_channel[delivery.channel].append(delivery)
+    misconfigured = None
+    for channel, rows in by_channel.items():
+        sender = SENDERS.get(channel)
+        if sender is None:
+            results = [Outcome.permanent(f"no sender for {channel}")] * len(rows)
+        else:
+            try:
+                results = sender.deliver(rows, deadline=deadline)
+            except Exception as exc:
+                # Written back as a transient failure, not left to the lease: the rows are
+                # tried again after the backoff (e.g. once the settings are fixed).
+                logger.exception("outbox: the %s sender failed on a chunk", channel)
+                results = [Outcome.transient(f"sender error ({type(exc).__name__})")] * len(rows)
+                if isinstance(exc, ImproperlyConfigured):
+                    misconfigured = exc
+        outcomes.update(zip((d.pk for d in rows), results, strict=True))
+    counts = _write_back(deliveries, outcomes, now=timezone.now())
+    if misconfigured:
+        raise misconfigured
+    return counts
+
+
+# Decided before sending, so not an attempt.
+_STOPPED = Outcome("stopped", error="stopped")
+_EXPIRED = Outcome("expired", error="expired")
+
+
+def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> Counter:
+    counts: Counter = Counter()
+    gone: list[tuple[int, str]] = []
+    for d in deliveries:
+        outcome = outcomes[d.pk]
+        d.lease_until = None
+        if outcome is _STOPPED or outcome is _EXPIRED:
+            d.state = State.CANCELLED if outcome is _STOPPED else State.FAILED
+            d.error = outcome.error
+            counts[str(d.state)] += 1
+            continue
+        if outcome.status == Outcome.SKIPPED:
+            d.state, d.next_attempt_at = State.QUEUED, None
+            counts["retry"] += 1
+            continue
+        d.attempts += 1
+        d.error = outcome.error[:200]
+        if outcome.status == Outcome.SENT:
+            d.state, d.provider_id, d.sent_at, d.error = State.SENT, outcome.provider_id, now, ""
+        elif outcome.status == Outcome.TRANSIENT:
+            wait = max(backoff_seconds(d.attempts), outcome.retry_after or 0)
+            next_attempt = now + timedelta(seconds=wait)
+            if next_attempt >= d.message.expires_at:
+                d.state, d.error = State.FAILED, "expired"
+            else:
+                d.state, d.next_attempt_at = State.QUEUED, next_attempt
+                counts["retry"] += 1
+                continue
+        else:
+            d.state = State.FAILED
+            if outcome.status == Outcome.GONE and d.device_id:
+                gone.append((d.device_id, d.device.endpoint))
+        counts[str(d.state)] += 1
+
+    # Only the rows of this claim: a row whose lease the sweep took back, and that another
+    # worker claimed since, is that worker's now.
+    by_token = defaultdict(list)
+    for d in deliveries:
+        by_token[d.claim_token].append(d)
+    for token, rows in by_token.items():
+        Delivery.objects.filter(
+            claim_token=token, state__in=[State.SENDING, State.QUEUED]
+        ).bulk_update(rows, FIELDS_WRITTEN_BACK)
+    if gone:
+        _forget_devices(gone)
+    logger.info("outbox: chunk of %s written back: %s", len(deliveries), dict(counts))
+    return counts
+
+
+def _forget_devices(gone: list[tuple[int, str]]) -> None:
+    """Delete devices whose subscription the push service says is gone — unless the web app
+    renewed the subscription meanwhile (another endpoint)."""
+    device_model = Delivery._meta.get_field("device").related_model
+    match = Q()
+    for device_id, endpoint in gone:
+        match |= Q(pk=device_id, endpoint=endpoint)
+    device_model._default_manager.filter(match).delete()
+    logger.info("outbox: %s devices with a gone subscription deleted", len(gone))
+
+
+# The stop button, the sweep, the counts --------------------------------------------------
+
+
+def stop(message: OutgoingMessage) -> int:
+    """Stop sending `message`: every still queued row is cancelled. Rows being sent at this
+    moment finish. Returns the number of rows cancelled."""
+    now = timezone.now()
+    with transaction.atomic():
+        OutgoingMessage.objects.filter(pk=message.pk, stopped_at__isnull=True).update(
+            stopped_at=now
+        )
+        cancelled = Delivery.objects.filter(message=message, state=State.QUEUED).update(
+            state=State.CANCELLED, error="stopped"
+        )
+    message.refresh_from_db(fields=["stopped_at"])
+    logger.info("outbox: message %s stopped, %s deliveries cancelled", message.pk, cancelled)
+    return cancelled
+
+
+def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Counter:
+    """Keep the outbox moving; run every minute.
+
+    - Rows in `sending` whose lease ran out belonged to a worker that died: back to the
+      queue (not counted as sent; a stopped message's are cancelled).
+    - Queued rows of stopped messages are cancelled, of expired messages failed.
+    - Messages with due queued rows and no chunk task in flight get tasks: after a retry
+      wait, after a lost task (a Redis broker loses tasks in flight), after a requeue.
+    """
+    now = now or timezone.now()
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+    counts: Counter = Counter()
+
+    expired_leases = Delivery.objects.filter(state=State.SENDING, lease_until__lt=now)
+    counts["cancelled"] += expired_leases.filter(message__stopped_at__isnull=False).update(
+        state=State.CANCELLED, error="stopped", lease_until=None
+    )
+    requeued_by_message = dict(
+        expired_leases.values_list("message_id").annotate(n=Count("pk")).order_by()
+    )
+    counts["requeued"] += expired_leases.update(
+        state=State.QUEUED, lease_until=None, next_attempt_at=None
+    )
+    if counts["requeued"]:
+        logger.warning("outbox: %s deliveries of dead workers requeued", counts["requeued"])
+
+    counts["cancelled"] += Delivery.objects.filter(
+        state=State.QUEUED, message__stopped_at__isnull=False
+    ).update(state=State.CANCELLED, error="stopped")
+
+    pending = (
+        Delivery.objects.filter(state=State.QUEUED)
+        .values("message_id")
+        .annotate(due=Count("pk", filter=_due(now)))
+        .order_by()
+    )
+    due_by_message = {row["message_id"]: row["due"] for row in pending}
+    messages = OutgoingMessage.objects.filter(pk__in=due_by_message)
+    stall = timedelta(seconds=stall_seconds())
+    for message in messages:
+        if now >= message.expires_at:
+            counts["expired"] += Delivery.objects.filter(
+                message=message, state=State.QUEUED
+            ).update(state=State.FAILED, error="expired")
+            continue
+        due = due_by_message[message.pk]
+        if not due:
+            continue
+        lost = (
+            message.tasks_in_flight <= 0
+            or message.tasks_seen_at is None
+            or message.tasks_seen_at < now - stall
+        )
+        if lost:
+            tasks = math.ceil(due / chunk_size)
+            _dispatch(message.pk, tasks, chunk_size=chunk_size, reset=True)
+        elif message.pk in requeued_by_message:
+            tasks = math.ceil(requeued_by_message[message.pk] / chunk_size)
+            _dispatch(message.pk, tasks, chunk_size=chunk_size)
+        else:
+            continue
+        counts["tasks"] += tasks
+    return +counts  # without the zeros
+
+
+def stats(message: OutgoingMessage) -> dict[str, dict[str, int]]:
+    """Counts per channel for the operator's live page:
+    {"webpush": {"queued": …, "sending": …, "sent": …, "failed": …, "cancelled": …,
+    "opened": …, "total": …}, …} — only channels the message has rows on."""
+    rows = (
+        Delivery.objects.filter(message=message)
+        .values("channel", "state")
+        .annotate(n=Count("pk"), opened=Count("pk", filter=Q(opened_at__isnull=False)))
+        .order_by()
+    )
+    result: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = result.setdefault(
+            row["channel"], {state: 0 for state in State.values} | {"opened": 0, "total": 0}
+        )
+        counts[row["state"]] += row["n"]
+        counts["opened"] += row["opened"]
+        counts["total"] += row["n"]
+    return result

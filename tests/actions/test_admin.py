@@ -1,0 +1,125 @@
+"""Actions in the admin: each region sees its own, managers see all, drafts only are edited,
+and only through the service."""
+
+import pytest
+from django.urls import reverse
+
+from apps.actions.models import Action
+from apps.governance.models import AuditEntry, PoliceUnit
+
+from .conftest import UTRECHT
+
+CHANGELIST = reverse("admin:actions_action_changelist")
+ADD = reverse("admin:actions_action_add")
+
+
+def change_url(action):
+    return reverse("admin:actions_action_change", args=[action.pk])
+
+
+def is_not_found(response) -> bool:
+    """The admin's answer for an object outside the user's scope: "does not exist"."""
+    return response.status_code == 302 and response.url == reverse("admin:index")
+
+
+def add_form(**overrides) -> dict:
+    data = {
+        "kind": "burglary",
+        "is_time_critical": "on",
+        "title": "Inbraak in woning",
+        "text": "",
+        "lat": str(UTRECHT[0]),
+        "lon": str(UTRECHT[1]),
+        "radius_m": "1500",
+        "police_unit": str(PoliceUnit.objects.get(name="Midden-Nederland").pk),
+    }
+    for prefix in ("persons", "vehicles", "updates", "tips"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    data.update({"end_message-TOTAL_FORMS": "0", "end_message-INITIAL_FORMS": "0"})
+    data.update(overrides)
+    return data
+
+
+def test_it_shows_an_operator_the_actions_of_its_own_region(
+    staff_client, operator_mn, draft_mn, draft_ams
+):
+    client = staff_client(operator_mn)
+    html = client.get(CHANGELIST).content.decode()
+    assert draft_mn.title in html
+    assert draft_ams.title not in html
+    assert client.get(change_url(draft_mn)).status_code == 200
+    assert is_not_found(client.get(change_url(draft_ams)))
+
+
+def test_it_shows_a_manager_every_action_read_only(staff_client, manager, draft_mn, draft_ams):
+    client = staff_client(manager)
+    html = client.get(CHANGELIST).content.decode()
+    assert draft_mn.title in html and draft_ams.title in html
+    page = client.get(change_url(draft_mn)).content.decode()
+    assert 'name="title"' not in page
+    assert client.get(ADD).status_code == 403
+
+
+@pytest.mark.parametrize("user_fixture", ["woerden_author", "police_team_user"])
+def test_it_hides_actions_from_mail_staff(request, staff_client, user_fixture, draft_mn):
+    client = staff_client(request.getfixturevalue(user_fixture))
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(change_url(draft_mn)).status_code in (302, 403)
+
+
+def test_it_creates_a_draft_through_the_service(staff_client, operator_mn):
+    client = staff_client(operator_mn)
+    response = client.post(ADD, add_form())
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    action = Action.objects.get()
+    assert action.state == Action.State.DRAFT
+    assert action.created_by == operator_mn
+    assert action.organisation == operator_mn.organisation
+    assert AuditEntry.objects.filter(verb="action.created", actor=operator_mn).exists()
+
+
+def test_it_offers_an_operator_only_its_own_region(staff_client, operator_mn):
+    client = staff_client(operator_mn)
+    form = client.get(ADD).context["adminform"].form
+    assert list(form.fields["police_unit"].queryset.values_list("name", flat=True)) == [
+        "Midden-Nederland"
+    ]
+    amsterdam = PoliceUnit.objects.get(name="Amsterdam")
+    response = client.post(ADD, add_form(police_unit=str(amsterdam.pk)))
+    assert response.status_code == 200  # an invalid choice
+    assert not Action.objects.exists()
+
+
+def test_it_refuses_a_bad_radius_in_the_admin(staff_client, operator_mn):
+    response = staff_client(operator_mn).post(ADD, add_form(radius_m="500000"))
+    assert response.status_code == 200
+    assert "radius_m" in response.context["adminform"].form.errors
+    assert not Action.objects.exists()
+
+
+def test_it_edits_a_draft_but_shows_a_released_action_read_only(
+    staff_client, operator_mn, draft_mn
+):
+    client = staff_client(operator_mn)
+    data = add_form(kind="missing_person", title="Vermiste man (83)")
+    data.update({"persons-TOTAL_FORMS": "1", "persons-INITIAL_FORMS": "1"})
+    person = draft_mn.persons.get()
+    data.update(
+        {
+            "persons-0-id": str(person.pk),
+            "persons-0-action": str(draft_mn.pk),
+            "persons-0-sex": "male",
+            "persons-0-age": "83",
+            "persons-0-clothing": "grijze jas",
+        }
+    )
+    response = client.post(change_url(draft_mn), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    draft_mn.refresh_from_db()
+    assert draft_mn.title == "Vermiste man (83)"
+    assert AuditEntry.objects.filter(verb="action.changed", actor=operator_mn).exists()
+
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.RELEASED)
+    page = client.get(change_url(draft_mn)).content.decode()
+    assert 'name="title"' not in page
+    assert 'name="persons-0-age"' not in page

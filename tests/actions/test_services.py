@@ -1,0 +1,408 @@
+"""The life of an action through its services: release, update, end, cancel, tips — who
+gets what, who may do it, and the audit trail."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from apps.actions import services
+from apps.actions.models import Action, EndMessage, Tip
+from apps.channels.models import Delivery, OutgoingMessage
+from apps.governance.models import AuditEntry, PoliceUnit
+
+from .conftest import AMSTERDAM, UTRECHT, action_fields, local, point_at
+
+try:
+    from apps.channels import outbox
+except ImportError:  # pragma: no cover - only while the outbox engine is being written
+    outbox = None
+
+needs_outbox = pytest.mark.skipif(
+    outbox is None, reason="apps/channels/outbox.py (the outbox engine of issue 3) is not there yet"
+)
+
+AT = local(2, 14)  # Wednesday 14:00
+
+
+def recipients(message, channel):
+    field = "device_id" if channel == "webpush" else "participant_id"
+    return set(
+        Delivery.objects.filter(message=message, channel=channel).values_list(field, flat=True)
+    )
+
+
+def mark_sent(message):
+    """What the workers do: every queued delivery of the message is sent."""
+    Delivery.objects.filter(message=message).update(state=Delivery.State.SENT, sent_at=AT)
+
+
+def audit_verbs(action):
+    return list(
+        AuditEntry.objects.filter(target_type="actions.action", target_id=str(action.pk))
+        .order_by("id")
+        .values_list("verb", flat=True)
+    )
+
+
+@pytest.fixture
+def neighbourhood(make_participant, make_device):
+    """Around the Dom of Utrecht: participants on each channel, devices, and people outside."""
+    return {
+        "sms": make_participant(point_at(UTRECHT, 300, 10)),
+        "sms_voice": make_participant(point_at(UTRECHT, 800, 120), wants_voice=True),
+        "email": make_participant(
+            point_at(UTRECHT, 500, 200), wants_sms=False, wants_email=True, email_confirmed=True
+        ),
+        "outside": make_participant(point_at(UTRECHT, 5_000, 0)),
+        "device": make_device(UTRECHT, updated=AT - timedelta(hours=1)),
+        "test_device": make_device(UTRECHT, updated=AT - timedelta(hours=1), test=True),
+        "far_device": make_device(point_at(UTRECHT, 20_000, 0), updated=AT),
+    }
+
+
+# Drafts ----------------------------------------------------------------------------------
+
+
+def test_it_creates_a_draft_in_the_operators_region_with_its_signalement(draft_mn, operator_mn):
+    assert draft_mn.state == Action.State.DRAFT
+    assert draft_mn.police_unit.name == "Midden-Nederland"
+    assert draft_mn.organisation == operator_mn.organisation
+    assert draft_mn.created_by == operator_mn
+    assert [p.clothing for p in draft_mn.persons.all()] == ["grijze jas"]
+    assert audit_verbs(draft_mn) == ["action.created"]
+
+
+def test_it_refuses_a_draft_for_another_region(operator_ams):
+    unit = PoliceUnit.objects.get(name="Midden-Nederland")
+    with pytest.raises(PermissionDenied):
+        services.action_create(by=operator_ams, police_unit=unit, **action_fields())
+    assert not Action.objects.exists()
+
+
+def test_it_lets_only_the_national_operator_make_an_amber_alert(
+    operator_mn, manager, national_operator, photo
+):
+    for user in (operator_mn, manager):
+        with pytest.raises(PermissionDenied):
+            services.action_create(by=user, **action_fields(kind="amber_alert", photo=photo))
+    amber = services.action_create(
+        by=national_operator, **action_fields(kind="amber_alert", photo=photo)
+    )
+    assert amber.photo.name.startswith("actions/")
+    assert amber.photo.name.endswith(".png")
+    assert "kind" not in amber.photo.name  # the uploader's file name is not kept
+
+
+def test_it_changes_a_draft_but_not_a_released_action(draft_mn, operator_mn, operator_ams):
+    draft_mn.title = "Vermiste man (83)"
+    services.action_save_draft(action=draft_mn, by=operator_mn, changed=["title"])
+    assert Action.objects.get(pk=draft_mn.pk).title == "Vermiste man (83)"
+    with pytest.raises(PermissionDenied):
+        services.action_save_draft(action=draft_mn, by=operator_ams)
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.RELEASED)
+    with pytest.raises(ValidationError):
+        services.action_save_draft(action=draft_mn, by=operator_mn)
+    assert audit_verbs(draft_mn) == ["action.created", "action.changed"]
+
+
+# Release ---------------------------------------------------------------------------------
+
+
+@needs_outbox
+def test_it_releases_to_everyone_in_the_circle_on_the_time_critical_channels(
+    draft_mn, operator_mn, neighbourhood, django_capture_on_commit_callbacks
+):
+    n = neighbourhood
+    with django_capture_on_commit_callbacks() as callbacks:
+        sent = services.action_release(action=draft_mn, by=operator_mn, at=AT)
+    assert len(callbacks) == 1  # the sending starts after the commit
+    message = sent.message
+    assert recipients(message, "sms") == {n["sms"].pk, n["sms_voice"].pk}
+    assert recipients(message, "voice") == {n["sms_voice"].pk}
+    assert recipients(message, "webpush") == {n["device"].pk}
+    assert recipients(message, "email") == set()
+    assert sent.queued == {"webpush": 1, "sms": 2, "voice": 1}
+    assert message.source == f"actions.action:{draft_mn.pk}:release"
+    assert message.topic == f"burgernet-actie-{draft_mn.pk}"
+    assert message.urgency == OutgoingMessage.Urgency.HIGH
+    assert message.ttl_seconds == services.TIME_CRITICAL_TTL_S
+    assert "grijze jas" in message.body
+    assert message.data["action"] == str(draft_mn.ref)
+    draft_mn.refresh_from_db()
+    assert draft_mn.state == Action.State.RELEASED
+    assert draft_mn.released_at == AT
+    assert draft_mn.release_message == message
+    assert audit_verbs(draft_mn) == ["action.created", "action.released"]
+
+
+@needs_outbox
+def test_it_sends_a_not_time_critical_action_to_the_app_and_email(operator_mn, neighbourhood):
+    n = neighbourhood
+    action = services.action_create(by=operator_mn, **action_fields(kind="suspicious_situation"))
+    message = services.action_release(action=action, by=operator_mn, at=AT).message
+    assert recipients(message, "email") == {n["email"].pk}
+    assert recipients(message, "webpush") == {n["device"].pk}
+    assert not Delivery.objects.filter(message=message, channel__in=["sms", "voice"]).exists()
+    assert message.urgency == OutgoingMessage.Urgency.NORMAL
+
+
+@needs_outbox
+def test_it_sends_an_exercise_only_to_test_devices(operator_mn, neighbourhood):
+    action = services.action_create(by=operator_mn, **action_fields(is_exercise=True))
+    message = services.action_release(action=action, by=operator_mn, at=AT).message
+    deliveries = Delivery.objects.filter(message=message)
+    assert list(deliveries.values_list("channel", "device_id", "participant_id")) == [
+        ("webpush", neighbourhood["test_device"].pk, None)
+    ]
+    assert message.title.startswith("Burgernet: OEFENING")
+
+
+@needs_outbox
+def test_it_refuses_to_release_twice(draft_mn, operator_mn, neighbourhood):
+    services.action_release(action=draft_mn, by=operator_mn, at=AT)
+    stale_copy = Action.objects.get(pk=draft_mn.pk)
+    with pytest.raises(ValidationError):
+        services.action_release(action=draft_mn, by=operator_mn, at=AT)
+    stale_copy.state = Action.State.DRAFT
+    with pytest.raises(ValidationError):
+        services.action_release(action=stale_copy, by=operator_mn, at=AT)
+    assert OutgoingMessage.objects.count() == 1
+
+
+def test_it_refuses_release_by_an_operator_of_another_region(draft_mn, operator_ams, neighbourhood):
+    with pytest.raises(PermissionDenied):
+        services.action_release(action=draft_mn, by=operator_ams, at=AT)
+    assert not OutgoingMessage.objects.exists()
+    assert Action.objects.get(pk=draft_mn.pk).state == Action.State.DRAFT
+
+
+def test_it_refuses_an_amber_alert_without_a_photo(national_operator):
+    amber = services.action_create(by=national_operator, **action_fields(kind="amber_alert"))
+    with pytest.raises(ValidationError) as error:
+        services.action_release(action=amber, by=national_operator, at=AT)
+    assert "foto" in str(error.value)
+    assert not OutgoingMessage.objects.exists()
+
+
+@needs_outbox
+def test_it_sends_an_amber_alert_to_the_whole_country_on_every_channel(
+    national_operator, operator_mn, neighbourhood, make_participant, photo
+):
+    n = neighbourhood
+    in_amsterdam = make_participant(AMSTERDAM, wants_email=True, email_confirmed=True)
+    amber = services.action_create(
+        by=national_operator, **action_fields(kind="amber_alert", photo=photo)
+    )
+    with pytest.raises(PermissionDenied):
+        services.action_release(action=amber, by=operator_mn, at=AT)
+    message = services.action_release(action=amber, by=national_operator, at=AT).message
+    assert recipients(message, "sms") == {
+        n["sms"].pk,
+        n["sms_voice"].pk,
+        n["outside"].pk,
+        in_amsterdam.pk,
+    }
+    assert recipients(message, "email") == {n["email"].pk, in_amsterdam.pk}
+    assert recipients(message, "voice") == {n["sms_voice"].pk}
+    assert recipients(message, "webpush") == {n["device"].pk, n["far_device"].pk}
+
+
+# Updates, the end and cancellation -------------------------------------------------------
+
+
+@pytest.fixture
+def released(draft_mn, operator_mn, neighbourhood):
+    """The action, released and sent to the neighbourhood at AT."""
+    message = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
+    mark_sent(message)
+    return draft_mn
+
+
+@needs_outbox
+def test_it_sends_an_update_to_those_alerted_and_to_newcomers(
+    released, operator_mn, neighbourhood, make_participant, make_device
+):
+    n = neighbourhood
+    newcomer = make_participant(point_at(UTRECHT, 100, 0))
+    new_device = make_device(point_at(UTRECHT, 200, 0), updated=AT)
+    # Someone alerted whose address was since moved out of the circle still hears about it.
+    n["sms"].addresses.update(lat=AMSTERDAM[0], lon=AMSTERDAM[1])
+    later = AT + timedelta(minutes=20)
+    sent = services.action_update(
+        action=released, by=operator_mn, text="Hij draagt een pet.", at=later
+    )
+    assert recipients(sent.message, "sms") == {n["sms"].pk, n["sms_voice"].pk, newcomer.pk}
+    assert recipients(sent.message, "voice") == {n["sms_voice"].pk}
+    assert recipients(sent.message, "webpush") == {n["device"].pk, new_device.pk}
+    assert sent.message.source == f"actions.action:{released.pk}:update:{released.updates.get().pk}"
+    assert released.updates.get().message == sent.message
+    assert audit_verbs(released)[-1] == "action.updated"
+
+
+@needs_outbox
+def test_it_sends_the_end_message_to_exactly_those_alerted(
+    released, operator_mn, neighbourhood, make_participant, make_device
+):
+    n = neighbourhood
+    make_participant(point_at(UTRECHT, 100, 0))  # arrived after the alert
+    make_device(point_at(UTRECHT, 200, 0), updated=AT)
+    later = AT + timedelta(hours=1)
+    sent = services.action_end(
+        action=released, by=operator_mn, result="found_safe", text="Hij is terug.", at=later
+    )
+    assert recipients(sent.message, "sms") == {n["sms"].pk, n["sms_voice"].pk}
+    assert recipients(sent.message, "voice") == {n["sms_voice"].pk}
+    assert recipients(sent.message, "webpush") == {n["device"].pk}
+    assert sent.message.source == f"actions.action:{released.pk}:end"
+    assert "veilig teruggevonden" in sent.message.body
+    released.refresh_from_db()
+    assert released.state == Action.State.ENDED
+    assert released.result == "found_safe"
+    assert released.ended_at == later
+    end = EndMessage.objects.get(action=released)
+    assert (end.text, end.result, end.message) == ("Hij is terug.", "found_safe", sent.message)
+    assert audit_verbs(released) == ["action.created", "action.released", "action.ended"]
+
+
+@needs_outbox
+def test_it_sends_the_end_message_also_to_those_an_update_reached(
+    released, operator_mn, make_participant
+):
+    newcomer = make_participant(point_at(UTRECHT, 100, 0))
+    update = services.action_update(action=released, by=operator_mn, text="Pet.", at=AT)
+    mark_sent(update.message)
+    end = services.action_end(action=released, by=operator_mn, result="not_found", text="x")
+    assert newcomer.pk in recipients(end.message, "sms")
+
+
+@needs_outbox
+def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
+    with pytest.raises(ValidationError):
+        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
+    services.action_release(action=draft_mn, by=operator_mn, at=AT)
+    with pytest.raises(ValidationError):
+        services.action_end(action=draft_mn, by=operator_mn, result="", text="Klaar.")
+    with pytest.raises(ValidationError):
+        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text=" ")
+    services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
+    with pytest.raises(ValidationError):
+        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Nog eens.")
+    with pytest.raises(ValidationError):
+        services.action_update(action=draft_mn, by=operator_mn, text="Te laat.")
+    assert EndMessage.objects.count() == 1
+
+
+@needs_outbox
+def test_it_refuses_the_end_by_an_operator_of_another_region(released, operator_ams):
+    with pytest.raises(PermissionDenied):
+        services.action_end(action=released, by=operator_ams, result="arrested", text="Klaar.")
+    assert Action.objects.get(pk=released.pk).state == Action.State.RELEASED
+
+
+@needs_outbox
+def test_it_cancels_with_a_correction_to_all_who_got_it(released, operator_mn, neighbourhood):
+    n = neighbourhood
+    sent = services.action_cancel(
+        action=released, by=operator_mn, text="Dit bericht is per vergissing verstuurd."
+    )
+    assert recipients(sent.message, "sms") == {n["sms"].pk, n["sms_voice"].pk}
+    assert recipients(sent.message, "webpush") == {n["device"].pk}
+    released.refresh_from_db()
+    assert released.state == Action.State.CANCELLED
+    assert released.cancel_message == sent.message
+    assert released.correction == "Dit bericht is per vergissing verstuurd."
+    assert audit_verbs(released)[-1] == "action.cancelled"
+    with pytest.raises(ValidationError):
+        services.action_cancel(action=released, by=operator_mn, text="Nog eens.")
+    with pytest.raises(ValidationError):
+        services.action_end(action=released, by=operator_mn, result="other", text="x")
+
+
+def test_it_cannot_cancel_a_draft(draft_mn, operator_mn):
+    with pytest.raises(ValidationError):
+        services.action_cancel(action=draft_mn, by=operator_mn, text="Vergissing.")
+
+
+# Tips ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def running(draft_mn):
+    """A released action, without sending anything (for tips)."""
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.RELEASED)
+    draft_mn.refresh_from_db()
+    return draft_mn
+
+
+def test_it_takes_a_tip_with_a_photo_and_a_number(running, photo):
+    tip = services.tip_submit(
+        action=running, text="Zag hem bij het station.", photo=photo, phone="0612345678"
+    )
+    assert tip.action == running
+    assert tip.photo.name.startswith("tips/")
+    assert not tip.is_read
+    entry = AuditEntry.objects.get(verb="tip.received")
+    assert entry.actor is None
+    assert "0612345678" not in str(entry.detail) + entry.target_repr
+
+
+def test_it_takes_an_anonymous_tip(running):
+    tip = services.tip_submit(action=running, text="Rode fiets.")
+    assert tip.phone == ""
+    assert not tip.photo
+
+
+def test_it_refuses_tips_on_an_action_that_is_not_running(draft_mn):
+    with pytest.raises(ValidationError):
+        services.tip_submit(action=draft_mn, text="Iets gezien.")
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.ENDED, result="other")
+    draft_mn.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.tip_submit(action=draft_mn, text="Iets gezien.")
+    assert not Tip.objects.exists()
+
+
+def test_it_refuses_an_empty_tip(running):
+    with pytest.raises(ValidationError):
+        services.tip_submit(action=running, text="   ")
+
+
+def test_it_marks_a_tip_read_for_the_region_only(running, operator_mn, operator_ams):
+    tip = services.tip_submit(action=running, text="Rode fiets.")
+    with pytest.raises(PermissionDenied):
+        services.tip_mark_read(tip=tip, by=operator_ams)
+    services.tip_mark_read(tip=tip, by=operator_mn)
+    assert Tip.objects.get(pk=tip.pk).is_read
+    assert AuditEntry.objects.filter(verb="tip.read", actor=operator_mn).count() == 1
+
+
+@needs_outbox
+def test_it_stops_the_alert_still_queued_when_the_action_ends(draft_mn, operator_mn, neighbourhood):
+    n = neighbourhood
+    release = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
+    # The app push went out; the SMS and voice calls were still waiting.
+    Delivery.objects.filter(message=release, channel="webpush").update(state="sent")
+    end = services.action_end(action=draft_mn, by=operator_mn, result="found_safe", text="Terug.")
+    assert set(
+        Delivery.objects.filter(message=release).values_list("channel", "state").distinct()
+    ) == {("webpush", "sent"), ("sms", "cancelled"), ("voice", "cancelled")}
+    assert Delivery.objects.filter(message=end.message).count() == 1
+    assert recipients(end.message, "webpush") == {n["device"].pk}
+    assert end.queued == {"webpush": 1, "sms": 0, "voice": 0}
+
+
+@needs_outbox
+def test_it_keeps_quiet_hours_and_channel_choices_for_the_end_message(
+    released, operator_mn, neighbourhood
+):
+    n = neighbourhood
+    n["sms"].quiet_start, n["sms"].quiet_end = AT.time(), (AT + timedelta(hours=8)).time()
+    n["sms"].save()
+    n["sms_voice"].wants_voice = False
+    n["sms_voice"].save()
+    end = services.action_end(
+        action=released, by=operator_mn, result="arrested", text="Aangehouden.", at=AT
+    )
+    assert recipients(end.message, "sms") == {n["sms_voice"].pk}
+    assert recipients(end.message, "voice") == set()

@@ -1,0 +1,322 @@
+"""The outbox: rows written set-based, claimed by one worker each, stopped, released, counted."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import OrmQ, Schedule
+
+from apps.channels import outbox
+from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.channels.senders import sms
+from apps.participants.models import Address, Device, Participant
+
+pytestmark = pytest.mark.django_db
+
+
+def _devices(n: int) -> list[Device]:
+    return Device.objects.bulk_create(
+        Device(endpoint=f"https://push.example/{i}", p256dh="x", auth="y") for i in range(n)
+    )
+
+
+# Enqueue ----------------------------------------------------------------------------------
+
+
+def test_it_enqueues_in_one_statement_and_only_once(make_message, django_assert_num_queries):
+    _devices(120)
+    message = make_message()
+    ids = Device.objects.values("id")
+
+    with django_assert_num_queries(1):
+        inserted = outbox.enqueue_from_queryset(
+            message=message, channel=Channel.WEBPUSH, device_ids=ids
+        )
+
+    assert inserted == 120
+    assert (
+        outbox.enqueue_from_queryset(message=message, channel=Channel.WEBPUSH, device_ids=ids) == 0
+    )
+    rows = Delivery.objects.filter(message=message)
+    assert rows.count() == 120
+    assert set(rows.values_list("state", "channel", "attempts", "provider_id", "error")) == {
+        ("queued", "webpush", 0, "", "")
+    }
+    assert not rows.filter(created_at__isnull=True).exists()
+
+
+def test_it_enqueues_a_participant_with_several_addresses_once(make_message, make_participant):
+    alice, bob = make_participant("+31611111111"), make_participant("+31622222222")
+    for participant, count in ((alice, 3), (bob, 1)):
+        for n in range(count):
+            Address.objects.create(
+                participant=participant,
+                label=f"adres {n}",
+                postcode="3441AB",
+                house_number=n + 1,
+                lat=52.08,
+                lon=4.88,
+            )
+    message = make_message()
+
+    inserted = outbox.enqueue_from_queryset(
+        message=message,
+        channel=Channel.SMS,
+        participant_ids=Address.objects.filter(lat__gt=52).values("participant_id"),
+    )
+
+    assert inserted == 2
+    assert set(Delivery.objects.values_list("participant_id", flat=True)) == {alice.pk, bob.pk}
+
+
+def test_it_enqueues_the_same_recipient_again_for_another_message_or_channel(
+    make_message, make_participant
+):
+    alice = make_participant("+31611111111")
+    first, second = make_message(), make_message()
+    ids = Participant.objects.values("pk")
+    assert outbox.enqueue(message=first, channel=Channel.SMS, participant_ids=ids) == 1
+    assert outbox.enqueue(message=first, channel=Channel.EMAIL, participant_ids=ids) == 1
+    assert outbox.enqueue(message=second, channel=Channel.SMS, participant_ids=[alice.pk]) == 1
+
+
+def test_it_enqueues_from_a_list_and_leaves_unknown_ids_out(make_message):
+    devices = _devices(3)
+    message = make_message()
+    ids = [d.pk for d in devices] + [999_999]
+    assert outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=ids) == 3
+    assert outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=ids) == 0
+
+
+def test_it_refuses_to_enqueue_without_exactly_one_kind_of_recipient(make_message):
+    message = make_message()
+    with pytest.raises(ValueError):
+        outbox.enqueue(message=message, channel=Channel.SMS)
+    with pytest.raises(ValueError):
+        outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[1], device_ids=[1])
+
+
+# Claim ------------------------------------------------------------------------------------
+
+
+def test_it_never_gives_a_row_to_two_claimers(make_message):
+    _devices(50)
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
+
+    first = outbox.claim_chunk(message_id=message.pk, limit=30)
+    second = outbox.claim_chunk(message_id=message.pk, limit=30)
+    third = outbox.claim_chunk(message_id=message.pk, limit=30)
+
+    assert (len(first), len(second), third) == (30, 20, [])
+    assert not {d.pk for d in first} & {d.pk for d in second}
+    assert {d.claim_token for d in first} != {d.claim_token for d in second}
+    assert all(d.state == Delivery.State.SENDING and d.lease_until for d in first + second)
+    # Read back with what a sender needs, without a query per row.
+    assert first[0].device.endpoint.startswith("https://push.example/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_gives_a_row_to_two_claimers_claiming_at_the_same_moment(make_message):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("in-memory SQLite is not shared by threads with their own connections")
+    _devices(400)
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
+    claims: list[list[int]] = []
+    start = threading.Barrier(4)
+
+    def worker():
+        try:
+            start.wait()
+            while chunk := outbox.claim_chunk(message_id=message.pk, limit=7):
+                claims.append([d.pk for d in chunk])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    claimed = [pk for chunk in claims for pk in chunk]
+    assert len(claimed) == len(set(claimed)) == 400
+
+
+def test_it_skips_rows_waiting_for_their_next_attempt(make_message):
+    _devices(3)
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
+    later = timezone.now() + timedelta(minutes=5)
+    waiting = Delivery.objects.order_by("pk").first()
+    Delivery.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
+
+    assert waiting.pk not in {d.pk for d in outbox.claim_chunk(message_id=message.pk)}
+    assert [d.pk for d in outbox.claim_chunk(now=later)] == [waiting.pk]
+
+
+# Stop -------------------------------------------------------------------------------------
+
+
+def test_it_stops_a_message_and_sends_nothing_more(push, make_device, make_message, send_all):
+    devices = [make_device(f"d{i}")[0] for i in range(6)]
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+    outbox.send_chunk(outbox.claim_chunk(message_id=message.pk, limit=2))  # 2 sent
+    in_flight = outbox.claim_chunk(message_id=message.pk, limit=2)  # claimed, not yet sent
+
+    assert outbox.stop(message) == 2
+
+    assert message.stopped_at is not None
+    outbox.send_chunk(in_flight)  # the worker carries on: its rows are not sent either
+    assert send_all(message) == {}
+    outbox.sweep(now=timezone.now() + timedelta(hours=1))
+    assert send_all(message) == {}
+    assert push.received == 2
+    assert outbox.stats(message)["webpush"] == {
+        "queued": 0,
+        "sending": 0,
+        "sent": 2,
+        "failed": 0,
+        "cancelled": 4,
+        "opened": 0,
+        "total": 6,
+    }
+
+
+# Release: q2 carries chunks --------------------------------------------------------------
+
+
+def test_it_queues_one_task_per_chunk_after_the_commit(
+    make_message, django_capture_on_commit_callbacks
+):
+    _devices(25)
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert outbox.release(message, chunk_size=10) == 3
+        assert OrmQ.objects.count() == 0  # nothing is queued before the rows are committed
+    for callback in callbacks:
+        callback()
+
+    assert OrmQ.objects.count() == 3
+    message.refresh_from_db()
+    assert message.tasks_in_flight == 3
+
+
+def test_it_sends_a_released_message_through_q2(
+    push, make_device, make_message, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(Conf, "SYNC", True)  # q2 runs each task at once, in this process
+    devices = [make_device(f"d{i}")[0] for i in range(12)]
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.release(message, chunk_size=5)
+
+    assert push.received == 12
+    assert outbox.stats(message)["webpush"]["sent"] == 12
+    message.refresh_from_db()
+    assert message.tasks_in_flight == 0
+
+
+def test_it_has_the_sweep_scheduled_every_minute():
+    schedule = Schedule.objects.get(name="channels.sweep_outbox")
+    assert schedule.func == "apps.channels.tasks.sweep_outbox"
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+# Counts -----------------------------------------------------------------------------------
+
+
+def test_it_counts_per_channel_and_state(make_message, make_participant):
+    devices = _devices(4)
+    participant = make_participant("+31611111111")
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+    outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[participant.pk])
+    rows = Delivery.objects.filter(channel=Channel.WEBPUSH).order_by("pk")
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(state="sent")
+    Delivery.objects.filter(pk=rows[0].pk).update(opened_at=timezone.now())
+    Delivery.objects.filter(pk=rows[2].pk).update(state="failed")
+
+    counts = outbox.stats(message)
+
+    assert counts["webpush"] == {
+        "queued": 1,
+        "sending": 0,
+        "sent": 2,
+        "failed": 1,
+        "cancelled": 0,
+        "opened": 1,
+        "total": 4,
+    }
+    assert counts["sms"]["queued"] == 1
+    assert outbox.stats(make_message()) == {}
+
+
+# SMS through the outbox ------------------------------------------------------------------
+
+
+def test_it_sends_sms_only_to_confirmed_phones(make_message, make_participant, settings, send_all):
+    settings.SMS_BACKEND = "locmem"
+    confirmed = make_participant("+31611111111")
+    unconfirmed = make_participant("+31622222222", confirmed=False)
+    message = make_message(url="/app/acties/1/")
+    outbox.enqueue(
+        message=message, channel=Channel.SMS, participant_ids=[confirmed.pk, unconfirmed.pk]
+    )
+
+    assert send_all(message) == {"sent": 1, "failed": 1}
+
+    [sent] = sms.outbox
+    assert sent.to == "+31611111111"
+    assert message.title in sent.text
+    assert f"{settings.SITE_URL}/app/acties/1/" in sent.text
+    failed = Delivery.objects.get(participant=unconfirmed)
+    assert failed.error == "phone not confirmed"
+    assert "+316" not in failed.error
+    assert Delivery.objects.get(participant=confirmed).provider_id == sent.provider_id
+
+
+def test_it_keeps_a_long_sms_to_three_messages(make_message, make_participant, settings):
+    settings.SMS_BACKEND = "locmem"
+    participant = make_participant("+31611111111")
+    message = make_message(body="x" * 2000)
+    outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[participant.pk])
+    outbox.send_chunk(outbox.claim_chunk(message_id=message.pk))
+    [sent] = sms.outbox
+    assert len(sent.text) <= sms.MAX_ALERT_CHARS
+    assert sent.text.endswith("/app/acties/1/")
+
+
+def test_it_retries_an_sms_the_gateway_could_not_take(make_message, make_participant, gateway):
+    gateway.status = 503
+    participant = make_participant("+31611111111")
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[participant.pk])
+
+    assert outbox.send_chunk(outbox.claim_chunk(message_id=message.pk)) == {"retry": 1}
+
+    delivery = Delivery.objects.get(message=message)
+    assert delivery.state == Delivery.State.QUEUED
+    assert delivery.error == "SMS gateway answered HTTP 503"
+
+
+def test_it_fails_a_channel_without_a_sender(make_message, make_participant, send_all):
+    participant = make_participant("+31611111111")
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.VOICE, participant_ids=[participant.pk])
+    assert send_all(message) == {"failed": 1}
+    assert Delivery.objects.get(message=message).error == "no sender for voice"
+
+
+def test_it_knows_when_a_message_is_no_longer_worth_delivering(make_message):
+    message = OutgoingMessage.objects.get(pk=make_message(ttl_seconds=600).pk)
+    assert message.expires_at == message.created_at + timedelta(minutes=10)

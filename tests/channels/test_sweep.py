@@ -1,0 +1,250 @@
+"""The sweep: what guarantees delivery when workers die and brokers lose tasks."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from apps.channels import outbox
+from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.channels.senders import get_sender
+
+from .conftest import VAPID_PRIVATE, VAPID_PUBLIC
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def _lease_over() -> timezone.datetime:
+    return timezone.now() + timedelta(seconds=outbox.default_lease_seconds() + 1)
+
+
+def _pushes_per_device(push) -> Counter:
+    return Counter(p.push_id for p in push.pushes)
+
+
+def test_it_requeues_the_rows_of_a_worker_that_died_and_delivers_them_once(
+    push, make_device, make_message, send_all, django_capture_on_commit_callbacks
+):
+    devices = {f"d{i}": make_device(f"d{i}")[0] for i in range(30)}
+    message = make_message()
+    outbox.enqueue(
+        message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices.values()]
+    )
+    outbox.send_chunk(outbox.claim_chunk(message_id=message.pk, limit=10))  # done before
+    dying = outbox.claim_chunk(message_id=message.pk, limit=10)
+    # The dying worker got four requests out before it was killed; none written back.
+    get_sender("webpush").deliver(dying[:4])
+    sent_before = set(
+        Delivery.objects.filter(message=message, state="sent").values_list("device_id", flat=True)
+    )
+
+    assert "requeued" not in outbox.sweep()  # its lease still runs: nobody may take the rows
+    assert Delivery.objects.filter(message=message, state="sending").count() == 10
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        counts = outbox.sweep(now=_lease_over())
+    assert counts["requeued"] == 10
+    assert counts["tasks"] >= 1 and callbacks  # the requeued rows get a task of their own
+    assert not Delivery.objects.filter(message=message, state="sending").exists()
+
+    send_all(message)
+
+    per_device = _pushes_per_device(push)
+    by_pk = {d.pk: push_id for push_id, d in devices.items()}
+    assert set(per_device) == set(devices)  # every device got it
+    assert all(per_device[by_pk[pk]] == 1 for pk in sent_before)  # nothing sent is resent
+    repeated = {push_id for push_id, n in per_device.items() if n > 1}
+    assert repeated == {by_pk[d.device_id] for d in dying[:4]}  # only what was in flight
+    for push_id in repeated:
+        assert len({p.headers["topic"] for p in push.pushes_for(push_id)}) == 1
+    assert outbox.stats(message)["webpush"]["sent"] == 30
+
+
+def test_it_leaves_live_claims_alone(make_message, make_device, push):
+    device, _ = make_device("a1")
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[device.pk])
+    [claimed] = outbox.claim_chunk(message_id=message.pk)
+    assert outbox.sweep(now=claimed.lease_until - timedelta(seconds=1)) == {}
+    assert Delivery.objects.get(pk=claimed.pk).state == "sending"
+
+
+def _queued_message(make_message, make_device, n=25, **fields):
+    message = make_message(**fields)
+    devices = [make_device(f"d{i}")[0] for i in range(n)]
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+    return message
+
+
+def _sweep_and_queue(captured, **kwargs):
+    with captured() as callbacks:
+        counts = outbox.sweep(**kwargs)
+    for callback in callbacks:
+        callback()
+    return counts
+
+
+def test_it_queues_tasks_for_due_rows_without_a_task(
+    make_message, make_device, django_capture_on_commit_callbacks
+):
+    message = _queued_message(make_message, make_device)  # enqueued, never released
+
+    counts = _sweep_and_queue(django_capture_on_commit_callbacks, chunk_size=10)
+
+    assert counts["tasks"] == 3
+    assert OrmQ.objects.count() == 3
+    message.refresh_from_db()
+    assert message.tasks_in_flight == 3
+
+
+def test_it_leaves_due_rows_to_the_tasks_in_flight(
+    make_message, make_device, django_capture_on_commit_callbacks
+):
+    message = _queued_message(make_message, make_device)
+    OutgoingMessage.objects.filter(pk=message.pk).update(
+        tasks_in_flight=2, tasks_seen_at=timezone.now()
+    )
+
+    counts = _sweep_and_queue(django_capture_on_commit_callbacks, chunk_size=10)
+
+    assert counts["tasks"] == 0
+    assert OrmQ.objects.count() == 0
+
+
+def test_it_presumes_tasks_not_heard_of_for_too_long_lost(
+    make_message, make_device, django_capture_on_commit_callbacks
+):
+    message = _queued_message(make_message, make_device)
+    OutgoingMessage.objects.filter(pk=message.pk).update(
+        tasks_in_flight=2, tasks_seen_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    counts = _sweep_and_queue(django_capture_on_commit_callbacks, chunk_size=10)
+
+    assert counts["tasks"] == 3
+    message.refresh_from_db()
+    assert message.tasks_in_flight == 3  # counted afresh, not on top of the lost ones
+
+
+def test_it_waits_for_rows_whose_retry_is_not_due(
+    make_message, make_device, django_capture_on_commit_callbacks
+):
+    message = _queued_message(make_message, make_device, n=3)
+    Delivery.objects.filter(message=message).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=2)
+    )
+    assert _sweep_and_queue(django_capture_on_commit_callbacks)["tasks"] == 0
+    later = timezone.now() + timedelta(minutes=3)
+    assert _sweep_and_queue(django_capture_on_commit_callbacks, now=later)["tasks"] == 1
+
+
+def test_it_fails_the_queued_rows_of_an_expired_message(make_message, make_device):
+    _queued_message(make_message, make_device, n=3, ttl_seconds=60)
+    counts = outbox.sweep(now=timezone.now() + timedelta(minutes=2))
+    assert counts["expired"] == 3
+    assert set(Delivery.objects.values_list("state", "error")) == {("failed", "expired")}
+
+
+def test_it_cancels_what_a_dead_worker_held_of_a_stopped_message(make_message, make_device):
+    message = _queued_message(make_message, make_device, n=4)
+    outbox.claim_chunk(message_id=message.pk, limit=2)
+    outbox.stop(message)
+
+    counts = outbox.sweep(now=_lease_over())
+
+    assert counts["cancelled"] == 2
+    assert counts["requeued"] == 0
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"cancelled"}
+
+
+# A real worker process, killed with SIGKILL in the middle of a chunk ----------------------
+
+WORKER = """
+import django
+django.setup()
+from apps.channels import tasks
+tasks.send_message_chunks({message_id}, chunk_size={chunk_size}, max_chunks=1000)
+"""
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
+        return f"postgres://{auth}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    return f"sqlite:///{settings['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_everything_after_a_worker_is_killed_mid_chunk(
+    push, make_device, make_message, send_all
+):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the worker process needs a database it can share (PostgreSQL)")
+    devices = {f"d{i}": make_device(f"d{i}")[0] for i in range(60)}
+    message = make_message()
+    outbox.enqueue(
+        message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices.values()]
+    )
+    push.answer(None, 201, delay=0.2)  # a slow push service: the kill lands mid-chunk
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
+        "DATABASE_URL": _database_url(),
+        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
+        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
+    }
+    with tempfile.TemporaryFile() as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER.format(message_id=message.pk, chunk_size=10)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            assert push.wait_for(25, timeout=60), "the worker sent nothing"
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    assert worker.returncode == -signal.SIGKILL, output
+
+    states = Counter(Delivery.objects.filter(message=message).values_list("state", flat=True))
+    assert states["sending"] == 10, states  # the chunk it died in
+    sent_before = set(
+        Delivery.objects.filter(message=message, state="sent").values_list("device_id", flat=True)
+    )
+    in_flight = set(
+        Delivery.objects.filter(message=message, state="sending").values_list(
+            "device_id", flat=True
+        )
+    )
+    assert len(sent_before) >= 20
+
+    push.answer(None, 201)
+    assert outbox.sweep(now=_lease_over())["requeued"] == 10
+    send_all(message)
+
+    per_device = _pushes_per_device(push)
+    push_id = {d.pk: name for name, d in devices.items()}
+    assert set(per_device) == set(devices)
+    assert all(per_device[push_id[pk]] == 1 for pk in sent_before)
+    repeated = {name for name, n in per_device.items() if n > 1}
+    assert repeated <= {push_id[pk] for pk in in_flight}
+    for name in repeated:
+        assert len({p.headers["topic"] for p in push.pushes_for(name)}) == 1
+    assert Counter(Delivery.objects.filter(message=message).values_list("state", flat=True)) == {
+        "sent": 60
+    }
