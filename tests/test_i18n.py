@@ -146,3 +146,8 @@ def test_it_has_a_compiled_catalogue_matching_the_po_file():
                 assert found == entry[f"msgstr[{index}]"], entry["msgid"]
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
+
+
+def test_it_stays_dutch_for_an_english_browser_until_english_is_chosen(client):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    assert '<html lang="nl">' in response.content.decode()
