@@ -201,6 +201,7 @@ ANYMAIL = env.json("ANYMAIL", default={})
 SMS_BACKEND = env("SMS_BACKEND", default="console")
 SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
 SMS_SENDER_ID = env("SMS_SENDER_ID", default="Burgernet")
 if not DEBUG and SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("SMS_GATEWAY_URL must be set for the http SMS backend.")

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Cos, ExtractHour, ExtractMinute, Length, Power, Radians, Sin
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels.models import Channel, Delivery
 from apps.governance.geo import EARTH_RADIUS_M, bounding_box
 from apps.participants import schedule
-from apps.participants.models import ActiveWindow, Address, Device, Participant
+from apps.participants.models import Address, Device, Participant
 
 from . import cells
 
@@ -214,29 +214,29 @@ def _quiet(local: datetime) -> Q:
 
 
 def _has_active_address(addresses, local: datetime) -> Q:
-    active = addresses.filter(Q(always_active=True) | Exists(_active_windows(local)))
-    return Q(pk__in=active.values("participant_id"))
+    return Q(pk__in=_active(addresses, local).values("participant_id"))
 
 
-def _active_windows(local: datetime) -> QuerySet:
-    """The windows of the outer address that cover `local`, as schedule.is_active_at counts:
-    on minutes, a window started today and not ended yet, or one started yesterday that
-    runs over midnight and has not ended yet."""
+def _active(addresses, local: datetime) -> QuerySet:
+    """The addresses active at `local`: always, or by a window that covers it, as
+    schedule.is_active_at counts on minutes: a window started today and not ended yet, or
+    one started yesterday that runs over midnight and has not ended yet.
+
+    The windows are joined rather than asked with EXISTS, so the database reads only the
+    windows of the addresses in the box (an address with two windows may come twice; the
+    caller wants participant ids, where that does not matter).
+    """
     minute = local.hour * 60 + local.minute
     weekday = local.weekday()
-    return (
-        ActiveWindow.objects.filter(address=OuterRef("pk"))
-        .alias(
-            start_min=ExtractHour("start") * 60 + ExtractMinute("start"),
-            end_min=ExtractHour("end") * 60 + ExtractMinute("end"),
-            on_today=F("days").bitand(schedule.days_to_mask([weekday])),
-            on_yesterday=F("days").bitand(schedule.days_to_mask([(weekday - 1) % 7])),
-        )
-        .filter(
-            Q(on_today__gt=0, start_min__lte=minute)
-            & (Q(end_min__gt=minute) | Q(end_min__lte=F("start_min")))
-            | Q(on_yesterday__gt=0, end_min__lte=F("start_min"), end_min__gt=minute)
-        )
+    return addresses.alias(
+        w_start=ExtractHour("windows__start") * 60 + ExtractMinute("windows__start"),
+        w_end=ExtractHour("windows__end") * 60 + ExtractMinute("windows__end"),
+        w_today=F("windows__days").bitand(schedule.days_to_mask([weekday])),
+        w_yesterday=F("windows__days").bitand(schedule.days_to_mask([(weekday - 1) % 7])),
+    ).filter(
+        Q(always_active=True)
+        | Q(w_today__gt=0, w_start__lte=minute) & (Q(w_end__gt=minute) | Q(w_end__lte=F("w_start")))
+        | Q(w_yesterday__gt=0, w_end__lte=F("w_start"), w_end__gt=minute)
     )
 
 
