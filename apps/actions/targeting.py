@@ -3,7 +3,8 @@
 Participants are reached by their registered addresses: an address inside the circle whose
 time window is active at the moment of sending, on a channel they chose. Web-app devices are
 reached by their area cell. Geometry is plain latitude/longitude: an indexed bounding box
-narrows the rows, the haversine formula in SQL decides — the same on SQLite and PostgreSQL.
+narrows the rows, the haversine formula in SQL decides — the same on SQLite and PostgreSQL
+(SQLite 3.35+ has SIN, COS, RADIANS and POWER built in; Django adds them where it has not).
 
 Two choices, for whoever reads the numbers:
 
@@ -17,25 +18,28 @@ Two choices, for whoever reads the numbers:
 """
 
 import math
+import operator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
+from functools import reduce
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Cos, ExtractHour, ExtractMinute, Length, Power, Radians, Sin
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels.models import Channel, Delivery
 from apps.governance.geo import EARTH_RADIUS_M, bounding_box
 from apps.participants import schedule
+from apps.participants.devices import CELL_MAX_AGE
 from apps.participants.models import Address, Device, Participant
 
 from . import cells
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
-# A device's cell older than this no longer says where the device is.
-STALE_AFTER = timedelta(hours=24)
-PARTICIPANT_CHANNELS = (Channel.SMS, Channel.VOICE, Channel.EMAIL)
+# A device's cell older than this no longer says where the device is (the web app's own
+# rule: such cells are also forgotten by a periodic task).
+STALE_AFTER = CELL_MAX_AGE
 # Deliveries that did not reach their recipient: stopped before sending, or failed for good.
 NOT_DELIVERED = (Delivery.State.CANCELLED, Delivery.State.FAILED)
 
@@ -89,15 +93,12 @@ def participants_in_circle(
 ) -> QuerySet:
     """Ids of the participants to reach on `channel` (sms, voice or email) at `at`: each
     once, however many of their addresses lie in the circle."""
-    local = _local(at)
-    addresses = Address.objects.filter(_in_circle("lat", "lon", lat, lon, radius_m))
-    return _participants(_eligible(channel, local) & _has_active_address(addresses, local))
+    return _participants_in(Target(lat=lat, lon=lon, radius_m=radius_m), channel, at)
 
 
 def participants_nationwide(*, at: datetime, channel: str) -> QuerySet:
     """Ids of the participants to reach on `channel` anywhere (an AMBER Alert)."""
-    local = _local(at)
-    return _participants(_eligible(channel, local) & _has_active_address(Address.objects, local))
+    return _participants_in(Target(lat=0, lon=0, radius_m=0, nationwide=True), channel, at)
 
 
 def devices_in_circle(
@@ -105,19 +106,20 @@ def devices_in_circle(
 ) -> QuerySet:
     """Ids of the devices whose fresh area cell touches the circle. Test devices of staff
     get exercises and only exercises."""
-    return _devices(_fresh_device(now, exercise) & _cell_touches(lat, lon, radius_m))
+    target = Target(lat=lat, lon=lon, radius_m=radius_m, exercise=exercise)
+    return _devices(_device_in_area(target, now))
 
 
 def devices_nationwide(*, now: datetime, exercise: bool = False) -> QuerySet:
-    return _devices(_fresh_device(now, exercise))
+    target = Target(lat=0, lon=0, radius_m=0, nationwide=True, exercise=exercise)
+    return _devices(_device_in_area(target, now))
 
 
 def in_area(target: Target, *, channel: str, at: datetime) -> QuerySet:
     """Ids of who is in the target's area now on `channel` (devices for web push)."""
     if channel == Channel.WEBPUSH:
         return _devices(_device_in_area(target, at))
-    local = _local(at)
-    return _participants(_eligible(channel, local) & _participant_in_area(target, local))
+    return _participants_in(target, channel, at)
 
 
 def alerted(*, message_ids, channel: str, at: datetime) -> QuerySet:
@@ -153,7 +155,8 @@ def estimate_reach(
 ) -> dict[str, int]:
     """How many recipients a release at `at` would have, per channel it would use.
 
-    Counts only: one COUNT query per channel over the same querysets as the release.
+    Counts only, over the same conditions as the release: one query for the participants
+    (a count per channel), one for the devices.
     """
     target = Target(
         lat=lat,
@@ -163,12 +166,34 @@ def estimate_reach(
         nationwide=amber,
         exercise=exercise,
     )
-    return {
-        str(channel): in_area(target, channel=channel, at=at).count() for channel in target.channels
-    }
+    local = _local(at)
+    by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
+    counts = {}
+    if by_address:
+        eligible = {channel: _eligible(channel, local) for channel in by_address}
+        counts = (
+            Participant.objects.filter(
+                _participant_in_area(target, local) & reduce(operator.or_, eligible.values())
+            )
+            .order_by()
+            .aggregate(
+                **{
+                    str(channel): Count("pk", filter=condition)
+                    for channel, condition in eligible.items()
+                }
+            )
+        )
+    if Channel.WEBPUSH in target.channels:
+        counts[str(Channel.WEBPUSH)] = in_area(target, channel=Channel.WEBPUSH, at=at).count()
+    return {str(channel): counts[str(channel)] for channel in target.channels}
 
 
 # Participants ------------------------------------------------------------------------------
+
+
+def _participants_in(target: Target, channel: str, at: datetime) -> QuerySet:
+    local = _local(at)
+    return _participants(_eligible(channel, local) & _participant_in_area(target, local))
 
 
 def _participants(condition: Q) -> QuerySet:

@@ -36,7 +36,7 @@ from .senders import SENDERS, Outcome
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 500
+DEFAULT_CHUNK_SIZE = 1000
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 15 * 60
 TASK_FUNC = "apps.channels.tasks.send_message_chunks"
@@ -122,13 +122,14 @@ def enqueue_from_queryset(
     columns.append(qn(Delivery._meta.get_field(column).column))
     placeholders = ", ".join(["%s"] * len(values))
     # Only quoted names and the ORM's own SQL go into the text; every value is a parameter.
-    # The statement starts with INSERT (the WITH inside it), so drivers report its rowcount;
-    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT (else "ON" reads as a join).
+    # The statement starts with INSERT (the WITH inside it), so drivers report its rowcount.
+    # ON CONFLICT also skips an id the queryset selects twice. SQLite needs a WHERE before
+    # ON CONFLICT in INSERT … SELECT (else "ON" reads as a join).
     sql = (
         f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"WITH recipients (id) AS ({inner_sql}) "
         f"SELECT {placeholders}, r.id "
-        f"FROM (SELECT DISTINCT id FROM recipients WHERE id IS NOT NULL) AS r WHERE 1 = 1 "
+        f"FROM recipients AS r WHERE r.id IS NOT NULL "
         f"ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
@@ -371,19 +372,48 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
                 gone.append((d.device_id, d.device.endpoint))
         counts[str(d.state)] += 1
 
-    # Only the rows of this claim: a row whose lease the sweep took back, and that another
-    # worker claimed since, is that worker's now.
+    # Only the rows this claim still holds: a row whose lease the sweep took back is no
+    # longer this worker's (another may be sending it now).
     by_token = defaultdict(list)
     for d in deliveries:
         by_token[d.claim_token].append(d)
     for token, rows in by_token.items():
-        Delivery.objects.filter(
-            claim_token=token, state__in=[State.SENDING, State.QUEUED]
-        ).bulk_update(rows, FIELDS_WRITTEN_BACK)
+        _update_claimed(token, rows)
     if gone:
         _forget_devices(gone)
     logger.info("outbox: chunk of %s written back: %s", len(deliveries), dict(counts))
     return counts
+
+
+def _update_claimed(token: str, rows: list[Delivery]) -> None:
+    """Write the rows' new values in one statement — only rows this claim still holds.
+
+    Django's bulk_update builds one CASE per field with a branch per row, which takes most
+    of a second for 500 rows on PostgreSQL; there an UPDATE … FROM unnest(<one array per
+    column>) takes milliseconds. Other databases (SQLite in development) use bulk_update.
+    """
+    mine = Delivery.objects.filter(claim_token=token, state=State.SENDING)
+    connection = connections[mine.db]
+    if connection.vendor != "postgresql":
+        mine.bulk_update(rows, FIELDS_WRITTEN_BACK)
+        return
+    qn = connection.ops.quote_name
+    fields = [Delivery._meta.get_field(name) for name in FIELDS_WRITTEN_BACK]
+    columns = [[row.pk for row in rows]] + [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
+    ]
+    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{f.db_type(connection)}[]" for f in fields])
+    names = ", ".join(["id"] + [f"f{i}" for i in range(len(fields))])
+    assignments = ", ".join(f"{qn(f.column)} = v.f{i}" for i, f in enumerate(fields))
+    # Materialized, so a nested loop reads the 500 values from memory, not by calling
+    # unnest again per row (the plan after a release, before the statistics catch up).
+    sql = (
+        f"WITH v ({names}) AS MATERIALIZED (SELECT * FROM unnest({arrays})) "  # noqa: S608
+        f"UPDATE {qn(Delivery._meta.db_table)} AS d SET {assignments} FROM v "
+        f"WHERE d.id = v.id AND d.claim_token = %s AND d.state = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*columns, token, State.SENDING))
 
 
 def _forget_devices(gone: list[tuple[int, str]]) -> None:

@@ -13,15 +13,6 @@ from apps.governance.models import AuditEntry, PoliceUnit
 
 from .conftest import AMSTERDAM, UTRECHT, action_fields, local, point_at
 
-try:
-    from apps.channels import outbox
-except ImportError:  # pragma: no cover - only while the outbox engine is being written
-    outbox = None
-
-needs_outbox = pytest.mark.skipif(
-    outbox is None, reason="apps/channels/outbox.py (the outbox engine of issue 3) is not there yet"
-)
-
 AT = local(2, 14)  # Wednesday 14:00
 
 
@@ -109,7 +100,6 @@ def test_it_changes_a_draft_but_not_a_released_action(draft_mn, operator_mn, ope
 # Release ---------------------------------------------------------------------------------
 
 
-@needs_outbox
 def test_it_releases_to_everyone_in_the_circle_on_the_time_critical_channels(
     draft_mn, operator_mn, neighbourhood, django_capture_on_commit_callbacks
 ):
@@ -136,7 +126,6 @@ def test_it_releases_to_everyone_in_the_circle_on_the_time_critical_channels(
     assert audit_verbs(draft_mn) == ["action.created", "action.released"]
 
 
-@needs_outbox
 def test_it_sends_a_not_time_critical_action_to_the_app_and_email(operator_mn, neighbourhood):
     n = neighbourhood
     action = services.action_create(by=operator_mn, **action_fields(kind="suspicious_situation"))
@@ -147,7 +136,6 @@ def test_it_sends_a_not_time_critical_action_to_the_app_and_email(operator_mn, n
     assert message.urgency == OutgoingMessage.Urgency.NORMAL
 
 
-@needs_outbox
 def test_it_sends_an_exercise_only_to_test_devices(operator_mn, neighbourhood):
     action = services.action_create(by=operator_mn, **action_fields(is_exercise=True))
     message = services.action_release(action=action, by=operator_mn, at=AT).message
@@ -158,7 +146,6 @@ def test_it_sends_an_exercise_only_to_test_devices(operator_mn, neighbourhood):
     assert message.title.startswith("Burgernet: OEFENING")
 
 
-@needs_outbox
 def test_it_refuses_to_release_twice(draft_mn, operator_mn, neighbourhood):
     services.action_release(action=draft_mn, by=operator_mn, at=AT)
     stale_copy = Action.objects.get(pk=draft_mn.pk)
@@ -185,7 +172,6 @@ def test_it_refuses_an_amber_alert_without_a_photo(national_operator):
     assert not OutgoingMessage.objects.exists()
 
 
-@needs_outbox
 def test_it_sends_an_amber_alert_to_the_whole_country_on_every_channel(
     national_operator, operator_mn, neighbourhood, make_participant, photo
 ):
@@ -219,7 +205,6 @@ def released(draft_mn, operator_mn, neighbourhood):
     return draft_mn
 
 
-@needs_outbox
 def test_it_sends_an_update_to_those_alerted_and_to_newcomers(
     released, operator_mn, neighbourhood, make_participant, make_device
 ):
@@ -240,7 +225,6 @@ def test_it_sends_an_update_to_those_alerted_and_to_newcomers(
     assert audit_verbs(released)[-1] == "action.updated"
 
 
-@needs_outbox
 def test_it_sends_the_end_message_to_exactly_those_alerted(
     released, operator_mn, neighbourhood, make_participant, make_device
 ):
@@ -265,7 +249,6 @@ def test_it_sends_the_end_message_to_exactly_those_alerted(
     assert audit_verbs(released) == ["action.created", "action.released", "action.ended"]
 
 
-@needs_outbox
 def test_it_sends_the_end_message_also_to_those_an_update_reached(
     released, operator_mn, make_participant
 ):
@@ -276,7 +259,6 @@ def test_it_sends_the_end_message_also_to_those_an_update_reached(
     assert newcomer.pk in recipients(end.message, "sms")
 
 
-@needs_outbox
 def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
     with pytest.raises(ValidationError):
         services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
@@ -293,14 +275,12 @@ def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
     assert EndMessage.objects.count() == 1
 
 
-@needs_outbox
 def test_it_refuses_the_end_by_an_operator_of_another_region(released, operator_ams):
     with pytest.raises(PermissionDenied):
         services.action_end(action=released, by=operator_ams, result="arrested", text="Klaar.")
     assert Action.objects.get(pk=released.pk).state == Action.State.RELEASED
 
 
-@needs_outbox
 def test_it_cancels_with_a_correction_to_all_who_got_it(released, operator_mn, neighbourhood):
     n = neighbourhood
     sent = services.action_cancel(
@@ -377,7 +357,6 @@ def test_it_marks_a_tip_read_for_the_region_only(running, operator_mn, operator_
     assert AuditEntry.objects.filter(verb="tip.read", actor=operator_mn).count() == 1
 
 
-@needs_outbox
 def test_it_stops_the_alert_still_queued_when_the_action_ends(draft_mn, operator_mn, neighbourhood):
     n = neighbourhood
     release = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
@@ -392,7 +371,6 @@ def test_it_stops_the_alert_still_queued_when_the_action_ends(draft_mn, operator
     assert end.queued == {"webpush": 1, "sms": 0, "voice": 0}
 
 
-@needs_outbox
 def test_it_keeps_quiet_hours_and_channel_choices_for_the_end_message(
     released, operator_mn, neighbourhood
 ):

@@ -246,6 +246,21 @@ def test_it_holds_off_sms_and_voice_in_quiet_hours_but_not_email(make_participan
         assert (night_quiet.pk in in_circle(at, Channel.SMS)) is expected, at
 
 
+def test_it_agrees_with_is_quiet_at_for_many_quiet_hours_and_moments(make_participant):
+    rng = random.Random(11)
+    participants = [
+        make_participant(
+            UTRECHT, quiet=(time(rng.randrange(24), rng.choice([0, 30])), time(rng.randrange(24)))
+        )
+        for _ in range(40)
+    ]
+    participants.append(make_participant(UTRECHT))  # no quiet hours
+    for _ in range(25):
+        at = local(rng.randrange(7), rng.randrange(24), rng.randrange(60))
+        expected = {p.pk for p in participants if not p.is_quiet_at(at.time())}
+        assert in_circle(at, Channel.SMS) == expected, at
+
+
 # Devices ---------------------------------------------------------------------------------
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=AMS_TZ)
@@ -333,7 +348,7 @@ def test_it_estimates_the_reach_per_channel_by_urgency(make_participant, make_de
 def test_it_estimates_without_fetching_rows(make_participant, django_assert_max_num_queries):
     for n in range(5):
         make_participant(point_at(UTRECHT, 100 * n, 10 * n))
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # participants, devices
         estimate = targeting.estimate_reach(
             lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, at=NOW, time_critical=True
         )
