@@ -9,6 +9,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("beheer/", admin.site.urls),
     path("medewerkers/", include("apps.governance.urls")),
+    path("meldkamer/", include("apps.actions.console_urls")),
+    path("actie/", include("apps.actions.public_urls")),
     path("", include("apps.participants.urls")),
 ]
 
