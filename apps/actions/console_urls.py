@@ -1,7 +1,23 @@
 """The operator console (meldkamer): staff screens for actions."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import console
 
 app_name = "console"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", console.index, name="index"),
+    path("actief/", console.active, name="active"),
+    path("nieuw/", console.create, name="create"),
+    path("bereik/", console.reach, name="reach"),
+    path("postcode/", console.postcode, name="postcode"),
+    path("<int:pk>/", console.detail, name="detail"),
+    path("<int:pk>/live/", console.live, name="live"),
+    path("<int:pk>/versturen/", console.release, name="release"),
+    path("<int:pk>/update/", console.update, name="update"),
+    path("<int:pk>/beeindigen/", console.end, name="end"),
+    path("<int:pk>/intrekken/", console.cancel, name="cancel"),
+    path("<int:pk>/stoppen/", console.stop, name="stop"),
+    path("tips/<int:pk>/gelezen/", console.tip_read, name="tip_read"),
+]

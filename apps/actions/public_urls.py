@@ -1,7 +1,12 @@
 """The citizens' pages of an action: what to look out for, and sending a tip."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import public
 
 app_name = "alerts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<uuid:ref>/", public.action_page, name="action"),
+    path("<uuid:ref>/tip/", public.tip, name="tip"),
+]

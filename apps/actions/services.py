@@ -8,8 +8,10 @@ set-based in the same transaction, and the outbox queues the sending tasks on co
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -262,6 +264,20 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
     return Sent(message, queued)
 
 
+def action_stop_sending(*, action: Action, by) -> int:
+    """The stop button: cancel whatever of the action's alerts (release and updates) is
+    still queued; rows being sent at this moment finish. Returns the rows cancelled."""
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        messages = OutgoingMessage.objects.filter(pk__in=_alerting_message_ids(action))
+        cancelled = sum(outbox.stop(message) for message in messages)
+        audit.record(
+            verb="action.stopped", actor=by, target=action, detail={"cancelled": cancelled}
+        )
+    return cancelled
+
+
 # Tips --------------------------------------------------------------------------------------
 
 
@@ -318,6 +334,15 @@ def _message(
     if action.is_exercise:
         title = f"{gettext('OEFENING')} – {title}"
         body = f"{gettext('Dit is een oefening.')} {body}"
+    data = {
+        "action": str(action.ref),
+        "kind": action.kind,
+        "what": what.split(":")[0],
+        "exercise": action.is_exercise,
+    }
+    # The photo goes with the alerts, not with the end message or the correction.
+    if action.photo and not follow_up:
+        data["image"] = settings.SITE_URL + action.photo.url
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S
@@ -332,12 +357,9 @@ def _message(
         topic=f"burgernet-actie-{action.pk}",
         urgency=OutgoingMessage.Urgency.HIGH if urgent else OutgoingMessage.Urgency.NORMAL,
         ttl_seconds=ttl,
-        data={
-            "action": str(action.ref),
-            "kind": action.kind,
-            "what": what.split(":")[0],
-            "exercise": action.is_exercise,
-        },
+        # Opening the push (or the SMS link) shows the citizens' action page.
+        url=settings.SITE_URL + reverse("alerts:action", kwargs={"ref": action.ref}),
+        data=data,
     )
 
 

@@ -77,11 +77,11 @@ class Delivery(models.Model):
         FAILED = "failed", _("mislukt")
         CANCELLED = "cancelled", _("gestopt")
 
-    # A release writes 100,000 rows in one statement; per row, every index and every
-    # database-checked foreign key costs (together about 2 s of the 3 s budget on
-    # PostgreSQL). So the indexes below also serve the foreign keys, and the keys are not
-    # checked by the database: rows are written from ids the database just selected, and
-    # Django carries out on_delete (CASCADE, SET_NULL) itself.
+    # A release writes 100,000 rows in one statement, and every index and every key the
+    # database checks costs per row: without three indexes (the ones below serve the keys
+    # too) and without the database's key checks, such a release went from 3.9 s to 1.8 s
+    # on PostgreSQL (2 cores). The rows are written from ids the database just selected,
+    # and Django carries out on_delete (CASCADE, SET_NULL) itself.
     message = models.ForeignKey(
         OutgoingMessage,
         on_delete=models.CASCADE,

@@ -85,7 +85,8 @@ def enqueue_from_queryset(
     """Write one queued Delivery of `message` on `channel` per id the queryset selects.
 
     `participant_ids` (or `device_ids`) is a queryset selecting one column of ids, e.g.
-    `Address.objects.filter(...).values("participant_id")`; it runs inside the database as
+    `Address.objects.filter(...).values("participant_id")`, or of participants (devices)
+    themselves; it runs inside the database as
     `WITH recipients(id) AS (<its SQL>) INSERT … SELECT … ON CONFLICT DO NOTHING`, so no
     model instance is built and an id already enqueued for this message and channel is
     skipped. Returns the number of rows inserted.
@@ -95,6 +96,10 @@ def enqueue_from_queryset(
     column, ids = ("participant", participant_ids) if device_ids is None else ("device", device_ids)
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
+    if ids._fields is None:  # a queryset of rows: take their ids
+        ids = ids.values("pk")
+    elif len(ids._fields) != 1:
+        raise ValueError("the queryset must select one column of ids")
     if not ids.query.is_sliced:
         ids = ids.order_by()  # the order of the ids means nothing here
     inner_sql, inner_params = ids.query.sql_with_params()
@@ -356,7 +361,8 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
         d.attempts += 1
         d.error = outcome.error[:200]
         if outcome.status == Outcome.SENT:
-            d.state, d.provider_id, d.sent_at, d.error = State.SENT, outcome.provider_id, now, ""
+            d.state, d.sent_at, d.error = State.SENT, now, ""
+            d.provider_id = outcome.provider_id[:200]
         elif outcome.status == Outcome.TRANSIENT:
             wait = max(backoff_seconds(d.attempts), outcome.retry_after or 0)
             next_attempt = now + timedelta(seconds=wait)

@@ -129,6 +129,11 @@ class Answer:
     times: int | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # many senders connect at once
+
+
 class PushEndpoint:
     """A push service on 127.0.0.1: `with PushEndpoint() as push: push.url_for("a1")`."""
 
@@ -297,11 +302,6 @@ class PushEndpoint:
                 pass
 
         return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # many senders connect at once
 
 
 def _interrupt(*_args):

@@ -83,6 +83,17 @@ def test_it_enqueues_the_same_recipient_again_for_another_message_or_channel(
     assert outbox.enqueue(message=second, channel=Channel.SMS, participant_ids=[alice.pk]) == 1
 
 
+def test_it_enqueues_from_a_queryset_of_rows_too(make_message):
+    _devices(3)
+    message = make_message()
+    devices = Device.objects.filter(endpoint__endswith="1") | Device.objects.filter(pk=0)
+    assert outbox.enqueue_from_queryset(message=message, channel="webpush", device_ids=devices) == 1
+    with pytest.raises(ValueError):
+        outbox.enqueue_from_queryset(
+            message=message, channel="webpush", device_ids=Device.objects.values("pk", "auth")
+        )
+
+
 def test_it_enqueues_from_a_list_and_leaves_unknown_ids_out(make_message):
     devices = _devices(3)
     message = make_message()

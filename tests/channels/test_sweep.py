@@ -70,6 +70,28 @@ def test_it_requeues_the_rows_of_a_worker_that_died_and_delivers_them_once(
     assert outbox.stats(message)["webpush"]["sent"] == 30
 
 
+def test_it_lets_a_worker_that_outlived_its_lease_write_back_nothing(
+    make_message, make_device, push
+):
+    device, _ = make_device("a1")
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[device.pk])
+    late = outbox.claim_chunk(message_id=message.pk)  # worker A, then it stalls
+    outbox.sweep(now=_lease_over())
+    taken_over = outbox.claim_chunk(message_id=message.pk)  # worker B
+
+    outbox.send_chunk(late)  # A wakes up and sends: its rows are B's now
+
+    row = Delivery.objects.get(message=message)
+    assert (row.state, row.claim_token) == ("sending", taken_over[0].claim_token)
+    outbox.send_chunk(taken_over)
+    row.refresh_from_db()
+    assert row.state == "sent"
+    assert row.attempts == 1
+    # Both sent it (the repeat a lease cannot rule out), with the same Topic.
+    assert len({p.headers["topic"] for p in push.pushes_for("a1")}) == 1
+
+
 def test_it_leaves_live_claims_alone(make_message, make_device, push):
     device, _ = make_device("a1")
     message = make_message()

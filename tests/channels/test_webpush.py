@@ -251,6 +251,15 @@ def test_it_fails_a_device_with_broken_keys_without_sending(
     assert push.received == 0
 
 
+def test_it_fails_a_device_whose_endpoint_has_no_origin(push, make_device, make_message, send_all):
+    device, _ = make_device("a1")
+    Device.objects.filter(pk=device.pk).update(endpoint="push:nowhere")
+    message = make_message()
+    _enqueue(message, device)
+    assert send_all(message) == {"failed": 1}
+    assert Delivery.objects.get(message=message).error == "invalid endpoint"
+
+
 def test_it_does_not_send_an_expired_message(push, make_device, make_message, send_all):
     device, _ = make_device("late")
     message = make_message(ttl_seconds=60)

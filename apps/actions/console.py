@@ -1,0 +1,407 @@
+"""The operator console (meldkamer): start, follow and end Burgernetacties.
+
+Short function views: the access helper, a form, one service call, a redirect. Every view
+asks `staff_required(verb="action.manage")`; every object is checked by the scope policy.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.channels import outbox
+from apps.channels.models import Channel, OutgoingMessage
+from apps.governance import policy
+from apps.governance.access import staff_required
+from apps.governance.models import PostcodeArea
+from apps.governance.policy import Scope
+
+from . import services, targeting
+from .forms import (
+    ActionForm,
+    CancelForm,
+    EndForm,
+    PersonFormSet,
+    PostcodeForm,
+    ReachForm,
+    SearchForm,
+    UpdateForm,
+    VehicleFormSet,
+    filled,
+)
+from .models import Action, Tip
+from .selectors import visible_actions
+
+HISTORY_PAGE_SIZE = 25
+MANAGE = "action.manage"
+
+
+# Access --------------------------------------------------------------------------------------
+
+
+def _action_for(request, pk: int) -> Action:
+    """The action, if this user may manage it: 404 when unknown, 403 for another region."""
+    action = get_object_or_404(Action.objects.select_related("police_unit"), pk=pk)
+    policy.require(request.user, MANAGE, action)
+    return action
+
+
+def _point_scope(lat: float, lon: float) -> Scope:
+    """Where a point lies for the scope policy: the municipality of the nearest postcode
+    area (a point just across the border belongs to the nearest Dutch one)."""
+    nearest = (
+        PostcodeArea.objects.exclude(municipality=None)
+        .annotate(d=(F("lat") - lat) * (F("lat") - lat) + (F("lon") - lon) * (F("lon") - lon))
+        .order_by("d")
+        .first()
+    )
+    return policy.scope_of(nearest) if nearest else Scope()
+
+
+def _may_use_point(user, lat: float, lon: float) -> bool:
+    return policy.can(user, MANAGE, _point_scope(lat, lon))
+
+
+def _channel_label(channel: str) -> str:
+    try:
+        return str(Channel(channel).label)
+    except ValueError:
+        return channel
+
+
+def _reach_rows(counts: dict) -> list[dict]:
+    return [{"channel": key, "label": _channel_label(key), "n": n} for key, n in counts.items()]
+
+
+def _errors_of(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+# The overview ----------------------------------------------------------------------------------
+
+
+def _active(user):
+    return (
+        visible_actions(user)
+        .filter(state__in=[Action.State.DRAFT, Action.State.RELEASED])
+        .select_related("police_unit")
+        .order_by("state", "-released_at", "-created_at")
+    )
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def index(request):
+    search = SearchForm(request.GET or None)
+    history = visible_actions(request.user).filter(
+        state__in=[Action.State.ENDED, Action.State.CANCELLED]
+    )
+    if search.is_valid():
+        if search.cleaned_data["q"]:
+            history = history.filter(title__icontains=search.cleaned_data["q"])
+        if search.cleaned_data["kind"]:
+            history = history.filter(kind=search.cleaned_data["kind"])
+        if search.cleaned_data["date"]:
+            history = history.filter(created_at__date=search.cleaned_data["date"])
+    page = Paginator(history.select_related("police_unit"), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "actions/console/index.html",
+        {
+            "active": _active(request.user),
+            "search": search,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def active(request):
+    return render(request, "actions/console/_active.html", {"active": _active(request.user)})
+
+
+# A new action ----------------------------------------------------------------------------------
+
+
+def _create_context(form, persons, vehicles) -> dict:
+    return {
+        "form": form,
+        "persons": persons,
+        "vehicles": vehicles,
+        "time_critical_defaults": {str(k): v for k, v in Action.TIME_CRITICAL_BY_DEFAULT.items()},
+        "tiles_url": _tiles_url(),
+    }
+
+
+def _tiles_url() -> str:
+    tiles = settings.LEAFLET_CONFIG.get("TILES", "")
+    if isinstance(tiles, list | tuple):  # django-leaflet's [(name, url, options), …]
+        tiles = tiles[0][1] if tiles else ""
+    return tiles
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(verb=MANAGE)
+def create(request):
+    if request.method != "POST":
+        form = ActionForm(initial={"kind": request.GET.get("kind", "")})
+        persons, vehicles = PersonFormSet(prefix="person"), VehicleFormSet(prefix="vehicle")
+        return render(
+            request, "actions/console/create.html", _create_context(form, persons, vehicles)
+        )
+    form = ActionForm(request.POST, request.FILES)
+    persons = PersonFormSet(request.POST, prefix="person")
+    vehicles = VehicleFormSet(request.POST, prefix="vehicle")
+    status = 400
+    if form.is_valid() and persons.is_valid() and vehicles.is_valid():
+        fields = form.action_fields()
+        # An AMBER Alert is nationwide: whether the user may start one, the service says.
+        is_amber = fields["kind"] == Action.Kind.AMBER_ALERT
+        if not is_amber and not _may_use_point(request.user, fields["lat"], fields["lon"]):
+            form.add_error(None, _("Dit punt ligt buiten het werkgebied van uw eenheid."))
+            status = 403
+        else:
+            try:
+                action = services.action_create(
+                    by=request.user, persons=filled(persons), vehicles=filled(vehicles), **fields
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            except PermissionDenied:
+                form.add_error(None, _("Alleen de Landelijke Eenheid mag een AMBER Alert maken."))
+                status = 403
+            else:
+                messages.success(request, _("De actie is als concept opgeslagen."))
+                return redirect("console:detail", pk=action.pk)
+    context = _create_context(form, persons, vehicles)
+    return render(request, "actions/console/create.html", context, status=status)
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# Map helpers: reach and postcode -----------------------------------------------------------------
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def reach(request):
+    """The estimated reach per channel of a circle, now (JSON, for console.js)."""
+    form = ReachForm(request.GET)
+    if not form.is_valid():
+        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    data = form.cleaned_data
+    amber = data["kind"] == Action.Kind.AMBER_ALERT
+    if amber:
+        allowed = policy.can(request.user, "action.amber", Scope.nation())
+    else:
+        allowed = _may_use_point(request.user, data["lat"], data["lon"])
+    if not allowed:
+        error = _("Dit punt ligt buiten het werkgebied van uw eenheid.")
+        return JsonResponse({"errors": {"__all__": [error]}}, status=403)
+    counts = targeting.estimate_reach(
+        lat=data["lat"],
+        lon=data["lon"],
+        radius_m=data["radius_m"],
+        at=timezone.now(),
+        time_critical=data["time_critical"] or amber,
+        amber=amber,
+        exercise=data["exercise"],
+    )
+    return JsonResponse(
+        {"reach": counts, "channels": _reach_rows(counts), "total": sum(counts.values())}
+    )
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def postcode(request):
+    """The centre of a Dutch postcode area (offline geocoder), for the map's address search."""
+    form = PostcodeForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": _("Vul een postcode in, bijv. 3511 of 3511 AB.")}, status=400)
+    area = PostcodeArea.objects.filter(pc4=form.cleaned_data["postcode"]).first()
+    if area is None:
+        return JsonResponse({"error": _("Deze postcode kennen we niet.")}, status=404)
+    return JsonResponse(
+        {"postcode": area.pc4, "place": area.place, "lat": area.lat, "lon": area.lon}
+    )
+
+
+# One action ------------------------------------------------------------------------------------
+
+
+def _messages_of(action: Action) -> list[tuple[str, OutgoingMessage]]:
+    labelled = []
+    if action.release_message_id:
+        labelled.append((_("Actie"), action.release_message_id))
+    for update in action.updates.exclude(message=None):
+        labelled.append((_("Update"), update.message_id))
+    end = getattr(action, "end_message", None) if action.state == Action.State.ENDED else None
+    if end and end.message_id:
+        labelled.append((_("Afloopbericht"), end.message_id))
+    if action.cancel_message_id:
+        labelled.append((_("Rectificatie"), action.cancel_message_id))
+    found = OutgoingMessage.objects.in_bulk([pk for _label, pk in labelled])
+    return [(label, found[pk]) for label, pk in labelled if pk in found]
+
+
+def _live_context(action: Action) -> dict:
+    rows = []
+    for label, message in _messages_of(action):
+        per_channel = outbox.stats(message)
+        channels = [(_channel_label(key), counts) for key, counts in sorted(per_channel.items())]
+        rows.append({"label": label, "message": message, "channels": channels})
+    tips = action.tips.all()
+    return {
+        "action": action,
+        "sent_rows": rows,
+        "tips": tips,
+        "unread": sum(1 for tip in tips if not tip.is_read),
+    }
+
+
+def _detail(request, action: Action, status: int = 200, **forms):
+    context = _live_context(action)
+    context.update(
+        persons=action.persons.all(),
+        vehicles=action.vehicles.all(),
+        update_form=forms.get("update_form") or UpdateForm(),
+        end_form=forms.get("end_form") or EndForm(),
+        cancel_form=forms.get("cancel_form") or CancelForm(),
+        release_errors=forms.get("release_errors", []),
+        tiles_url=_tiles_url(),
+    )
+    if action.state == Action.State.DRAFT:
+        counts = targeting.estimate_reach(
+            lat=action.lat,
+            lon=action.lon,
+            radius_m=action.radius_m,
+            at=timezone.now(),
+            time_critical=action.is_time_critical,
+            amber=action.is_amber,
+            exercise=action.is_exercise,
+        )
+        context["reach"] = _reach_rows(counts)
+        context["reach_total"] = sum(counts.values())
+        context["release_problems"] = action.release_problems()
+    return render(request, "actions/console/detail.html", context, status=status)
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def detail(request, pk):
+    return _detail(request, _action_for(request, pk))
+
+
+@require_GET
+@staff_required(verb=MANAGE)
+def live(request, pk):
+    action = _action_for(request, pk)
+    return render(request, "actions/console/_live.html", _live_context(action))
+
+
+# The verbs -------------------------------------------------------------------------------------
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def release(request, pk):
+    action = _action_for(request, pk)
+    if request.POST.get("confirm") != "yes":
+        errors = [_("Bevestig dat u het bereik hebt gezien en de actie wilt versturen.")]
+        return _detail(request, action, status=400, release_errors=errors)
+    try:
+        sent = services.action_release(action=action, by=request.user)
+    except ValidationError as exc:
+        return _detail(request, action, status=400, release_errors=_errors_of(exc))
+    total = sum(sent.queued.values())
+    messages.success(request, _("De actie is verstuurd naar %(n)s ontvangers.") % {"n": total})
+    return redirect("console:detail", pk=action.pk)
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def update(request, pk):
+    action = _action_for(request, pk)
+    form = UpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.action_update(action=action, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("De update is verstuurd."))
+            return redirect("console:detail", pk=action.pk)
+    return _detail(request, action, status=400, update_form=form)
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def end(request, pk):
+    action = _action_for(request, pk)
+    form = EndForm(request.POST)
+    if form.is_valid():
+        try:
+            services.action_end(action=action, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("De actie is beëindigd; het afloopbericht is verstuurd."))
+            return redirect("console:detail", pk=action.pk)
+    return _detail(request, action, status=400, end_form=form)
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def cancel(request, pk):
+    action = _action_for(request, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.action_cancel(action=action, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("De actie is ingetrokken; de rectificatie is verstuurd."))
+            return redirect("console:detail", pk=action.pk)
+    return _detail(request, action, status=400, cancel_form=form)
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def stop(request, pk):
+    action = _action_for(request, pk)
+    cancelled = services.action_stop_sending(action=action, by=request.user)
+    messages.success(
+        request, _("Versturen gestopt: %(n)s berichten gaan niet meer uit.") % {"n": cancelled}
+    )
+    return redirect("console:detail", pk=action.pk)
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def tip_read(request, pk):
+    tip = get_object_or_404(Tip.objects.select_related("action__police_unit"), pk=pk)
+    policy.require(request.user, MANAGE, tip.action)
+    services.tip_mark_read(tip=tip, by=request.user)
+    return redirect(reverse("console:detail", args=[tip.action_id]) + "#tips")

@@ -1,0 +1,185 @@
+"""Forms of the operator console: a new action with its signalement, and the verbs after."""
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+
+from . import photos
+from .models import (
+    MAX_LAT,
+    MAX_LON,
+    MAX_RADIUS_M,
+    MIN_LAT,
+    MIN_LON,
+    MIN_RADIUS_M,
+    MSG_AMBER_PHOTO,
+    Action,
+    PersonDescription,
+    VehicleDescription,
+)
+
+MSG_POINT_OUTSIDE = _("Dit punt ligt buiten het gebied van Burgernet (Nederland en de grens).")
+MSG_RADIUS_TEXT = _("Kies een straal tussen 100 en 50.000 meter.")
+
+
+class ActionForm(forms.ModelForm):
+    """A new action: what, where, how urgent; the signalement comes in the formsets."""
+
+    lat = forms.FloatField(
+        label=_("Breedtegraad"),
+        min_value=MIN_LAT,
+        max_value=MAX_LAT,
+        error_messages={"min_value": MSG_POINT_OUTSIDE, "max_value": MSG_POINT_OUTSIDE},
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    lon = forms.FloatField(
+        label=_("Lengtegraad"),
+        min_value=MIN_LON,
+        max_value=MAX_LON,
+        error_messages={"min_value": MSG_POINT_OUTSIDE, "max_value": MSG_POINT_OUTSIDE},
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    # A plain file field: photos.prepare is the one judge of what is an image, and its
+    # messages are the ones the operator sees.
+    photo = forms.FileField(
+        label=_("Foto"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    radius_m = forms.IntegerField(
+        label=_("Straal (m)"),
+        min_value=MIN_RADIUS_M,
+        max_value=MAX_RADIUS_M,
+        initial=2000,
+        error_messages={"min_value": MSG_RADIUS_TEXT, "max_value": MSG_RADIUS_TEXT},
+        widget=forms.NumberInput(attrs={"step": 100}),
+    )
+
+    class Meta:
+        model = Action
+        fields = [
+            "kind",
+            "is_time_critical",
+            "is_exercise",
+            "title",
+            "text",
+            "photo",
+            "lat",
+            "lon",
+            "radius_m",
+        ]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if isinstance(photo, UploadedFile):
+            # Refused here, by the field; the service prepares (shrinks, strips) what passes.
+            photos.prepare(photo)
+            photo.seek(0)
+        return photo
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == Action.Kind.AMBER_ALERT and not cleaned.get("photo"):
+            self.add_error("photo", MSG_AMBER_PHOTO)
+        return cleaned
+
+    def action_fields(self) -> dict:
+        """The cleaned fields as services.action_create takes them."""
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        if not fields["photo"]:
+            del fields["photo"]
+        return fields
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = PersonDescription
+        fields = ["sex", "age", "length", "build", "clothing", "particulars"]
+
+
+class VehicleForm(forms.ModelForm):
+    class Meta:
+        model = VehicleDescription
+        fields = ["make", "model", "colour", "licence_plate"]
+
+
+PersonFormSet = forms.formset_factory(PersonForm, extra=1, max_num=10)
+VehicleFormSet = forms.formset_factory(VehicleForm, extra=1, max_num=10)
+
+
+def filled(formset) -> list[dict]:
+    """The signalementen actually filled in (an untouched extra form is skipped)."""
+    return [form.cleaned_data for form in formset.forms if form.has_changed() and form.cleaned_data]
+
+
+class UpdateForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "update-%s")  # three forms on one page, unique ids
+        super().__init__(*args, **kwargs)
+
+    text = forms.CharField(label=_("Tekst van de update"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EndForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "end-%s")  # three forms on one page, unique ids
+        super().__init__(*args, **kwargs)
+
+    result = forms.ChoiceField(label=_("Resultaat"), choices=Action.Result.choices)
+    text = forms.CharField(
+        label=_("Afloopbericht"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Gaat naar iedereen die de actie heeft ontvangen."),
+    )
+
+
+class CancelForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "cancel-%s")  # three forms on one page, unique ids
+        super().__init__(*args, **kwargs)
+
+    text = forms.CharField(
+        label=_("Rectificatie"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Gaat naar iedereen die de actie heeft ontvangen."),
+    )
+
+
+class ReachForm(forms.Form):
+    """The query of the reach endpoint: a point, a radius, the urgency."""
+
+    lat = forms.FloatField(min_value=MIN_LAT, max_value=MAX_LAT)
+    lon = forms.FloatField(min_value=MIN_LON, max_value=MAX_LON)
+    radius_m = forms.IntegerField(min_value=MIN_RADIUS_M, max_value=MAX_RADIUS_M)
+    time_critical = forms.BooleanField(required=False)
+    exercise = forms.BooleanField(required=False)
+    kind = forms.ChoiceField(choices=Action.Kind.choices, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("lat", "lon"):
+            self.fields[name].error_messages["min_value"] = MSG_POINT_OUTSIDE
+            self.fields[name].error_messages["max_value"] = MSG_POINT_OUTSIDE
+        self.fields["radius_m"].error_messages["min_value"] = MSG_RADIUS_TEXT
+        self.fields["radius_m"].error_messages["max_value"] = MSG_RADIUS_TEXT
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Zoek op titel"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Soort"), choices=[("", _("alle soorten"))] + Action.Kind.choices, required=False
+    )
+    date = forms.DateField(
+        label=_("Datum"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class PostcodeForm(forms.Form):
+    postcode = forms.RegexField(regex=r"^\s*\d{4}\s*([A-Za-z]{2})?\s*$")
+
+    def clean_postcode(self):
+        return self.cleaned_data["postcode"].strip()[:4]

@@ -1,0 +1,168 @@
+"""The citizens' action page (opened from a push, an SMS link or a shared link) and its tip
+form. An action is found by its random `ref`, never by its database id; drafts do not exist
+here."""
+
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from apps.governance.geo import bounding_box, distance_m
+from apps.governance.models import PostcodeArea
+from apps.participants.forms import error_links
+from burgernet import ratelimit
+from burgernet.client import client_ip
+
+from . import services
+from .models import Action
+from .public_forms import TipForm
+
+# (limit, window in seconds): per client and action, and per client over all actions.
+TIP_LIMITS = {
+    "tip.action_ip": (5, 10 * 60),
+    "tip.ip": (20, 60 * 60),
+}
+TIP_SENT = "ontvangen"  # ?tip=ontvangen after a tip: the page thanks the sender
+# How far from the incident point a place name may lie to describe where it was.
+PLACE_SEARCH_M = 10_000
+WHATSAPP_SHARE = "https://wa.me/?text="
+
+
+@require_safe
+@never_cache
+def action_page(request, ref):
+    action = _public_action(ref)
+    form = TipForm() if action.accepts_tips() else None
+    return _render(request, action, form, tip_sent=request.GET.get("tip") == TIP_SENT)
+
+
+@require_POST
+@never_cache
+def tip(request, ref):
+    action = _public_action(ref)
+    if _over_limit(request, action):
+        return render(request, "actions/public/rate_limited.html", {"action": action}, status=429)
+    if not action.accepts_tips():
+        return _render(request, action, None, status=409)
+    form = TipForm(request.POST, request.FILES)
+    if form.is_bot():
+        return _thanks(action)  # no Tip; the sender learns nothing
+    if not form.is_valid():
+        return _render(request, action, form, status=400)
+    try:
+        services.tip_submit(action=action, **_tip_fields(form))
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "state":  # ended while the citizen was typing
+            action.refresh_from_db()
+            return _render(request, action, None, status=409)
+        _add_service_errors(form, exc)
+        return _render(request, action, form, status=400)
+    return _thanks(action)
+
+
+def page_url(action: Action) -> str:
+    """The page's absolute address, as sent in pushes and shared (services._message)."""
+    return settings.SITE_URL + reverse("alerts:action", kwargs={"ref": action.ref})
+
+
+def _public_action(ref) -> Action:
+    return get_object_or_404(
+        Action.objects.exclude(state=Action.State.DRAFT).prefetch_related(
+            "persons", "vehicles", "updates"
+        ),
+        ref=ref,
+    )
+
+
+def _over_limit(request, action: Action) -> bool:
+    ip = client_ip(request) or "unknown"
+    idents = {"tip.action_ip": f"{action.ref}:{ip}", "tip.ip": ip}
+    over = False
+    for scope, ident in idents.items():  # count both, even when the first is over
+        limit, window_s = TIP_LIMITS[scope]
+        over |= not ratelimit.hit(f"actions.{scope}", ident, limit=limit, window_s=window_s)
+    return over
+
+
+def _tip_fields(form: TipForm) -> dict:
+    data = form.cleaned_data
+    return {"text": data["text"], "photo": data["photo"] or None, "phone": data["phone"]}
+
+
+def _add_service_errors(form: TipForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        # tip_submit checks the text and the state itself; what else it raises comes
+        # from photos.prepare, so it is about the photo.
+        form.add_error("photo", exc)
+
+
+def _thanks(action: Action):
+    url = reverse("alerts:action", kwargs={"ref": action.ref})
+    return redirect(f"{url}?tip={TIP_SENT}#tip-sent")
+
+
+def _render(request, action: Action, form: TipForm | None, *, status=200, tip_sent=False):
+    try:
+        end_message = action.end_message
+    except ObjectDoesNotExist:
+        end_message = None
+    url = page_url(action)
+    share_text = f"{_('OEFENING')} – " if action.is_exercise else ""
+    share_text += f"Burgernet: {action.title} {url}"
+    shows_details = action.state != Action.State.CANCELLED
+    context = {
+        "action": action,
+        "end_message": end_message,
+        "updates": list(action.updates.all()),
+        "shows_details": shows_details,
+        # A found person's photo is not kept on show once the action is over.
+        "shows_photo": bool(action.photo) and action.is_active,
+        "place": _place_near(action.lat, action.lon),
+        "radius_km": action.radius_m / 1000,
+        "map": _map_config(action) if shows_details else None,
+        "page_url": url,
+        "share_text": share_text,
+        "whatsapp_url": WHATSAPP_SHARE + quote(share_text, safe=""),
+        "form": form,
+        "errors": error_links(form) if form is not None and form.is_bound else [],
+        "tip_sent": tip_sent,
+    }
+    return render(request, "actions/public/action.html", context, status=status)
+
+
+def _place_near(lat: float, lon: float) -> str:
+    """The place of the nearest postcode area: words for where the action is, no more
+    precise than the circle itself."""
+    box = bounding_box(lat, lon, PLACE_SEARCH_M)
+    areas = PostcodeArea.objects.filter(
+        lat__range=(box.min_lat, box.max_lat), lon__range=(box.min_lon, box.max_lon)
+    ).only("place", "lat", "lon")
+    nearest = min(areas, key=lambda a: distance_m(lat, lon, a.lat, a.lon), default=None)
+    return nearest.place if nearest else ""
+
+
+def _map_config(action: Action) -> dict | None:
+    """What public.js needs to draw the circle; None without tiles (the text says where)."""
+    tiles = settings.LEAFLET_CONFIG.get("TILES")
+    if isinstance(tiles, list | tuple):  # django-leaflet's [(label, url, options)] form
+        tiles = tiles[0][1] if tiles else ""
+    if not tiles:
+        return None
+    host = urlsplit(tiles).hostname or ""
+    attribution = "© OpenStreetMap" if host.endswith("openstreetmap.org") else ""
+    return {
+        # The circle is what citizens see; its centre needs no more than ~10 m precision.
+        "lat": round(action.lat, 4),
+        "lon": round(action.lon, 4),
+        "radius_m": action.radius_m,
+        "tiles": tiles,
+        "attribution": attribution,
+    }

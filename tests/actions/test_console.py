@@ -1,0 +1,474 @@
+"""The operator console: overview, new action, reach, the verbs, the live panel."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from apps.actions import photos, services
+from apps.actions.models import Action, Tip
+from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.governance.models import AuditEntry
+
+from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mn(staff_client, operator_mn):
+    return staff_client(operator_mn)
+
+
+@pytest.fixture
+def ams(staff_client, operator_ams):
+    return staff_client(operator_ams)
+
+
+@pytest.fixture
+def alerted(make_participant, make_device):
+    """Two participants (SMS) and one app device around the Dom of Utrecht."""
+    make_participant(UTRECHT)
+    make_participant(UTRECHT)
+    make_device(UTRECHT, updated=timezone.now() - timedelta(minutes=5))
+
+
+@pytest.fixture
+def released_mn(draft_mn, operator_mn, alerted):
+    services.action_release(action=draft_mn, by=operator_mn)
+    draft_mn.refresh_from_db()
+    return draft_mn
+
+
+def _mark_sent(action):
+    """The release reached everyone (the end message and correction go to those reached)."""
+    Delivery.objects.filter(message=action.release_message).update(state=Delivery.State.SENT)
+
+
+def _form_data(**overrides) -> dict:
+    data = {
+        "kind": "missing_person",
+        "is_time_critical": "on",
+        "title": "Vermiste vrouw (79)",
+        "text": "Dementerend, loopt met rollator.",
+        "lat": str(UTRECHT[0]),
+        "lon": str(UTRECHT[1]),
+        "radius_m": "2000",
+        "person-TOTAL_FORMS": "1",
+        "person-INITIAL_FORMS": "0",
+        "person-0-sex": "female",
+        "person-0-age": "79",
+        "person-0-clothing": "rode jas",
+        "vehicle-TOTAL_FORMS": "1",
+        "vehicle-INITIAL_FORMS": "0",
+        "vehicle-0-make": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def _jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif.get_ifd(0x8825)[2] = (52.0, 5.0, 27.0)
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1000), (9, 9, 9)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+# The overview ----------------------------------------------------------------------------------
+
+
+def test_it_shows_active_actions_of_my_region_only(mn, draft_mn, draft_ams):
+    response = mn.get(reverse("console:index"))
+    assert response.status_code == 200
+    assert draft_mn.title.encode() in response.content
+    assert draft_ams.title.encode() not in response.content
+
+
+def test_it_renders_the_active_partial(mn, released_mn):
+    response = mn.get(reverse("console:active"))
+    assert response.status_code == 200
+    assert b'id="active-actions"' in response.content
+    assert released_mn.title.encode() in response.content
+    assert b"<html" not in response.content
+
+
+def test_it_labels_exercises_in_the_list(mn, operator_mn):
+    services.action_create(by=operator_mn, **action_fields(is_exercise=True, title="Training"))
+    response = mn.get(reverse("console:active"))
+    assert b"OEFENING" in response.content
+
+
+def test_it_searches_the_history(mn, operator_mn, alerted):
+    for title, kind in (("Overval tankstation", "robbery"), ("Vermiste jongen", "missing_child")):
+        action = services.action_create(by=operator_mn, **action_fields(title=title, kind=kind))
+        services.action_release(action=action, by=operator_mn)
+        services.action_end(action=action, by=operator_mn, result="arrested", text="Klaar.")
+
+    by_title = mn.get(reverse("console:index"), {"q": "tankstation"})
+    by_kind = mn.get(reverse("console:index"), {"kind": "missing_child"})
+    by_date = mn.get(reverse("console:index"), {"date": "2001-01-01"})
+
+    assert b"Overval tankstation" in by_title.content
+    assert b"Vermiste jongen" not in by_title.content
+    assert b"Vermiste jongen" in by_kind.content
+    assert b"Overval tankstation" not in by_kind.content
+    assert b"Geen acties gevonden" in by_date.content
+
+
+def test_it_pages_the_history(mn, operator_mn, alerted, monkeypatch):
+    from apps.actions import console
+
+    monkeypatch.setattr(console, "HISTORY_PAGE_SIZE", 1)
+    for n in range(2):
+        action = services.action_create(by=operator_mn, **action_fields(title=f"Actie {n}"))
+        services.action_release(action=action, by=operator_mn)
+        services.action_cancel(action=action, by=operator_mn, text="Vergissing.")
+    first = mn.get(reverse("console:index"))
+    second = mn.get(reverse("console:index"), {"page": 2})
+    assert b"Pagina 1 van 2" in first.content
+    assert b"Pagina 2 van 2" in second.content
+
+
+def test_it_sends_anonymous_users_to_the_login(client):
+    response = client.get(reverse("console:index"))
+    assert response.status_code == 302
+    assert reverse("governance:login") in response["Location"]
+
+
+def test_it_refuses_a_manager_who_may_not_manage_actions(staff_client, manager):
+    assert staff_client(manager).get(reverse("console:index")).status_code == 403
+
+
+# A new action ----------------------------------------------------------------------------------
+
+
+def test_it_shows_the_new_action_form_with_map_and_signalement(mn):
+    response = mn.get(reverse("console:create"))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="point-map"' in content
+    assert 'id="person-0"' in content and 'id="vehicle-0"' in content
+    assert 'id="time-critical-defaults"' in content
+    assert "/static/leaflet/" in content  # django-leaflet's own copy, no CDN
+    assert "unpkg" not in content and "cdn" not in content.lower()
+
+
+def test_it_creates_a_draft_with_signalement_and_a_clean_photo(mn, operator_mn):
+    photo = SimpleUploadedFile("IMG_0001.jpg", _jpeg_with_gps(), content_type="image/jpeg")
+    response = mn.post(reverse("console:create"), _form_data(photo=photo))
+
+    action = Action.objects.get(title="Vermiste vrouw (79)")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:detail", args=[action.pk])
+    assert action.state == Action.State.DRAFT
+    assert action.created_by == operator_mn
+    assert [p.clothing for p in action.persons.all()] == ["rode jas"]
+    assert not action.vehicles.exists()  # the empty vehicle form is skipped
+    assert "IMG_0001" not in action.photo.name
+    with action.photo.open("rb") as stored:
+        image = Image.open(stored)
+        assert max(image.size) == photos.MAX_SIDE_PX
+        assert not image.getexif().get_ifd(0x8825)
+    assert AuditEntry.objects.filter(verb="action.created").exists()
+
+
+def test_it_refuses_a_non_image_upload(mn):
+    fake = SimpleUploadedFile("foto.jpg", b"<?php echo 'hallo'; ?>", content_type="image/jpeg")
+    response = mn.post(reverse("console:create"), _form_data(photo=fake))
+    assert response.status_code == 400
+    assert "geen foto" in response.content.decode()
+    assert not Action.objects.filter(title="Vermiste vrouw (79)").exists()
+
+
+def test_it_refuses_a_huge_upload(mn, monkeypatch):
+    monkeypatch.setattr(photos, "MAX_UPLOAD_BYTES", 1000)
+    big = SimpleUploadedFile("groot.png", png_bytes() + b"\0" * 2000, content_type="image/png")
+    response = mn.post(reverse("console:create"), _form_data(photo=big))
+    assert response.status_code == 400
+    assert "te groot" in response.content.decode()
+    assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize("radius", ["0", "500000", "tien"])
+def test_it_refuses_a_bad_radius(mn, radius):
+    response = mn.post(reverse("console:create"), _form_data(radius_m=radius))
+    assert response.status_code == 400
+    assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize("lat,lon", [("40.4168", "-3.7038"), ("-33.9", "18.4"), ("x", "5")])
+def test_it_refuses_a_point_outside_europe(mn, lat, lon):
+    response = mn.post(reverse("console:create"), _form_data(lat=lat, lon=lon))
+    assert response.status_code == 400
+    assert not Action.objects.exists()
+
+
+def test_it_refuses_a_point_in_another_region(mn):
+    response = mn.post(
+        reverse("console:create"), _form_data(lat=str(AMSTERDAM[0]), lon=str(AMSTERDAM[1]))
+    )
+    assert response.status_code == 403
+    assert "buiten het werkgebied" in response.content.decode()
+    assert not Action.objects.exists()
+
+
+def test_it_leaves_amber_alerts_to_the_national_operator(mn):
+    photo = SimpleUploadedFile("kind.png", png_bytes(), content_type="image/png")
+    response = mn.post(reverse("console:create"), _form_data(kind="amber_alert", photo=photo))
+    assert response.status_code == 403
+    assert "Landelijke Eenheid" in response.content.decode()
+    assert not Action.objects.exists()
+
+
+def test_it_lets_the_national_operator_create_an_amber_alert(staff_client, national_operator):
+    photo = SimpleUploadedFile("kind.png", png_bytes(), content_type="image/png")
+    response = staff_client(national_operator).post(
+        reverse("console:create"), _form_data(kind="amber_alert", photo=photo)
+    )
+    assert response.status_code == 302
+    assert Action.objects.get().is_amber
+
+
+def test_it_asks_a_photo_for_an_amber_alert(staff_client, national_operator):
+    response = staff_client(national_operator).post(
+        reverse("console:create"), _form_data(kind="amber_alert")
+    )
+    assert response.status_code == 400
+    assert not Action.objects.exists()
+
+
+# Reach and postcode ----------------------------------------------------------------------------
+
+
+def test_it_estimates_the_reach_per_channel(mn, alerted):
+    response = mn.get(
+        reverse("console:reach"),
+        {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000, "time_critical": "on"},
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["reach"][Channel.SMS] == 2
+    assert data["reach"][Channel.WEBPUSH] == 1
+    assert data["total"] == sum(data["reach"].values())
+    assert {row["channel"] for row in data["channels"]} == set(data["reach"])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 0},
+        {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 500_000},
+        {"lat": 40.4, "lon": -3.7, "radius_m": 2000},
+        {"lat": "noord", "lon": UTRECHT[1], "radius_m": 2000},
+        {},
+    ],
+)
+def test_it_refuses_bad_reach_queries(mn, query):
+    response = mn.get(reverse("console:reach"), query)
+    assert response.status_code == 400
+    assert "errors" in response.json()
+
+
+def test_it_refuses_a_nationwide_reach_to_a_regional_operator(mn):
+    query = {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000, "kind": "amber_alert"}
+    assert mn.get(reverse("console:reach"), query).status_code == 403
+
+
+def test_it_refuses_the_reach_of_a_point_in_another_region(ams):
+    response = ams.get(
+        reverse("console:reach"), {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000}
+    )
+    assert response.status_code == 403
+
+
+def test_it_finds_a_postcode(mn):
+    response = mn.get(reverse("console:postcode"), {"postcode": "3511 AB"})
+    assert response.status_code == 200
+    assert response.json()["postcode"] == "3511"
+
+
+def test_it_answers_an_unknown_postcode(mn):
+    assert mn.get(reverse("console:postcode"), {"postcode": "0000"}).status_code == 404
+    assert mn.get(reverse("console:postcode"), {"postcode": "abc"}).status_code == 400
+
+
+# One action and its verbs ---------------------------------------------------------------------
+
+
+def test_it_shows_a_draft_with_its_reach_before_release(mn, draft_mn, alerted):
+    response = mn.get(reverse("console:detail", args=[draft_mn.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="release-reach"' in content and 'id="release-confirm"' in content
+    assert "grijze jas" in content
+
+
+def test_it_answers_404_for_an_unknown_action(mn):
+    assert mn.get(reverse("console:detail", args=[999_999])).status_code == 404
+
+
+def test_it_refuses_another_regions_action_page(ams, draft_mn):
+    assert ams.get(reverse("console:detail", args=[draft_mn.pk])).status_code == 403
+    assert ams.get(reverse("console:live", args=[draft_mn.pk])).status_code == 403
+
+
+def test_it_shows_the_exercise_banner(mn, operator_mn):
+    action = services.action_create(by=operator_mn, **action_fields(is_exercise=True))
+    response = mn.get(reverse("console:detail", args=[action.pk]))
+    assert b'id="exercise-banner"' in response.content
+
+
+def test_it_releases_after_confirmation(mn, draft_mn, alerted):
+    url = reverse("console:release", args=[draft_mn.pk])
+    unconfirmed = mn.post(url)
+    draft_mn.refresh_from_db()
+    assert unconfirmed.status_code == 400
+    assert draft_mn.state == Action.State.DRAFT
+
+    response = mn.post(url, {"confirm": "yes"})
+
+    draft_mn.refresh_from_db()
+    assert response.status_code == 302
+    assert draft_mn.state == Action.State.RELEASED
+    deliveries = Delivery.objects.filter(message=draft_mn.release_message)
+    assert deliveries.filter(channel=Channel.SMS).count() == 2
+    assert deliveries.filter(channel=Channel.WEBPUSH).count() == 1
+
+
+def test_it_shows_why_a_release_fails(mn, released_mn):
+    response = mn.post(reverse("console:release", args=[released_mn.pk]), {"confirm": "yes"})
+    assert response.status_code == 400
+    assert b'id="release-errors"' in response.content
+    assert "al verstuurd" in response.content.decode()
+
+
+def test_it_sends_an_update(mn, released_mn):
+    response = mn.post(reverse("console:update", args=[released_mn.pk]), {"text": "Nu in park."})
+    assert response.status_code == 302
+    update = released_mn.updates.get()
+    assert update.text == "Nu in park."
+    assert Delivery.objects.filter(message=update.message).count() == 3
+
+
+def test_it_refuses_an_empty_update(mn, released_mn):
+    response = mn.post(reverse("console:update", args=[released_mn.pk]), {"text": " "})
+    assert response.status_code == 400
+    assert not released_mn.updates.exists()
+
+
+def test_it_ends_an_action_with_an_end_message(mn, released_mn):
+    _mark_sent(released_mn)
+    response = mn.post(
+        reverse("console:end", args=[released_mn.pk]),
+        {"result": "found_safe", "text": "De man is gevonden."},
+    )
+    released_mn.refresh_from_db()
+    assert response.status_code == 302
+    assert released_mn.state == Action.State.ENDED
+    assert released_mn.result == "found_safe"
+    end = released_mn.end_message
+    assert Delivery.objects.filter(message=end.message).count() == 3
+
+
+def test_it_refuses_an_end_without_result(mn, released_mn):
+    response = mn.post(reverse("console:end", args=[released_mn.pk]), {"text": "Klaar."})
+    released_mn.refresh_from_db()
+    assert response.status_code == 400
+    assert released_mn.state == Action.State.RELEASED
+
+
+def test_it_cancels_with_a_correction(mn, released_mn):
+    _mark_sent(released_mn)
+    response = mn.post(reverse("console:cancel", args=[released_mn.pk]), {"text": "Vergissing."})
+    released_mn.refresh_from_db()
+    assert response.status_code == 302
+    assert released_mn.state == Action.State.CANCELLED
+    assert released_mn.correction == "Vergissing."
+    assert Delivery.objects.filter(message=released_mn.cancel_message).count() == 3
+
+
+def test_it_stops_sending(mn, released_mn):
+    response = mn.post(reverse("console:stop", args=[released_mn.pk]))
+    assert response.status_code == 302
+    message = OutgoingMessage.objects.get(pk=released_mn.release_message_id)
+    assert message.stopped_at is not None
+    states = set(Delivery.objects.filter(message=message).values_list("state", flat=True))
+    assert states == {Delivery.State.CANCELLED}
+    assert AuditEntry.objects.filter(verb="action.stopped").exists()
+
+
+def test_it_marks_a_tip_read(mn, released_mn):
+    tip = services.tip_submit(action=released_mn, text="Man gezien bij station.")
+    response = mn.post(reverse("console:tip_read", args=[tip.pk]))
+    tip.refresh_from_db()
+    assert response.status_code == 302
+    assert tip.is_read
+
+
+WRITE_VIEWS = [
+    ("console:release", {"confirm": "yes"}),
+    ("console:update", {"text": "x"}),
+    ("console:end", {"result": "not_found", "text": "x"}),
+    ("console:cancel", {"text": "x"}),
+    ("console:stop", {}),
+]
+
+
+@pytest.mark.parametrize("name,data", WRITE_VIEWS)
+def test_it_refuses_get_on_write_views(mn, released_mn, name, data):
+    assert mn.get(reverse(name, args=[released_mn.pk])).status_code == 405
+
+
+@pytest.mark.parametrize("name,data", WRITE_VIEWS)
+def test_it_refuses_another_regions_operator(ams, released_mn, name, data):
+    before = Delivery.objects.count()
+    response = ams.post(reverse(name, args=[released_mn.pk]), data)
+    released_mn.refresh_from_db()
+    assert response.status_code == 403
+    assert released_mn.state == Action.State.RELEASED
+    assert Delivery.objects.count() == before
+
+
+@pytest.mark.parametrize("name,data", WRITE_VIEWS)
+def test_it_sends_anonymous_writers_to_the_login(client, released_mn, name, data):
+    response = client.post(reverse(name, args=[released_mn.pk]), data)
+    assert response.status_code == 302
+    assert reverse("governance:login") in response["Location"]
+
+
+@pytest.mark.parametrize("name,data", WRITE_VIEWS)
+def test_it_answers_404_for_writes_on_unknown_actions(mn, name, data):
+    assert mn.post(reverse(name, args=[999_999]), data).status_code == 404
+
+
+def test_it_guards_the_tip_read_view(mn, ams, client, released_mn):
+    tip = services.tip_submit(action=released_mn, text="Gezien.")
+    url = reverse("console:tip_read", args=[tip.pk])
+    assert mn.get(url).status_code == 405
+    assert ams.post(url).status_code == 403
+    assert client.post(url).status_code == 302
+    assert not Tip.objects.get(pk=tip.pk).is_read
+
+
+def test_it_renders_the_live_partial_with_counts_and_tips(mn, released_mn):
+    services.tip_submit(
+        action=released_mn,
+        text="Man gezien bij de Neude.",
+        photo=SimpleUploadedFile("tip.png", png_bytes(), content_type="image/png"),
+    )
+    Delivery.objects.filter(message=released_mn.release_message, channel=Channel.SMS).update(
+        state=Delivery.State.SENT
+    )
+    response = mn.get(reverse("console:live", args=[released_mn.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="live-panel"' in content and "<html" not in content
+    assert "Man gezien bij de Neude." in content
+    assert 'class="tip-photo"' in content
+    assert 'id="sending-table"' in content
+    assert "sms" in content
