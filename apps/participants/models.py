@@ -49,6 +49,19 @@ class Participant(models.Model):
         related_name="+",
         verbose_name=_("gemeente bij e-mail"),
     )
+    # No mail goes to the address after a hard bounce, a spam complaint or an unsubscribe,
+    # until the participant confirms the address again (which clears both fields).
+    email_suppressed_at = models.DateTimeField(_("e-mail geblokkeerd op"), null=True, blank=True)
+    email_suppressed_reason = models.CharField(
+        _("reden blokkade e-mail"),
+        max_length=12,
+        blank=True,
+        choices=[
+            ("bounced", _("onbestelbaar")),
+            ("complained", _("gemeld als spam")),
+            ("unsubscribed", _("afgemeld")),
+        ],
+    )
     wants_sms = models.BooleanField(_("sms"), default=True)
     wants_voice = models.BooleanField(_("gesproken bericht"), default=False)
     wants_email = models.BooleanField(_("e-mail"), default=False)
@@ -85,6 +98,11 @@ class Participant(models.Model):
     @property
     def has_confirmed_email(self) -> bool:
         return bool(self.email) and self.email_confirmed_at is not None
+
+    @property
+    def may_receive_email(self) -> bool:
+        """A confirmed address that no bounce, complaint or unsubscribe has blocked."""
+        return self.has_confirmed_email and self.email_suppressed_at is None
 
     def is_quiet_at(self, local_time) -> bool:
         """Whether `local_time` (a time of day) falls in the quiet hours."""

@@ -209,6 +209,8 @@ def _email_fields(email: EmailInput | None) -> dict:
             "email_lon": None,
             "email_municipality": None,
             "email_confirmed_at": None,
+            "email_suppressed_at": None,
+            "email_suppressed_reason": "",
         }
     return {
         "email": email.email,
@@ -354,9 +356,19 @@ def confirm_email(*, token: str) -> Participant:
     """Confirm the e-mail address a link was sent to (double opt-in); idempotent."""
     with transaction.atomic():
         participant = _email_link_participant(token, lock=True)
-        if participant.email_confirmed_at is None:
+        if participant.email_confirmed_at is None or participant.email_suppressed_at:
+            # Confirming again also lifts a block after a bounce, complaint or unsubscribe.
             participant.email_confirmed_at = timezone.now()
-            participant.save(update_fields=["email_confirmed_at", "updated_at"])
+            participant.email_suppressed_at = None
+            participant.email_suppressed_reason = ""
+            participant.save(
+                update_fields=[
+                    "email_confirmed_at",
+                    "email_suppressed_at",
+                    "email_suppressed_reason",
+                    "updated_at",
+                ]
+            )
             audit.record(
                 verb="participant.changed", target=participant, detail={"part": "email_confirmed"}
             )
@@ -452,7 +464,9 @@ def change_email(*, participant: Participant, email: EmailInput | None) -> Parti
     first. Removing it also stops e-mail messages."""
     with transaction.atomic():
         same = email is not None and email.email.lower() == participant.email.lower()
-        confirmed_at = participant.email_confirmed_at if same else None
+        # A blocked address (bounce, complaint, unsubscribe) is confirmed again by a link.
+        blocked = participant.email_suppressed_at is not None
+        confirmed_at = participant.email_confirmed_at if same and not blocked else None
         for name, value in _email_fields(email).items():
             setattr(participant, name, value)
         participant.email_confirmed_at = confirmed_at
@@ -460,7 +474,7 @@ def change_email(*, participant: Participant, email: EmailInput | None) -> Parti
             participant.wants_email = False
         participant.save()
         _changed(participant, "email")
-    if email is not None and not same:
+    if email is not None and (not same or blocked):
         notices.send_email_confirmation(participant=participant)
     return participant
 
