@@ -11,6 +11,9 @@ urlpatterns = [
     path("medewerkers/", include("apps.governance.urls")),
     path("meldkamer/", include("apps.actions.console_urls")),
     path("actie/", include("apps.actions.public_urls")),
+    path("mail/", include("apps.mail.urls")),
+    path("mail/reacties/", include("apps.mail.inbox_urls")),
+    path("burgernetmail/", include("apps.mail.public_urls")),
     path("", include("apps.participants.urls")),
 ]
 

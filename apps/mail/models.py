@@ -1,0 +1,280 @@
+"""Burgernetmail: mailings by municipalities and police teams, their areas and responses.
+
+A `Mailing` (buurtonderzoek, preventief, informatief, crisis) is written by a mail author of
+an organisation, optionally approved by a second person, and sent by e-mail to the
+participants whose address lies in its areas (`MailingArea`). Participants answer a
+buurtonderzoek through a signed link (`Response`, with one or more `ResponseEntry`).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.governance.policy import Scope
+
+
+class Kind(models.TextChoices):
+    NEIGHBOURHOOD_INQUIRY = "inquiry", _("buurtonderzoek")
+    PREVENTIVE = "preventive", _("preventief")
+    INFORMATIVE = "informative", _("informatief")
+    CRISIS = "crisis", _("crisis")
+
+
+class MailTemplate(models.Model):
+    """Sjabloon: a subject and body an author starts from, per kind.
+
+    Templates without an organisation are national (written by Burgernet management) and
+    offered to everyone; an organisation's own are offered to its authors only.
+    """
+
+    kind = models.CharField(_("soort"), max_length=12, choices=Kind.choices)
+    name = models.CharField(_("naam"), max_length=80)
+    subject = models.CharField(_("onderwerp"), max_length=150)
+    body = models.TextField(_("tekst"))
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mail_templates",
+        verbose_name=_("organisatie"),
+        help_text=_("Leeg: een landelijk sjabloon voor iedereen."),
+    )
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("mailsjabloon")
+        verbose_name_plural = _("mailsjablonen")
+
+    def __str__(self):
+        return self.name
+
+
+class Mailing(models.Model):
+    """Mailing: one e-mail from an organisation to the participants in its areas.
+
+    Life: draft → submitted (awaiting approval, when the organisation requires it) →
+    sending → sent; a submitted mailing may be rejected (back to draft with a reason).
+    What a state allows is decided here; the verbs live in services.py.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("concept")
+        SUBMITTED = "submitted", _("wacht op goedkeuring")
+        SENDING = "sending", _("wordt verstuurd")
+        SENT = "sent", _("verstuurd")
+
+    kind = models.CharField(_("soort"), max_length=12, choices=Kind.choices)
+    subject = models.CharField(_("onderwerp"), max_length=150)
+    body = models.TextField(
+        _("tekst"),
+        help_text=_(
+            "Platte tekst. Een lege regel begint een nieuwe alinea; *tussen sterretjes* "
+            "wordt vet; regels die met '- ' beginnen worden een opsomming."
+        ),
+    )
+    image = models.ImageField(_("afbeelding"), upload_to="mail/%Y/%m/", blank=True)
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        related_name="mailings",
+        verbose_name=_("organisatie"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    # A buurtonderzoek asks about one incident: when and where it happened.
+    incident_date = models.DateField(_("datum voorval"), null=True, blank=True)
+    incident_place = models.CharField(_("plaats voorval"), max_length=120, blank=True)
+    # How long the respond link in the mail works.
+    response_days = models.PositiveSmallIntegerField(
+        _("reageren mogelijk (dagen)"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    state = models.CharField(_("status"), max_length=10, choices=State.choices, default=State.DRAFT)
+    submitted_at = models.DateTimeField(_("ingediend op"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("goedgekeurd door"),
+    )
+    approved_at = models.DateTimeField(_("goedgekeurd op"), null=True, blank=True)
+    rejection_reason = models.CharField(_("reden afwijzing"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("verstuurd op"), null=True, blank=True)
+    # The outbox message (channels.OutgoingMessage) once sent.
+    message = models.OneToOneField(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recipient_count = models.PositiveIntegerField(_("aantal ontvangers"), default=0)
+    created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        indexes = [models.Index(fields=["organisation", "state"], name="mailing_org_state")]
+
+    def __str__(self):
+        return self.subject
+
+    def audit_label(self) -> str:
+        return f"mailing {self.pk}"
+
+    def scope(self) -> Scope:
+        """Where the mailing lies for the scope policy: its organisation's area. Its areas
+        must lie inside it, and its recipients are clipped to it (see selection.py)."""
+        from apps.governance.policy import organisation_scope
+
+        return organisation_scope(self.organisation)
+
+    @property
+    def is_inquiry(self) -> bool:
+        return self.kind == Kind.NEIGHBOURHOOD_INQUIRY
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state == self.State.DRAFT
+
+    @property
+    def source(self) -> str:
+        """The outbox's name for this mailing's message."""
+        return f"mail.mailing:{self.pk}"
+
+    def clean(self):
+        super().clean()
+        if self.is_inquiry and not (self.incident_date and self.incident_place):
+            raise ValidationError(
+                _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
+            )
+
+
+class MailingArea(models.Model):
+    """Gebied: one part of a mailing's recipients, by street, postcode, municipality or circle.
+
+    - street: a six-character postcode with a house-number range (from–to, inclusive)
+    - pc6: a six-character postcode ("3441AB")
+    - pc4: a four-digit postcode area ("3441")
+    - municipality: a whole municipality
+    - circle: a point and a radius in metres
+    """
+
+    class Kind(models.TextChoices):
+        STREET = "street", _("straat (postcode met huisnummers)")
+        PC6 = "pc6", _("postcode (6 tekens)")
+        PC4 = "pc4", _("postcodegebied (4 cijfers)")
+        MUNICIPALITY = "municipality", _("gemeente")
+        CIRCLE = "circle", _("cirkel op de kaart")
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="areas")
+    kind = models.CharField(_("soort gebied"), max_length=12, choices=Kind.choices)
+    postcode = models.CharField(_("postcode"), max_length=6, blank=True)
+    house_number_from = models.PositiveIntegerField(_("huisnummer van"), null=True, blank=True)
+    house_number_to = models.PositiveIntegerField(_("huisnummer tot en met"), null=True, blank=True)
+    municipality = models.ForeignKey(
+        "governance.Municipality",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gemeente"),
+    )
+    lat = models.FloatField(_("breedtegraad"), null=True, blank=True)
+    lon = models.FloatField(_("lengtegraad"), null=True, blank=True)
+    radius_m = models.PositiveIntegerField(
+        _("straal (m)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(50), MaxValueValidator(50_000)],
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("gebied")
+        verbose_name_plural = _("gebieden")
+
+    def __str__(self):
+        if self.kind == self.Kind.STREET:
+            return f"{self.postcode} {self.house_number_from}–{self.house_number_to}"
+        if self.kind in (self.Kind.PC6, self.Kind.PC4):
+            return self.postcode
+        if self.kind == self.Kind.MUNICIPALITY:
+            return str(self.municipality)
+        return f"{self.lat:.5f}, {self.lon:.5f} ({self.radius_m} m)"
+
+
+class Response(models.Model):
+    """Reactie: one participant's answer to one buurtonderzoek, and how staff handled it.
+
+    A participant may add to an earlier answer: each addition is a ResponseEntry. Deleting
+    a registration deletes its responses too.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", _("nieuw")
+        READ = "read", _("gelezen")
+        FOLLOWED_UP = "followed_up", _("opgevolgd")
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="responses")
+    participant = models.ForeignKey(
+        "participants.Participant", on_delete=models.CASCADE, related_name="+"
+    )
+    contact_name = models.CharField(_("naam"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("telefoonnummer"), max_length=16, blank=True)
+    contact_email = models.EmailField(_("e-mailadres"), blank=True)
+    may_call = models.BooleanField(_("mag gebeld worden"), default=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NEW
+    )
+    created_at = models.DateTimeField(_("ontvangen op"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("reactie")
+        verbose_name_plural = _("reacties")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailing", "participant"], name="response_once_per_participant"
+            )
+        ]
+
+    def __str__(self):
+        return _("Reactie %(id)s") % {"id": self.pk}
+
+    def audit_label(self) -> str:
+        return f"response {self.pk}"
+
+    def scope(self) -> Scope:
+        return self.mailing.scope()
+
+
+class ResponseEntry(models.Model):
+    """One answer, or an addition to it: what was seen or heard, when, an optional photo."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="entries")
+    observation = models.TextField(_("wat heeft u gezien of gehoord?"), max_length=5000)
+    observed_when = models.CharField(_("wanneer?"), max_length=120, blank=True)
+    photo = models.ImageField(_("foto"), upload_to="mail/responses/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("ontvangen op"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("aanvulling")
+        verbose_name_plural = _("aanvullingen")
+
+    def __str__(self):
+        return _("Aanvulling %(id)s") % {"id": self.pk}
