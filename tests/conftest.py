@@ -23,6 +23,8 @@ Every one has the password TEST_PASSWORD, is_staff, and a confirmed TOTP device
 with a verified second factor.
 """
 
+import os
+
 import pytest
 from django.http import HttpRequest
 from django.test import Client, override_settings
@@ -49,6 +51,19 @@ def _ensure_reference_data() -> None:
     names = [group_name(role) for role in ROLE_PERMISSIONS]
     if Group.objects.filter(name__in=names).count() != len(names):
         sync_roles()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of its own per pytest run on PostgreSQL, so two runs on one server
+    (a developer's and CI's, or two at once) never drop each other's database."""
+    from django.conf import settings
+
+    for db in settings.DATABASES.values():
+        if db["ENGINE"].endswith("postgresql"):
+            test = db.setdefault("TEST", {})
+            base = test.get("NAME") or f"test_{db['NAME']}"
+            test["NAME"] = f"{base}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
