@@ -195,6 +195,26 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Burgernet <noreply@burgernet.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = env.json("ANYMAIL", default={})
+# The "user:password" the service's tracking webhooks send as basic auth (anymail refuses
+# any other); set it in the webhook URL at the service: https://user:password@host/anymail/….
+if env("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")
+if not DEBUG and EMAIL_BACKEND.startswith("anymail.") and not ANYMAIL.get("WEBHOOK_SECRET"):
+    raise ImproperlyConfigured(
+        "ANYMAIL_WEBHOOK_SECRET must be set with an anymail EMAIL_BACKEND when DEBUG is off: "
+        "the tracking webhooks stop mail to addresses that bounce."
+    )
+# Batch sends: recipients per API call (at most 500 for Postmark, 1,000 for SendGrid and
+# Mailgun, 50 for Amazon SES; the sender keeps to these), how the service writes a merge
+# field ("{}" for the name; known services have a default), and for services that merge only
+# into stored templates (Postmark, Amazon SES) that template's id. See README, E-mail.
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
+if EMAIL_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("EMAIL_BATCH_SIZE must be at least 1.")
+EMAIL_MERGE_FIELD_FORMAT = env("EMAIL_MERGE_FIELD_FORMAT", default="")
+if EMAIL_MERGE_FIELD_FORMAT and EMAIL_MERGE_FIELD_FORMAT.count("{}") != 1:
+    raise ImproperlyConfigured('EMAIL_MERGE_FIELD_FORMAT must hold "{}" exactly once.')
+EMAIL_BATCH_TEMPLATE_ID = env("EMAIL_BATCH_TEMPLATE_ID", default="")
 
 # SMS: "console" prints in development, "locmem" keeps messages for tests, "http" posts
 # to the gateway at SMS_GATEWAY_URL with SMS_GATEWAY_TOKEN.
@@ -206,6 +226,15 @@ SMS_SENDER_ID = env("SMS_SENDER_ID", default="Burgernet")
 if not DEBUG and SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("SMS_GATEWAY_URL must be set for the http SMS backend.")
 
+# Voice (text-to-speech calls): "console" prints in development, "locmem" keeps calls for
+# tests, "http" posts to the voice gateway at VOICE_GATEWAY_URL with VOICE_GATEWAY_TOKEN.
+VOICE_BACKEND = env("VOICE_BACKEND", default="console")
+VOICE_GATEWAY_URL = env("VOICE_GATEWAY_URL", default="")
+VOICE_GATEWAY_TOKEN = env("VOICE_GATEWAY_TOKEN", default="")
+VOICE_GATEWAY_TIMEOUT = env.float("VOICE_GATEWAY_TIMEOUT", default=10.0)
+if not DEBUG and VOICE_BACKEND == "http" and not VOICE_GATEWAY_URL:
+    raise ImproperlyConfigured("VOICE_GATEWAY_URL must be set for the http voice backend.")
+
 # Web push (VAPID): keys as base64url strings, see README.
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
@@ -215,6 +244,11 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:beheer@burgernet.test")
 WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
 if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
     raise ImproperlyConfigured("WEBPUSH_ALLOW_INSECURE_ENDPOINTS cannot be on when DEBUG is off.")
+# Pushes in flight at once per worker, and seconds to wait for a push service's answer.
+WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=50)
+WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)
+# Development without VAPID keys: a key pair is generated once and kept in this file.
+VAPID_DEV_KEY_FILE = Path(env("VAPID_DEV_KEY_FILE", default=str(BASE_DIR / ".vapid-dev.pem")))
 
 # Geocoding of addresses (geopy). "offline" uses the shipped postcode table for Dutch
 # addresses; foreign addresses (and Dutch ones when GEOCODER_NL=nominatim) go to a
@@ -247,6 +281,15 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Taken",
 }
+# The outbox: how long a worker's claim on a chunk of deliveries holds (default Q_TIMEOUT
+# + 30: longer than q2 lets a task live), and how long chunk tasks may go unheard of before
+# the sweep presumes them lost (default Q_RETRY). Unset, they follow the q2 settings.
+if env("OUTBOX_LEASE_SECONDS", default=""):
+    OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS")
+    if Q_CLUSTER["timeout"] >= OUTBOX_LEASE_SECONDS:
+        raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be longer than Q_TIMEOUT.")
+if env("OUTBOX_STALL_SECONDS", default=""):
+    OUTBOX_STALL_SECONDS = env.int("OUTBOX_STALL_SECONDS")
 if Q_REDIS_URL:
     Q_CLUSTER["redis"] = Q_REDIS_URL
 else:

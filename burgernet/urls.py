@@ -14,6 +14,8 @@ urlpatterns = [
     path("mail/", include("apps.mail.urls")),
     path("mail/reacties/", include("apps.mail.inbox_urls")),
     path("burgernetmail/", include("apps.mail.public_urls")),
+    # The e-mail services' tracking webhooks (anymail checks their auth or signature).
+    path("anymail/", include("anymail.urls")),
     path("", include("apps.participants.urls")),
 ]
 

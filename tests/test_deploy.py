@@ -46,6 +46,13 @@ def test_it_passes_the_deployment_checks():
             "development SECRET_KEY",
         ),
         ({"STAFF_OTP_REQUIRED": "false"}, "STAFF_OTP_REQUIRED cannot be off"),
+        (
+            {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend", "ANYMAIL": "{}"},
+            "ANYMAIL_WEBHOOK_SECRET must be set",
+        ),
+        ({"VOICE_BACKEND": "http", "VOICE_GATEWAY_URL": ""}, "VOICE_GATEWAY_URL must be set"),
+        ({"EMAIL_MERGE_FIELD_FORMAT": "%recipient%"}, "EMAIL_MERGE_FIELD_FORMAT"),
+        ({"OUTBOX_LEASE_SECONDS": "60"}, "OUTBOX_LEASE_SECONDS must be longer"),
     ],
 )
 def test_it_refuses_to_start_unsafe(overrides, message):
@@ -54,3 +61,29 @@ def test_it_refuses_to_start_unsafe(overrides, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def test_it_passes_the_checks_with_postmark_batch_sends_configured():
+    result = run_django(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
+        ANYMAIL='{"POSTMARK_SERVER_TOKEN": "test-token"}',
+        ANYMAIL_WEBHOOK_SECRET="burgernet:webhook-secret",
+        EMAIL_BATCH_TEMPLATE_ID="burgernet-batch",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_reports_postmark_without_a_stored_template_for_batch_sends():
+    result = run_django(
+        ["manage.py", "check", "--deploy"],
+        EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
+        ANYMAIL='{"POSTMARK_SERVER_TOKEN": "test-token"}',
+        ANYMAIL_WEBHOOK_SECRET="burgernet:webhook-secret",
+        EMAIL_BATCH_TEMPLATE_ID="",
+    )
+
+    assert result.returncode != 0
+    assert "channels.E002" in result.stdout + result.stderr
+    assert "EMAIL_BATCH_TEMPLATE_ID" in result.stdout + result.stderr

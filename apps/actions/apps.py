@@ -8,3 +8,11 @@ class ActionsConfig(AppConfig):
     name = "apps.actions"
     label = "actions"
     verbose_name = "Burgernetacties"
+
+    def ready(self):
+        from apps.channels.email import register_composer
+
+        from .email import SOURCE_PREFIX, ActionEmailComposer
+
+        # How an action's messages look as e-mail (the e-mail sender asks by source).
+        register_composer(SOURCE_PREFIX, ActionEmailComposer())

@@ -8,3 +8,15 @@ class ChannelsConfig(AppConfig):
     name = "apps.channels"
     label = "channels"
     verbose_name = "Kanalen"
+
+    def ready(self):
+        from anymail.signals import tracking
+        from django.core import checks
+
+        from .senders.email import check_settings
+        from .webhooks import record_tracking_event
+
+        checks.register(check_settings, checks.Tags.compatibility)
+
+        # What the e-mail services report after sending (anymail's webhook views send it).
+        tracking.connect(record_tracking_event, dispatch_uid="channels.record_tracking_event")

@@ -517,22 +517,43 @@ def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Coun
     return +counts  # without the zeros
 
 
+# Receipts the e-mail services report (tracking webhooks), counted per channel by stats().
+RECEIPTS_COUNTED = (
+    Delivery.Receipt.DELIVERED,
+    Delivery.Receipt.BOUNCED,
+    Delivery.Receipt.COMPLAINED,
+)
+# Only these channels hear back from their service after sending.
+CHANNELS_WITH_RECEIPTS = frozenset({Channel.EMAIL})
+
+
 def stats(message: OutgoingMessage) -> dict[str, dict[str, int]]:
     """Counts per channel for the operator's live page:
     {"webpush": {"queued": …, "sending": …, "sent": …, "failed": …, "cancelled": …,
-    "opened": …, "total": …}, …} — only channels the message has rows on."""
+    "opened": …, "total": …}, …} — only channels the message has rows on. E-mail also has
+    "delivered", "bounced" and "complained": what the service reported afterwards (a bounced
+    row counts as sent too: it left us)."""
+    receipts = {str(r): Count("pk", filter=Q(receipt=r)) for r in RECEIPTS_COUNTED}
     rows = (
         Delivery.objects.filter(message=message)
         .values("channel", "state")
-        .annotate(n=Count("pk"), opened=Count("pk", filter=Q(opened_at__isnull=False)))
+        .annotate(n=Count("pk"), opened=Count("pk", filter=Q(opened_at__isnull=False)), **receipts)
         .order_by()
     )
     result: dict[str, dict[str, int]] = {}
     for row in rows:
+        channel = row["channel"]
+        counted = receipts if channel in CHANNELS_WITH_RECEIPTS else {}
         counts = result.setdefault(
-            row["channel"], {state: 0 for state in State.values} | {"opened": 0, "total": 0}
+            channel,
+            {state: 0 for state in State.values}
+            | {"opened": 0}
+            | dict.fromkeys(counted, 0)
+            | {"total": 0},
         )
         counts[row["state"]] += row["n"]
         counts["opened"] += row["opened"]
+        for receipt in counted:
+            counts[receipt] += row[receipt]
         counts["total"] += row["n"]
     return result

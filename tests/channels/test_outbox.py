@@ -320,7 +320,8 @@ def test_it_retries_an_sms_the_gateway_could_not_take(make_message, make_partici
     assert delivery.error == "SMS gateway answered HTTP 503"
 
 
-def test_it_fails_a_channel_without_a_sender(make_message, make_participant, send_all):
+def test_it_fails_a_channel_without_a_sender(make_message, make_participant, send_all, monkeypatch):
+    monkeypatch.delitem(outbox.SENDERS, "voice")
     participant = make_participant("+31611111111")
     message = make_message()
     outbox.enqueue(message=message, channel=Channel.VOICE, participant_ids=[participant.pk])

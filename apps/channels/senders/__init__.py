@@ -4,12 +4,16 @@ Adding a channel adds one module here and one line to SENDERS.
 """
 
 from .base import Outcome, Sender, SendError, TextSender, mask_phone
+from .email import EmailSender
 from .sms import SmsError, SmsSender, send_sms
+from .voice import VoiceError, VoiceSender
 from .webpush import WebPushSender
 
 SENDERS: dict[str, Sender] = {
     SmsSender.kind: SmsSender(),
     WebPushSender.kind: WebPushSender(),
+    VoiceSender.kind: VoiceSender(),
+    EmailSender.kind: EmailSender(),
 }
 
 
@@ -20,11 +24,14 @@ def get_sender(kind: str) -> Sender:
 
 __all__ = [
     "SENDERS",
+    "EmailSender",
     "Outcome",
     "SendError",
     "Sender",
     "SmsError",
     "TextSender",
+    "VoiceError",
+    "VoiceSender",
     "get_sender",
     "mask_phone",
     "send_sms",

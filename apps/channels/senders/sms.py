@@ -11,15 +11,14 @@ and only to a confirmed one.
 import logging
 import re
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from . import http
 from .base import Outcome, SendError, mask_phone
 
 logger = logging.getLogger(__name__)
@@ -83,29 +82,14 @@ def _http(to: str, text: str, sender_id: str) -> str:
     if not url:
         raise ImproperlyConfigured("SMS_GATEWAY_URL must be set for the http SMS backend.")
     timeout = float(getattr(settings, "SMS_GATEWAY_TIMEOUT", DEFAULT_GATEWAY_TIMEOUT_S))
-    try:
-        response = requests.post(
-            url,
-            json={"to": to, "from": sender_id, "text": text},
-            headers={"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"},
-            timeout=timeout,
-        )
-    except requests.Timeout as exc:
-        raise SmsError(f"SMS gateway timed out after {timeout:g}s", transient=True) from exc
-    except requests.RequestException as exc:
-        # The exception text may carry the URL but never the message: keep only its type.
-        raise SmsError(f"SMS gateway unreachable ({type(exc).__name__})", transient=True) from exc
-    if not 200 <= response.status_code < 300:
-        # The body may echo the number or the text: leave it out of the error.
-        transient = response.status_code >= 500 or response.status_code == 429
-        raise SmsError(f"SMS gateway answered HTTP {response.status_code}", transient=transient)
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        return ""
-    return str(body.get("id") or body.get("message_id") or "")
+    return http.post_to_gateway(
+        name="SMS gateway",
+        url=url,
+        token=settings.SMS_GATEWAY_TOKEN,
+        payload={"to": to, "from": sender_id, "text": text},
+        timeout=timeout,
+        error=SmsError,
+    )
 
 
 _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
@@ -130,31 +114,6 @@ class SmsSender:
         return send_sms(to, text)
 
     def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
-        texts: dict[int, str] = {}
-        outcomes = []
-        for delivery in deliveries:
-            if deadline is not None and time.monotonic() > deadline:
-                outcomes.append(Outcome.skipped())
-                continue
-            participant = delivery.participant
-            if participant is None or not participant.phone:
-                outcomes.append(Outcome.permanent("no participant"))
-                continue
-            if participant.phone_confirmed_at is None:
-                outcomes.append(Outcome.permanent("phone not confirmed"))
-                continue
-            message = delivery.message
-            if message.pk not in texts:
-                texts[message.pk] = alert_text(message)
-            try:
-                provider_id = send_sms(participant.phone, texts[message.pk])
-            except SendError as exc:
-                error = str(exc)[:200]
-                outcomes.append(
-                    Outcome.transient(error) if exc.transient else Outcome.permanent(error)
-                )
-            except ValueError:
-                outcomes.append(Outcome.permanent("not an E.164 number"))
-            else:
-                outcomes.append(Outcome.sent(provider_id))
-        return outcomes
+        return http.deliver_to_phones(
+            deliveries, text_for=alert_text, send=send_sms, deadline=deadline
+        )

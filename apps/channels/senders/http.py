@@ -1,0 +1,82 @@
+"""What the phone channels (SMS, voice) share: a JSON POST to an HTTP gateway, and the loop
+that sends a chunk of deliveries to the participants' confirmed numbers, one by one."""
+
+import time
+from collections.abc import Callable, Sequence
+
+import requests
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import Outcome, SendError
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+def post_to_gateway(
+    *, name: str, url: str, token: str, payload: dict, timeout: float, error=SendError
+) -> str:
+    """POST `payload` as JSON with a bearer token; return the gateway's message id.
+
+    Raises `error` (a SendError) saying whether trying again may help: timeouts, lost
+    connections, 429 and 5xx are transient; other answers are not. `name` ("SMS gateway")
+    goes into the error; the number and the text never do.
+    """
+    if not url:
+        raise ImproperlyConfigured(f"{name}: no gateway URL is set.")
+    try:
+        response = requests.post(
+            url, json=payload, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+    except requests.Timeout as exc:
+        raise error(f"{name} timed out after {timeout:g}s", transient=True) from exc
+    except requests.RequestException as exc:
+        # The exception text may carry the URL but never the message: keep only its type.
+        raise error(f"{name} unreachable ({type(exc).__name__})", transient=True) from exc
+    if not 200 <= response.status_code < 300:
+        # The body may echo the number or the text: leave it out of the error.
+        transient = response.status_code >= 500 or response.status_code == 429
+        raise error(f"{name} answered HTTP {response.status_code}", transient=transient)
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        return ""
+    return str(body.get("id") or body.get("message_id") or "")
+
+
+def deliver_to_phones(
+    deliveries: Sequence,
+    *,
+    text_for: Callable[[object], str],
+    send: Callable[[str, str], str],
+    deadline: float | None = None,
+) -> list[Outcome]:
+    """Send each delivery's message (`text_for(message)`, made once per message) with
+    `send(number, text)` to its participant's confirmed phone."""
+    texts: dict[int, str] = {}
+    outcomes = []
+    for delivery in deliveries:
+        if deadline is not None and time.monotonic() > deadline:
+            outcomes.append(Outcome.skipped())
+            continue
+        participant = delivery.participant
+        if participant is None or not participant.phone:
+            outcomes.append(Outcome.permanent("no participant"))
+            continue
+        if participant.phone_confirmed_at is None:
+            outcomes.append(Outcome.permanent("phone not confirmed"))
+            continue
+        message = delivery.message
+        if message.pk not in texts:
+            texts[message.pk] = text_for(message)
+        try:
+            provider_id = send(participant.phone, texts[message.pk])
+        except SendError as exc:
+            error = str(exc)[:200]
+            outcomes.append(Outcome.transient(error) if exc.transient else Outcome.permanent(error))
+        except ValueError:
+            outcomes.append(Outcome.permanent("not an E.164 number"))
+        else:
+            outcomes.append(Outcome.sent(provider_id))
+    return outcomes
