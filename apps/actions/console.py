@@ -1,19 +1,25 @@
 """The operator console (meldkamer): start, follow and end Burgernetacties.
 
-Short function views: the access helper, a form, one service call, a redirect. Every view
-asks `staff_required(verb="action.manage")`; every object is checked by the scope policy.
+Short function views: the access helper, a form, one service call, a redirect. The
+screens that only show (overview, history, an action with its live counts and tips) ask
+`staff_required(verb="action.view")`, so managers can follow actions read-only; every
+view that changes something asks "action.manage". Every object is checked by the scope
+policy: an operator sees and acts on the actions of the own region only.
 """
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.channels import outbox
@@ -34,23 +40,45 @@ from .forms import (
     SearchForm,
     UpdateForm,
     VehicleFormSet,
-    filled,
+    described,
+    signalement_initial,
 )
 from .models import Action, Tip
 from .selectors import visible_actions
 
 HISTORY_PAGE_SIZE = 25
+VIEW = "action.view"
 MANAGE = "action.manage"
+MSG_OUTSIDE_REGION = _lazy("Dit punt ligt buiten het werkgebied van uw eenheid.")
+MSG_AMBER_ONLY = _lazy("Alleen de Landelijke Eenheid mag een AMBER Alert maken.")
+MSG_NOT_EDITABLE = _lazy(
+    "Deze actie is al verstuurd en kan niet meer worden bewerkt. Stuur een update als er "
+    "iets is veranderd."
+)
 
 
 # Access --------------------------------------------------------------------------------------
 
 
-def _action_for(request, pk: int) -> Action:
-    """The action, if this user may manage it: 404 when unknown, 403 for another region."""
+def _action_for(request, pk: int, verb: str = MANAGE) -> Action:
+    """The action, if this user may do `verb` on it: 404 when unknown, 403 for another
+    region."""
     action = get_object_or_404(Action.objects.select_related("police_unit"), pk=pk)
-    policy.require(request.user, MANAGE, action)
+    policy.require(request.user, verb, action)
     return action
+
+
+def _may_manage(user, action: Action) -> bool:
+    """May `user` change `action` (the forms and buttons on its page)?"""
+    if not policy.can(user, MANAGE, action):
+        return False
+    return not action.is_amber or policy.can(user, "action.amber", action)
+
+
+def _render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Render a console page; `can_create` decides whether "new action" is offered."""
+    context.setdefault("can_create", policy.has_role_for(request.user, MANAGE))
+    return render(request, template, context, status=status)
 
 
 def _point_scope(lat: float, lon: float) -> Scope:
@@ -97,7 +125,7 @@ def _active(user):
 
 
 @require_GET
-@staff_required(verb=MANAGE)
+@staff_required(verb=VIEW)
 def index(request):
     search = SearchForm(request.GET or None)
     history = visible_actions(request.user).filter(
@@ -115,7 +143,7 @@ def index(request):
     )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
+    return _render(
         request,
         "actions/console/index.html",
         {
@@ -128,7 +156,7 @@ def index(request):
 
 
 @require_GET
-@staff_required(verb=MANAGE)
+@staff_required(verb=VIEW)
 def active(request):
     return render(request, "actions/console/_active.html", {"active": _active(request.user)})
 
@@ -136,13 +164,16 @@ def active(request):
 # A new action ----------------------------------------------------------------------------------
 
 
-def _create_context(form, persons, vehicles) -> dict:
+def _form_context(form, persons, vehicles, action: Action | None = None) -> dict:
+    """The action form's page: new (action None) or a draft opened again."""
     return {
         "form": form,
         "persons": persons,
         "vehicles": vehicles,
+        "action": action,
         "time_critical_defaults": {str(k): v for k, v in Action.TIME_CRITICAL_BY_DEFAULT.items()},
         "tiles_url": _tiles_url(),
+        "tiles_attribution": _tiles_attribution(),
     }
 
 
@@ -153,14 +184,29 @@ def _tiles_url() -> str:
     return tiles
 
 
+def _tiles_attribution() -> str:
+    host = urlsplit(_tiles_url()).hostname or ""
+    return "© OpenStreetMap" if host.endswith("openstreetmap.org") else ""
+
+
+def _point_problem(request, fields: dict) -> str | None:
+    """Why the user may not place an action at this point (None when allowed). An AMBER
+    Alert is nationwide: whether the user may start one, the service says."""
+    if fields["kind"] == Action.Kind.AMBER_ALERT:
+        return None
+    if _may_use_point(request.user, fields["lat"], fields["lon"]):
+        return None
+    return str(MSG_OUTSIDE_REGION)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(verb=MANAGE)
 def create(request):
     if request.method != "POST":
         form = ActionForm(initial={"kind": request.GET.get("kind", "")})
         persons, vehicles = PersonFormSet(prefix="person"), VehicleFormSet(prefix="vehicle")
-        return render(
-            request, "actions/console/create.html", _create_context(form, persons, vehicles)
+        return _render(
+            request, "actions/console/create.html", _form_context(form, persons, vehicles)
         )
     form = ActionForm(request.POST, request.FILES)
     persons = PersonFormSet(request.POST, prefix="person")
@@ -168,26 +214,87 @@ def create(request):
     status = 400
     if form.is_valid() and persons.is_valid() and vehicles.is_valid():
         fields = form.action_fields()
-        # An AMBER Alert is nationwide: whether the user may start one, the service says.
-        is_amber = fields["kind"] == Action.Kind.AMBER_ALERT
-        if not is_amber and not _may_use_point(request.user, fields["lat"], fields["lon"]):
-            form.add_error(None, _("Dit punt ligt buiten het werkgebied van uw eenheid."))
+        problem = _point_problem(request, fields)
+        if problem:
+            form.add_error(None, problem)
             status = 403
         else:
             try:
                 action = services.action_create(
-                    by=request.user, persons=filled(persons), vehicles=filled(vehicles), **fields
+                    by=request.user,
+                    persons=described(persons),
+                    vehicles=described(vehicles),
+                    **fields,
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
             except PermissionDenied:
-                form.add_error(None, _("Alleen de Landelijke Eenheid mag een AMBER Alert maken."))
+                form.add_error(None, str(MSG_AMBER_ONLY))
                 status = 403
             else:
                 messages.success(request, _("De actie is als concept opgeslagen."))
                 return redirect("console:detail", pk=action.pk)
-    context = _create_context(form, persons, vehicles)
-    return render(request, "actions/console/create.html", context, status=status)
+    context = _form_context(form, persons, vehicles)
+    return _render(request, "actions/console/create.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(verb=MANAGE)
+def edit(request, pk):
+    """Open a draft again: every field, the photo, the signalement, point and radius.
+    A released action is not edited (an update tells what changed)."""
+    action = _action_for(request, pk)
+    if not action.can_edit():
+        return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
+    if request.method != "POST":
+        form = ActionForm(instance=action)
+        persons = PersonFormSet(prefix="person", initial=signalement_initial(action.persons))
+        vehicles = VehicleFormSet(prefix="vehicle", initial=signalement_initial(action.vehicles))
+        return _render(
+            request, "actions/console/create.html", _form_context(form, persons, vehicles, action)
+        )
+    had_persons = signalement_initial(action.persons)
+    had_vehicles = signalement_initial(action.vehicles)
+    form = ActionForm(request.POST, request.FILES, instance=action)
+    persons = PersonFormSet(request.POST, prefix="person")
+    vehicles = VehicleFormSet(request.POST, prefix="vehicle")
+    status = 400
+    if form.is_valid() and persons.is_valid() and vehicles.is_valid():
+        problem = _point_problem(request, form.cleaned_data)
+        if problem:
+            form.add_error(None, problem)
+            status = 403
+        else:
+            changed = list(form.changed_data)
+            new_persons, new_vehicles = described(persons), described(vehicles)
+            if new_persons != had_persons:
+                changed.append("persons")
+            if new_vehicles != had_vehicles:
+                changed.append("vehicles")
+            try:
+                services.action_save_draft(
+                    action=form.instance,
+                    by=request.user,
+                    persons=new_persons,
+                    vehicles=new_vehicles,
+                    changed=changed,
+                    replace_signalement=True,
+                )
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "state":  # released meanwhile
+                    action.refresh_from_db()
+                    return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
+                _add_errors(form, exc)
+            except PermissionDenied:
+                form.add_error(None, str(MSG_AMBER_ONLY))
+                status = 403
+            else:
+                messages.success(request, _("De wijzigingen in het concept zijn opgeslagen."))
+                return redirect("console:detail", pk=action.pk)
+    # The form changed the instance in memory; the page shows the draft as stored.
+    stored = Action.objects.select_related("police_unit").get(pk=action.pk)
+    context = _form_context(form, persons, vehicles, stored)
+    return _render(request, "actions/console/create.html", context, status=status)
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -216,8 +323,7 @@ def reach(request):
     else:
         allowed = _may_use_point(request.user, data["lat"], data["lon"])
     if not allowed:
-        error = _("Dit punt ligt buiten het werkgebied van uw eenheid.")
-        return JsonResponse({"errors": {"__all__": [error]}}, status=403)
+        return JsonResponse({"errors": {"__all__": [str(MSG_OUTSIDE_REGION)]}}, status=403)
     counts = targeting.estimate_reach(
         lat=data["lat"],
         lon=data["lon"],
@@ -265,7 +371,7 @@ def _messages_of(action: Action) -> list[tuple[str, OutgoingMessage]]:
     return [(label, found[pk]) for label, pk in labelled if pk in found]
 
 
-def _live_context(action: Action) -> dict:
+def _live_context(request, action: Action) -> dict:
     rows = []
     for label, message in _messages_of(action):
         per_channel = outbox.stats(message)
@@ -277,11 +383,12 @@ def _live_context(action: Action) -> dict:
         "sent_rows": rows,
         "tips": tips,
         "unread": sum(1 for tip in tips if not tip.is_read),
+        "can_manage": _may_manage(request.user, action),
     }
 
 
 def _detail(request, action: Action, status: int = 200, **forms):
-    context = _live_context(action)
+    context = _live_context(request, action)
     context.update(
         persons=action.persons.all(),
         vehicles=action.vehicles.all(),
@@ -289,7 +396,9 @@ def _detail(request, action: Action, status: int = 200, **forms):
         end_form=forms.get("end_form") or EndForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
         release_errors=forms.get("release_errors", []),
+        edit_errors=forms.get("edit_errors", []),
         tiles_url=_tiles_url(),
+        tiles_attribution=_tiles_attribution(),
     )
     if action.state == Action.State.DRAFT:
         counts = targeting.estimate_reach(
@@ -304,20 +413,20 @@ def _detail(request, action: Action, status: int = 200, **forms):
         context["reach"] = _reach_rows(counts)
         context["reach_total"] = sum(counts.values())
         context["release_problems"] = action.release_problems()
-    return render(request, "actions/console/detail.html", context, status=status)
+    return _render(request, "actions/console/detail.html", context, status=status)
 
 
 @require_GET
-@staff_required(verb=MANAGE)
+@staff_required(verb=VIEW)
 def detail(request, pk):
-    return _detail(request, _action_for(request, pk))
+    return _detail(request, _action_for(request, pk, VIEW))
 
 
 @require_GET
-@staff_required(verb=MANAGE)
+@staff_required(verb=VIEW)
 def live(request, pk):
-    action = _action_for(request, pk)
-    return render(request, "actions/console/_live.html", _live_context(action))
+    action = _action_for(request, pk, VIEW)
+    return render(request, "actions/console/_live.html", _live_context(request, action))
 
 
 # The verbs -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("postcode/", console.postcode, name="postcode"),
     path("<int:pk>/", console.detail, name="detail"),
     path("<int:pk>/live/", console.live, name="live"),
+    path("<int:pk>/bewerken/", console.edit, name="edit"),
     path("<int:pk>/versturen/", console.release, name="release"),
     path("<int:pk>/update/", console.update, name="update"),
     path("<int:pk>/beeindigen/", console.end, name="end"),

@@ -111,9 +111,27 @@ PersonFormSet = forms.formset_factory(PersonForm, extra=1, max_num=10)
 VehicleFormSet = forms.formset_factory(VehicleForm, extra=1, max_num=10)
 
 
-def filled(formset) -> list[dict]:
-    """The signalementen actually filled in (an untouched extra form is skipped)."""
-    return [form.cleaned_data for form in formset.forms if form.has_changed() and form.cleaned_data]
+def _is_blank(form) -> bool:
+    """Nothing but defaults: an untouched extra form, or one the operator emptied."""
+    model = form._meta.model
+    return all(
+        value in ("", None) or value == model._meta.get_field(name).get_default()
+        for name, value in form.cleaned_data.items()
+    )
+
+
+def described(formset) -> list[dict]:
+    """The signalementen filled in, in order; a form left or made empty is skipped (on a
+    draft opened again, emptying a person's fields removes that person)."""
+    return [
+        form.cleaned_data for form in formset.forms if form.cleaned_data and not _is_blank(form)
+    ]
+
+
+def signalement_initial(related) -> list[dict]:
+    """A draft's persons (or vehicles) as the formset's initial data, in order."""
+    form_class = PersonForm if related.model is PersonDescription else VehicleForm
+    return list(related.order_by("id").values(*form_class._meta.fields))
 
 
 class UpdateForm(forms.Form):

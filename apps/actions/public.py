@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.governance.geo import bounding_box, distance_m
@@ -18,7 +19,7 @@ from apps.participants.forms import error_links
 from burgernet import ratelimit
 from burgernet.client import client_ip
 
-from . import services
+from . import photos, services
 from .models import Action
 from .public_forms import TipForm
 
@@ -31,6 +32,9 @@ TIP_SENT = "ontvangen"  # ?tip=ontvangen after a tip: the page thanks the sender
 # How far from the incident point a place name may lie to describe where it was.
 PLACE_SEARCH_M = 10_000
 WHATSAPP_SHARE = "https://wa.me/?text="
+# A tip is a photo of at most photos.MAX_UPLOAD_BYTES and a little text; a request much
+# larger is refused before its body is read (and stored in a temporary file).
+MAX_TIP_REQUEST_BYTES = photos.MAX_UPLOAD_BYTES + 64 * 1024
 
 
 @require_safe
@@ -43,8 +47,21 @@ def action_page(request, ref):
 
 @require_POST
 @never_cache
+@csrf_exempt  # checked by _tip, once the size is known to be sane (see below)
 def tip(request, ref):
+    """A huge request is refused by its Content-Length before anything reads its body:
+    Django's CSRF middleware would otherwise parse the whole upload (into a temporary
+    file) just to find the token. This is Django's documented pattern for a view that must
+    act before the body is read: csrf_exempt outside, csrf_protect inside."""
     action = _public_action(ref)
+    if _content_length(request) > MAX_TIP_REQUEST_BYTES:
+        form = TipForm() if action.accepts_tips() else None
+        return _render(request, action, form, status=413, too_large=True)
+    return _tip(request, action)
+
+
+@csrf_protect
+def _tip(request, action: Action):
     if _over_limit(request, action):
         return render(request, "actions/public/rate_limited.html", {"action": action}, status=429)
     if not action.accepts_tips():
@@ -89,6 +106,13 @@ def _over_limit(request, action: Action) -> bool:
     return over
 
 
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _tip_fields(form: TipForm) -> dict:
     data = form.cleaned_data
     return {"text": data["text"], "photo": data["photo"] or None, "phone": data["phone"]}
@@ -109,7 +133,15 @@ def _thanks(action: Action):
     return redirect(f"{url}?tip={TIP_SENT}#tip-sent")
 
 
-def _render(request, action: Action, form: TipForm | None, *, status=200, tip_sent=False):
+def _render(
+    request,
+    action: Action,
+    form: TipForm | None,
+    *,
+    status=200,
+    tip_sent=False,
+    too_large=False,
+):
     try:
         end_message = action.end_message
     except ObjectDoesNotExist:
@@ -134,6 +166,7 @@ def _render(request, action: Action, form: TipForm | None, *, status=200, tip_se
         "form": form,
         "errors": error_links(form) if form is not None and form.is_bound else [],
         "tip_sent": tip_sent,
+        "too_large": photos.MSG_TOO_LARGE if too_large else "",
     }
     return render(request, "actions/public/action.html", context, status=status)
 

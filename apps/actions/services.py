@@ -89,11 +89,19 @@ def action_create(*, by, persons=(), vehicles=(), **fields) -> Action:
 
 
 def action_save_draft(
-    *, action: Action, by, persons=(), vehicles=(), changed: list[str] | None = None
+    *,
+    action: Action,
+    by,
+    persons=(),
+    vehicles=(),
+    changed: list[str] | None = None,
+    replace_signalement: bool = False,
 ) -> Action:
     """Save a new draft, or changes to a draft (the console's and the admin's forms).
 
     A new draft belongs to the user's organisation and, unless told, its region.
+    `persons` and `vehicles` are added; with `replace_signalement` (a draft opened again in
+    the console) they take the place of the ones it had.
     """
     is_new = action.pk is None
     if is_new:
@@ -118,6 +126,9 @@ def action_save_draft(
             # The region it was in must have been the user's too, not only the new one.
             _require_manage(by, current.get())
         action.save()
+        if replace_signalement and not is_new:
+            action.persons.all().delete()
+            action.vehicles.all().delete()
         for person in persons:
             PersonDescription(action=action, **person).save()
         for vehicle in vehicles:

@@ -18,9 +18,12 @@
     window.setInterval(refresh, seconds * 1000);
   });
 
-  function tileLayer(map, url) {
+  // Tiles from the configured URL; the map works without them (a click still places
+  // the point). The attribution is the server's, for the tiles it configured.
+  function tileLayer(map, node) {
+    var url = node.dataset.tiles;
     if (!url || !window.L) return;
-    L.tileLayer(url, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
+    L.tileLayer(url, { maxZoom: 19, attribution: node.dataset.attribution || "" }).addTo(map);
   }
 
   // Read-only map of an action (detail page).
@@ -28,7 +31,7 @@
   if (actionMap && window.L) {
     var p = [parseFloat(actionMap.dataset.lat), parseFloat(actionMap.dataset.lon)];
     var m = L.map(actionMap).setView(p, 12);
-    tileLayer(m, actionMap.dataset.tiles);
+    tileLayer(m, actionMap);
     L.circleMarker(p, { radius: 6 }).addTo(m);
     var c = L.circle(p, { radius: parseFloat(actionMap.dataset.radius) }).addTo(m);
     m.fitBounds(c.getBounds());
@@ -79,11 +82,13 @@
   if (mapNode && window.L) {
     var center = mapNode.dataset.center.split(",").map(parseFloat);
     map = L.map(mapNode).setView(center, parseInt(mapNode.dataset.zoom, 10));
-    tileLayer(map, mapNode.dataset.tiles);
+    tileLayer(map, mapNode);
     map.on("click", function (e) {
+      var first = !point();
       lat.value = e.latlng.lat.toFixed(5);
       lon.value = e.latlng.lng.toFixed(5);
-      drawPoint(false);
+      // The first point: zoom in to the circle, which is too small to see from afar.
+      drawPoint(first);
       scheduleReach();
     });
     drawPoint(true);

@@ -140,8 +140,91 @@ def test_it_sends_anonymous_users_to_the_login(client):
     assert reverse("governance:login") in response["Location"]
 
 
-def test_it_refuses_a_manager_who_may_not_manage_actions(staff_client, manager):
-    assert staff_client(manager).get(reverse("console:index")).status_code == 403
+def test_it_refuses_staff_without_an_action_role(staff_client, woerden_author):
+    client = staff_client(woerden_author)
+    assert client.get(reverse("console:index")).status_code == 403
+    assert client.get(reverse("console:active")).status_code == 403
+
+
+# Managers follow actions read-only -------------------------------------------------------------
+
+
+@pytest.fixture
+def beheer(staff_client, manager):
+    return staff_client(manager)
+
+
+def test_it_lets_a_manager_follow_every_region_read_only(
+    beheer, released_mn, draft_ams, operator_mn
+):
+    services.tip_submit(action=released_mn, text="Man gezien bij de Neude.")
+    _mark_sent(released_mn)
+    ended = services.action_create(by=operator_mn, **action_fields(title="Overval snackbar"))
+    services.action_release(action=ended, by=operator_mn)
+    services.action_end(action=ended, by=operator_mn, result="arrested", text="Aangehouden.")
+
+    index = beheer.get(reverse("console:index")).content.decode()
+    assert released_mn.title in index and draft_ams.title in index  # the whole country
+    assert "Overval snackbar" in index  # the history
+    assert 'id="new-action"' not in index
+    assert reverse("console:create") not in index
+    assert beheer.get(reverse("console:active")).status_code == 200
+
+    response = beheer.get(reverse("console:detail", args=[released_mn.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="read-only"' in content
+    assert 'id="sending-table"' in content and "Man gezien bij de Neude." in content
+    for form in ("stop-form", "update-form", "end-form", "cancel-form", "release-form"):
+        assert f'id="{form}"' not in content
+    assert reverse("console:tip_read", args=[released_mn.tips.get().pk]) not in content
+
+    live = beheer.get(reverse("console:live", args=[released_mn.pk])).content.decode()
+    assert "Man gezien bij de Neude." in live and "Gelezen" not in live
+
+    draft = beheer.get(reverse("console:detail", args=[draft_ams.pk])).content.decode()
+    assert 'id="release-reach"' in draft  # the reach, but no way to send or edit
+    assert 'id="release-form"' not in draft and 'id="edit-draft"' not in draft
+
+
+def test_it_refuses_a_manager_every_change(beheer, released_mn, operator_mn):
+    draft_mn = services.action_create(by=operator_mn, **action_fields(title="Concept"))
+    tip = services.tip_submit(action=released_mn, text="Gezien.")
+    before = (Delivery.objects.count(), AuditEntry.objects.count(), Action.objects.count())
+    posts = [
+        (reverse("console:create"), _form_data()),
+        (reverse("console:edit", args=[draft_mn.pk]), _form_data(title="Anders")),
+        (reverse("console:release", args=[draft_mn.pk]), {"confirm": "yes"}),
+        (reverse("console:update", args=[released_mn.pk]), {"text": "x"}),
+        (reverse("console:end", args=[released_mn.pk]), {"result": "not_found", "text": "x"}),
+        (reverse("console:cancel", args=[released_mn.pk]), {"text": "x"}),
+        (reverse("console:stop", args=[released_mn.pk]), {}),
+        (reverse("console:tip_read", args=[tip.pk]), {}),
+    ]
+    for url, data in posts:
+        assert beheer.post(url, data).status_code == 403, url
+    for url in (
+        reverse("console:create"),
+        reverse("console:edit", args=[draft_mn.pk]),
+        reverse("console:reach") + f"?lat={UTRECHT[0]}&lon={UTRECHT[1]}&radius_m=2000",
+        reverse("console:postcode") + "?postcode=3511",
+    ):
+        assert beheer.get(url).status_code == 403, url
+
+    draft_mn.refresh_from_db()
+    released_mn.refresh_from_db()
+    assert (draft_mn.state, draft_mn.title) == (Action.State.DRAFT, "Concept")
+    assert released_mn.state == Action.State.RELEASED
+    assert not Tip.objects.get(pk=tip.pk).is_read
+    assert (Delivery.objects.count(), AuditEntry.objects.count(), Action.objects.count()) == before
+
+
+def test_it_keeps_an_operator_to_the_own_regions_history(ams, operator_mn, alerted):
+    action = services.action_create(by=operator_mn, **action_fields(title="Inbraak Lombok"))
+    services.action_release(action=action, by=operator_mn)
+    services.action_end(action=action, by=operator_mn, result="not_found", text="Niets.")
+    assert b"Inbraak Lombok" not in ams.get(reverse("console:index")).content
+    assert ams.get(reverse("console:detail", args=[action.pk])).status_code == 403
 
 
 # A new action ----------------------------------------------------------------------------------
@@ -472,3 +555,291 @@ def test_it_renders_the_live_partial_with_counts_and_tips(mn, released_mn):
     assert 'class="tip-photo"' in content
     assert 'id="sending-table"' in content
     assert "sms" in content
+
+
+# A draft opened again ---------------------------------------------------------------------------
+
+
+def _edit_data(action, **overrides) -> dict:
+    """The edit form as the page sends it back, with the draft's person as form 0."""
+    data = _form_data(
+        title=action.title,
+        **{
+            "person-TOTAL_FORMS": "2",
+            "person-INITIAL_FORMS": "1",
+            "person-0-sex": "male",
+            "person-0-age": "82",
+            "person-0-clothing": "grijze jas",
+            "person-1-sex": "unknown",
+        },
+    )
+    data.update(overrides)
+    return data
+
+
+def test_it_opens_a_draft_again_with_everything_filled_in(mn, draft_mn):
+    response = mn.get(reverse("console:edit", args=[draft_mn.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Concept bewerken" in content
+    assert f'action="{reverse("console:edit", args=[draft_mn.pk])}"' in content
+    assert 'value="Vermiste man (82)"' in content
+    assert 'value="grijze jas"' in content and 'id="person-1"' in content  # and a new one
+    assert f'value="{draft_mn.lat}"' in content and 'value="2000"' in content
+    assert 'id="point-map"' in content
+
+
+def test_it_edits_every_field_of_a_draft_and_then_releases_it(mn, draft_mn, operator_mn, alerted):
+    photo = SimpleUploadedFile("IMG_0002.jpg", _jpeg_with_gps(), content_type="image/jpeg")
+    new_point = (52.1000, 5.1100)  # still Utrecht, a little west
+    data = _edit_data(
+        draft_mn,
+        kind="suspicious_situation",
+        title="Verdachte man bij school",
+        text="Spreekt kinderen aan.",
+        lat=str(new_point[0]),
+        lon=str(new_point[1]),
+        radius_m="1500",
+        photo=photo,
+        **{
+            "person-0-age": "40-50",
+            "person-0-clothing": "zwarte jas",
+            "person-1-sex": "female",
+            "person-1-age": "30",
+            "vehicle-0-make": "Volvo",
+            "vehicle-0-colour": "rood",
+        },
+    )
+    data.pop("is_time_critical")
+
+    response = mn.post(reverse("console:edit", args=[draft_mn.pk]), data)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:detail", args=[draft_mn.pk])
+    action = Action.objects.get(pk=draft_mn.pk)
+    assert action.state == Action.State.DRAFT
+    assert (action.kind, action.title, action.text) == (
+        "suspicious_situation",
+        "Verdachte man bij school",
+        "Spreekt kinderen aan.",
+    )
+    assert not action.is_time_critical
+    assert (action.lat, action.lon, action.radius_m) == (*new_point, 1500)
+    assert [(p.sex, p.age, p.clothing) for p in action.persons.all()] == [
+        ("male", "40-50", "zwarte jas"),
+        ("female", "30", ""),
+    ]
+    assert [(v.make, v.colour) for v in action.vehicles.all()] == [("Volvo", "rood")]
+    with action.photo.open("rb") as stored:
+        image = Image.open(stored)
+        assert max(image.size) == photos.MAX_SIDE_PX
+        assert not image.getexif().get_ifd(0x8825)
+    entry = AuditEntry.objects.get(verb="action.changed")
+    assert {"kind", "title", "text", "photo", "lat", "lon", "radius_m", "persons", "vehicles"} <= (
+        set(entry.detail["fields"])
+    )
+
+    release = mn.post(reverse("console:release", args=[action.pk]), {"confirm": "yes"})
+    action.refresh_from_db()
+    assert release.status_code == 302
+    assert action.state == Action.State.RELEASED
+    assert action.release_message.title == "Burgernet: Verdachte man bij school"
+    assert "Volvo" in action.release_message.body and "zwarte jas" in action.release_message.body
+
+
+def test_it_removes_a_person_emptied_and_clears_the_photo(mn, operator_mn, photo):
+    action = services.action_create(
+        by=operator_mn, persons=[{"sex": "male", "age": "82"}], photo=photo, **action_fields()
+    )
+    data = _edit_data(
+        action,
+        **{
+            "photo-clear": "on",
+            "person-0-sex": "unknown",
+            "person-0-age": "",
+            "person-0-clothing": "",
+        },
+    )
+    response = mn.post(reverse("console:edit", args=[action.pk]), data)
+    action.refresh_from_db()
+    assert response.status_code == 302
+    assert not action.photo
+    assert not action.persons.exists()
+
+
+def test_it_keeps_the_photo_when_no_new_one_is_chosen(mn, operator_mn, photo):
+    action = services.action_create(by=operator_mn, photo=photo, **action_fields())
+    name = action.photo.name
+    response = mn.post(reverse("console:edit", args=[action.pk]), _edit_data(action, title="Nieuw"))
+    action.refresh_from_db()
+    assert response.status_code == 302
+    assert (action.title, action.photo.name) == ("Nieuw", name)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"radius_m": "0"}, "Kies een straal"),
+        ({"radius_m": "500000"}, "Kies een straal"),
+        ({"lat": "40.4168", "lon": "-3.7038"}, "buiten het gebied"),
+        ({"title": ""}, ""),
+    ],
+)
+def test_it_refuses_bad_changes_to_a_draft_and_keeps_it(mn, draft_mn, overrides, message):
+    response = mn.post(
+        reverse("console:edit", args=[draft_mn.pk]), _edit_data(draft_mn, **overrides)
+    )
+    draft_mn.refresh_from_db()
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert (draft_mn.title, draft_mn.radius_m, draft_mn.lat) == (
+        "Vermiste man (82)",
+        2000,
+        UTRECHT[0],
+    )
+    assert not AuditEntry.objects.filter(verb="action.changed").exists()
+
+
+def test_it_refuses_a_non_image_on_a_draft(mn, draft_mn):
+    fake = SimpleUploadedFile("foto.png", b"GIF89a nep", content_type="image/png")
+    response = mn.post(
+        reverse("console:edit", args=[draft_mn.pk]), _edit_data(draft_mn, photo=fake)
+    )
+    draft_mn.refresh_from_db()
+    assert response.status_code == 400
+    assert "geen foto" in response.content.decode()
+    assert not draft_mn.photo
+
+
+def test_it_refuses_to_move_a_draft_into_another_region(mn, draft_mn):
+    data = _edit_data(draft_mn, lat=str(AMSTERDAM[0]), lon=str(AMSTERDAM[1]))
+    response = mn.post(reverse("console:edit", args=[draft_mn.pk]), data)
+    draft_mn.refresh_from_db()
+    assert response.status_code == 403
+    assert "buiten het werkgebied" in response.content.decode()
+    assert (draft_mn.lat, draft_mn.lon) == UTRECHT
+
+
+def test_it_refuses_another_regions_operator_the_draft(ams, draft_mn):
+    url = reverse("console:edit", args=[draft_mn.pk])
+    assert ams.get(url).status_code == 403
+    assert ams.post(url, _edit_data(draft_mn, title="Overgenomen")).status_code == 403
+    draft_mn.refresh_from_db()
+    assert draft_mn.title == "Vermiste man (82)"
+
+
+def test_it_does_not_edit_a_released_action(mn, released_mn):
+    url = reverse("console:edit", args=[released_mn.pk])
+    shown = mn.get(url)
+    posted = mn.post(url, _edit_data(released_mn, title="Anders", radius_m="5000"))
+    released_mn.refresh_from_db()
+    assert shown.status_code == 409 and posted.status_code == 409
+    assert "kan niet meer worden bewerkt" in posted.content.decode()
+    assert (released_mn.title, released_mn.radius_m) == ("Vermiste man (82)", 2000)
+    page = mn.get(reverse("console:detail", args=[released_mn.pk])).content.decode()
+    assert 'id="edit-draft"' not in page and 'id="update-form"' in page
+
+
+def test_it_offers_to_edit_a_draft(mn, draft_mn):
+    page = mn.get(reverse("console:detail", args=[draft_mn.pk])).content.decode()
+    assert f'href="{reverse("console:edit", args=[draft_mn.pk])}"' in page
+
+
+def test_it_answers_404_for_editing_an_unknown_action(mn):
+    assert mn.get(reverse("console:edit", args=[999_999])).status_code == 404
+
+
+# Exercise mode ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def push_service(settings):
+    """The local push service and a VAPID pair for the server."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from apps.channels.pushendpoint import PushEndpoint, b64url
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+    settings.VAPID_PUBLIC_KEY = b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    settings.WEBPUSH_TIMEOUT = 5.0
+    with PushEndpoint() as endpoint:
+        yield endpoint
+
+
+def _subscribed_device(push_service, push_id: str, *, test: bool):
+    from apps.channels.pushendpoint import make_subscriber
+    from apps.participants.models import Device
+
+    phone = make_subscriber(push_service.url_for(push_id))
+    Device.objects.create(
+        endpoint=phone.endpoint,
+        p256dh=phone.p256dh,
+        auth=phone.auth,
+        cell="u178k",
+        cell_lat=UTRECHT[0],
+        cell_lon=UTRECHT[1],
+        cell_updated_at=timezone.now(),
+        is_test_device=test,
+    )
+    return phone
+
+
+def _send(message_id: int) -> None:
+    """What the chunk tasks do, until nothing is due."""
+    from apps.channels.tasks import send_message_chunks
+
+    while send_message_chunks(message_id, max_chunks=10):
+        pass
+
+
+def test_it_sends_an_exercise_only_to_test_devices_labelled_everywhere(
+    mn, client, push_service, make_participant
+):
+    import json
+
+    make_participant(UTRECHT)  # a citizen by address
+    citizen = _subscribed_device(push_service, "citizen", test=False)
+    staff_phone = _subscribed_device(push_service, "staff", test=True)
+
+    # The reach of an exercise counts the test devices only.
+    query = {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000, "time_critical": "on"}
+    real = mn.get(reverse("console:reach"), query).json()
+    assert (real["reach"][Channel.WEBPUSH], real["reach"][Channel.SMS]) == (1, 1)  # the citizens
+    reach = mn.get(reverse("console:reach"), {**query, "exercise": "on"}).json()
+    assert reach["reach"] == {Channel.WEBPUSH: 1} and reach["total"] == 1
+
+    mn.post(reverse("console:create"), _form_data(is_exercise="on", title="Training vermissing"))
+    action = Action.objects.get()
+    assert action.is_exercise
+    draft_page = mn.get(reverse("console:detail", args=[action.pk])).content.decode()
+    assert 'id="exercise-banner"' in draft_page and "Oefening versturen" in draft_page
+    assert "<title>OEFENING" in draft_page
+
+    mn.post(reverse("console:release", args=[action.pk]), {"confirm": "yes"})
+    action.refresh_from_db()
+    _send(action.release_message_id)
+    mn.post(reverse("console:end", args=[action.pk]), {"result": "other", "text": "Geoefend."})
+    action.refresh_from_db()
+    _send(action.end_message.message_id)
+
+    # Pushes to the staff phone only, both labelled; nothing to citizens on any channel.
+    assert push_service.pushes_for("citizen") == []
+    assert not Delivery.objects.filter(participant__isnull=False).exists()
+    alert, end = (json.loads(staff_phone.decrypt(p.body)) for p in push_service.pushes_for("staff"))
+    assert alert["title"] == "Burgernet: OEFENING – Training vermissing"
+    assert alert["body"].startswith("Dit is een oefening.")
+    assert alert["exercise"] is True
+    assert end["title"] == "Burgernet: OEFENING – Afgelopen: Training vermissing"
+    assert citizen.endpoint not in {d.device.endpoint for d in Delivery.objects.all()}
+
+    # The console's list and page, and the citizens' page, say so.
+    assert b"OEFENING" in mn.get(reverse("console:index")).content
+    assert b'id="exercise-banner"' in mn.get(reverse("console:detail", args=[action.pk])).content
+    public_page = client.get(reverse("alerts:action", kwargs={"ref": action.ref})).content.decode()
+    assert 'id="exercise-banner"' in public_page and "<title>OEFENING" in public_page

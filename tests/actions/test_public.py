@@ -4,6 +4,7 @@ its limits, the links in pushes, and that nothing on it loads from other hosts."
 import io
 import logging
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -319,6 +320,28 @@ def test_it_refuses_an_oversized_upload(client, released):
     assert response.status_code == 400
     assert str(photos.MSG_TOO_LARGE) in response.content.decode()
     assert not Tip.objects.exists()
+
+
+def test_it_refuses_a_huge_request_before_reading_it(released, settings, monkeypatch):
+    # With the CSRF check on: the token would be looked for in the body, which is not read.
+    client = Client(enforce_csrf_checks=True)
+    huge = SimpleUploadedFile(
+        "groot.jpg", b"\xff" * (public.MAX_TIP_REQUEST_BYTES + 1), content_type="image/jpeg"
+    )
+    read = []
+    monkeypatch.setattr(
+        "django.http.request.HttpRequest._load_post_and_files",
+        lambda request: read.append(request.path),
+    )
+    response = post_tip(client, released, photo=huge)
+    assert read == []
+
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert 'id="tip-too-large"' in html and str(photos.MSG_TOO_LARGE) in html
+    assert 'id="tip-form"' in html  # the citizen can try again with a smaller photo
+    assert not Tip.objects.exists()
+    assert not (Path(settings.MEDIA_ROOT) / "tips").exists()
 
 
 def test_it_rate_limits_tips_per_action_and_client(client, released):

@@ -80,33 +80,50 @@ def foreign_requests():
 
 
 @pytest.fixture
-def page(request, browser, live_server, foreign_requests):
-    """A page in a fresh context (no cookies), as a Dutch visitor, at the live server.
+def make_page(request, browser, live_server, foreign_requests):
+    """make_page() → a page in a fresh context (no cookies), as a Dutch visitor, at the
+    live server; a test with two people (an operator and a citizen) asks twice.
 
-    When the test fails, a screenshot of the page is saved in test-results/.
+    When the test fails, a screenshot of each page is saved in test-results/.
     """
-    context = browser.new_context(
-        base_url=live_server.url, locale="nl-NL", timezone_id="Europe/Amsterdam"
-    )
-    context.set_default_timeout(TIMEOUT_MS)
     own_host = urlsplit(live_server.url).netloc
+    opened = []
 
     def record(request):
         url = urlsplit(request.url)
         if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own_host:
             foreign_requests.append(request.url)
 
-    context.on("request", record)
-    page = context.new_page()
-    yield page
+    def make(**options):
+        context = browser.new_context(
+            base_url=live_server.url, locale="nl-NL", timezone_id="Europe/Amsterdam", **options
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.on("request", record)
+        page = context.new_page()
+        opened.append((context, page))
+        return page
+
+    yield make
     call = request.node.stash.get(_reports, {}).get("call")
-    if call is not None and call.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
-        path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=path, full_page=True)
-        print(f"Screenshot of the failed page: {path}")
-    context.close()
+    failed = call is not None and call.failed
+    for n, (context, page) in enumerate(opened):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+            path = ARTIFACTS / (f"{name}.png" if n == 0 else f"{name}-{n + 1}.png")
+            page.screenshot(path=path, full_page=True)
+            print(f"Screenshot of the failed page: {path}")
+        context.close()
+
+
+@pytest.fixture
+def page(make_page):
+    """A page in a fresh context (no cookies), as a Dutch visitor, at the live server.
+
+    When the test fails, a screenshot of the page is saved in test-results/.
+    """
+    return make_page()
 
 
 # The geography as loaded by the first test: loading it computes for seconds, restoring
@@ -175,3 +192,64 @@ def assert_accessible():
             pytest.fail(f"{page.url}\n{_axe_report(blocking)}", pytrace=False)
 
     return check
+
+
+@pytest.fixture
+def q2_worker():
+    """run() → works off every task waiting in django-q2's broker, as a cluster's worker
+    does: the tasks are taken from the broker, signed packages opened, run by q2's own
+    `worker` loop and acknowledged. Returns the tasks run; fails on a task that failed.
+
+    It runs in the test's thread because the live server shares its database connection
+    with that thread (SQLite in memory); a worker process would see another database.
+    """
+    import multiprocessing
+    import queue
+
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+    from django_q.worker import worker
+
+    def run() -> list[dict]:
+        broker = get_broker()
+        done = []
+        while broker.queue_size():
+            tasks = broker.dequeue() or []
+            todo, results = queue.Queue(), queue.Queue()
+            for ack_id, payload in tasks:
+                task = SignedPackage.loads(payload)
+                task["ack_id"] = ack_id
+                todo.put(task)
+            todo.put("STOP")
+            worker(todo, results, multiprocessing.Value("f", -1))
+            while not results.empty():
+                task = results.get()
+                assert task["success"], f"q2 task {task['name']} failed: {task['result']}"
+                broker.acknowledge(task["ack_id"])
+                done.append(task)
+        return done
+
+    return run
+
+
+@pytest.fixture
+def push_service(settings):
+    """The local push service on 127.0.0.1 with a VAPID pair for the server, and
+    subscriptions to it allowed (as in development)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from apps.channels.pushendpoint import PushEndpoint, b64url
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+    settings.VAPID_PUBLIC_KEY = b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = True
+    settings.WEBPUSH_TIMEOUT = 5.0
+    with PushEndpoint() as endpoint:
+        yield endpoint

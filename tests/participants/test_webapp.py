@@ -178,6 +178,25 @@ def _js_string(js: str, name: str) -> str:
     return json.loads(re.search(rf'var {name} = ("[^"]*");', js).group(1))
 
 
+def test_it_gives_the_app_the_key_that_signs_the_pushes_in_development(client, settings, tmp_path):
+    from apps.channels import vapid
+    from apps.channels.pushendpoint import vapid_claims
+
+    settings.DEBUG = True
+    settings.VAPID_PRIVATE_KEY = settings.VAPID_PUBLIC_KEY = ""  # the development key file
+    settings.VAPID_DEV_KEY_FILE = tmp_path / "vapid-dev.pem"
+    key = vapid.public_key()
+    assert key != VAPID_PUBLIC_KEY
+
+    html = client.get(APP).content.decode()
+    js = client.get(reverse("participants:webapp_worker")).content.decode()
+
+    assert f'data-vapid-key="{key}"' in html
+    assert _js_string(js, "VAPID_KEY") == key
+    header = vapid.HeaderCache().authorization("https://push.example.net/push/abc")
+    assert vapid_claims(header)[1] == key  # what push services check subscriptions against
+
+
 def test_it_tells_the_page_when_push_is_not_configured(client, settings):
     settings.VAPID_PRIVATE_KEY = settings.VAPID_PUBLIC_KEY = ""  # production without keys
     html = client.get(APP).content.decode()
