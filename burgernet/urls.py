@@ -1,7 +1,5 @@
 """The site's URLs: the public registration site, staff screens and the admin."""
 
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,6 +16,5 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("apps.participants.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploads (MEDIA_ROOT) are never served as a folder, not even in development: photos go
+# through views that check who may see them (as apps/actions/media.py).

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import console
+from . import console, media
 
 app_name = "console"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("postcode/", console.postcode, name="postcode"),
     path("<int:pk>/", console.detail, name="detail"),
     path("<int:pk>/live/", console.live, name="live"),
+    path("<int:pk>/foto/", media.console_action_photo, name="photo"),
     path("<int:pk>/bewerken/", console.edit, name="edit"),
     path("<int:pk>/versturen/", console.release, name="release"),
     path("<int:pk>/update/", console.update, name="update"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("<int:pk>/intrekken/", console.cancel, name="cancel"),
     path("<int:pk>/stoppen/", console.stop, name="stop"),
     path("tips/<int:pk>/gelezen/", console.tip_read, name="tip_read"),
+    path("tips/<int:pk>/foto/", media.tip_photo, name="tip_photo"),
 ]

@@ -19,7 +19,7 @@ from apps.participants.forms import error_links
 from burgernet import ratelimit
 from burgernet.client import client_ip
 
-from . import photos, services
+from . import media, photos, services
 from .models import Action
 from .public_forms import TipForm
 
@@ -156,7 +156,7 @@ def _render(
         "updates": list(action.updates.all()),
         "shows_details": shows_details,
         # A found person's photo is not kept on show once the action is over.
-        "shows_photo": bool(action.photo) and action.is_active,
+        "shows_photo": action.is_active and media.may_see_action_photo(request.user, action),
         "place": _place_near(action.lat, action.lon),
         "radius_km": action.radius_m / 1000,
         "map": _map_config(action) if shows_details else None,

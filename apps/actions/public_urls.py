@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import public
+from . import media, public
 
 app_name = "alerts"
 
 urlpatterns = [
     path("<uuid:ref>/", public.action_page, name="action"),
     path("<uuid:ref>/tip/", public.tip, name="tip"),
+    path("<uuid:ref>/foto/", media.action_photo, name="photo"),
 ]

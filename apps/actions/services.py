@@ -22,7 +22,7 @@ from apps.governance import audit
 from apps.governance.models import PoliceUnit
 from apps.governance.policy import require
 
-from . import photos, targeting
+from . import media, photos, targeting
 from .models import (
     MSG_NOT_DRAFT,
     MSG_NOT_RELEASED,
@@ -353,7 +353,7 @@ def _message(
     }
     # The photo goes with the alerts, not with the end message or the correction.
     if action.photo and not follow_up:
-        data["image"] = settings.SITE_URL + action.photo.url
+        data["image"] = media.action_photo_url(action)
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S

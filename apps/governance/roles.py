@@ -67,10 +67,25 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.MAIL_AUTHOR: {
         "governance.view_municipality",
         "governance.view_organisation",
+        # Mailings are written in the mail screens; the admin shows them read-only.
+        "mail.view_mailing",
+        "mail.view_mailingarea",
+        # Their organisation's own templates (apps/mail/admin.py keeps national ones out).
+        "mail.view_mailtemplate",
+        "mail.add_mailtemplate",
+        "mail.change_mailtemplate",
+        "mail.delete_mailtemplate",
+        "mail.view_response",
+        "mail.view_responseentry",
     },
     Role.MAIL_APPROVER: {
         "governance.view_municipality",
         "governance.view_organisation",
+        "mail.view_mailing",
+        "mail.view_mailingarea",
+        "mail.view_mailtemplate",
+        "mail.view_response",
+        "mail.view_responseentry",
     },
     Role.MANAGER: {
         "governance.view_province",
@@ -106,6 +121,14 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "actions.view_actionupdate",
         "actions.view_endmessage",
         "actions.view_tip",
+        "mail.view_mailing",
+        "mail.view_mailingarea",
+        "mail.view_mailtemplate",
+        "mail.add_mailtemplate",
+        "mail.change_mailtemplate",
+        "mail.delete_mailtemplate",
+        "mail.view_response",
+        "mail.view_responseentry",
     },
 }
 

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import policy, selectors, services
 from .access import is_staff_verified, staff_required
 from .forms import StaffLoginForm
 
@@ -62,5 +62,8 @@ def home(request):
     context = {
         "profile": selectors.staff_profile(request.user),
         "may_use_admin": admin.site.has_permission(request),
+        # The screens this user's roles open: the console (meldkamer) and Burgernetmail.
+        "may_use_console": policy.can(request.user, "action.view"),
+        "may_use_mail": policy.can(request.user, "mailing.view"),
     }
     return render(request, "governance/home.html", context)

@@ -8,3 +8,11 @@ class MailConfig(AppConfig):
     name = "apps.mail"
     label = "mail"
     verbose_name = "Burgernetmail"
+
+    def ready(self):
+        # The e-mail sender asks this composer for the e-mails of "mail.mailing:<pk>".
+        from apps.channels.email import register_composer
+
+        from .email import SOURCE_PREFIX, MailingComposer
+
+        register_composer(SOURCE_PREFIX, MailingComposer())

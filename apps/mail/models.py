@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.governance.policy import Scope
 
+# The outbox's message title holds 120 characters; the subject becomes that title.
+SUBJECT_MAX = 120
+
 
 class Kind(models.TextChoices):
     NEIGHBOURHOOD_INQUIRY = "inquiry", _("buurtonderzoek")
@@ -31,7 +34,7 @@ class MailTemplate(models.Model):
 
     kind = models.CharField(_("soort"), max_length=12, choices=Kind.choices)
     name = models.CharField(_("naam"), max_length=80)
-    subject = models.CharField(_("onderwerp"), max_length=150)
+    subject = models.CharField(_("onderwerp"), max_length=SUBJECT_MAX)
     body = models.TextField(_("tekst"))
     organisation = models.ForeignKey(
         "governance.Organisation",
@@ -52,6 +55,25 @@ class MailTemplate(models.Model):
         return self.name
 
 
+class MailingQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "MailingQuerySet":
+        """The mailings `user` may see: its own organisation's; every one for country-wide
+        managers. Staff of another organisation with the same area (a police team and its
+        municipality) do not see each other's mailings or responses."""
+        from apps.governance import policy
+        from apps.governance.roles import Role, roles_of
+
+        if not policy.has_role_for(user, "mailing.view"):
+            return self.none()
+        if policy.user_scope(user).nationwide and (
+            user.is_superuser or Role.MANAGER in roles_of(user)
+        ):
+            return self.all()
+        if user.organisation_id is None:
+            return self.none()
+        return self.filter(organisation_id=user.organisation_id)
+
+
 class Mailing(models.Model):
     """Mailing: one e-mail from an organisation to the participants in its areas.
 
@@ -67,12 +89,13 @@ class Mailing(models.Model):
         SENT = "sent", _("verstuurd")
 
     kind = models.CharField(_("soort"), max_length=12, choices=Kind.choices)
-    subject = models.CharField(_("onderwerp"), max_length=150)
+    subject = models.CharField(_("onderwerp"), max_length=SUBJECT_MAX)
     body = models.TextField(
         _("tekst"),
         help_text=_(
             "Platte tekst. Een lege regel begint een nieuwe alinea; *tussen sterretjes* "
-            "wordt vet; regels die met '- ' beginnen worden een opsomming."
+            "wordt vet; regels die met '- ' beginnen worden een opsomming; "
+            "een adres dat met https:// begint wordt een link."
         ),
     )
     image = models.ImageField(_("afbeelding"), upload_to="mail/%Y/%m/", blank=True)
@@ -99,6 +122,15 @@ class Mailing(models.Model):
     )
     state = models.CharField(_("status"), max_length=10, choices=State.choices, default=State.DRAFT)
     submitted_at = models.DateTimeField(_("ingediend op"), null=True, blank=True)
+    # Whoever asked for approval: like the author, not the one who may approve it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ingediend door"),
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -121,6 +153,8 @@ class Mailing(models.Model):
     recipient_count = models.PositiveIntegerField(_("aantal ontvangers"), default=0)
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    objects = MailingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -205,6 +239,14 @@ class MailingArea(models.Model):
         ordering = ["pk"]
         verbose_name = _("gebied")
         verbose_name_plural = _("gebieden")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(house_number_from__isnull=True)
+                | models.Q(house_number_to__isnull=True)
+                | models.Q(house_number_from__lte=models.F("house_number_to")),
+                name="mailing_area_house_numbers_in_order",
+            )
+        ]
 
     def __str__(self):
         if self.kind == self.Kind.STREET:

@@ -1,5 +1,18 @@
 """Citizens' side of Burgernetmail: respond to a mailing, unsubscribe."""
 
+from django.urls import path
+
+from . import public
+
 app_name = "mail_public"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("afbeelding/<int:pk>/", public.mailing_image, name="image"),
+    path("reageren/<str:token>/", public.respond, name="respond"),
+    path("afmelden/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path(
+        "afmelden/<str:token>/een-klik/",
+        public.unsubscribe_one_click,
+        name="unsubscribe_one_click",
+    ),
+]

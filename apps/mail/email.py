@@ -1,0 +1,112 @@
+"""The e-mail of a mailing, as the e-mail sender asks for it (channels/email.py).
+
+`content` is shared by every recipient: subject, plain text and HTML, from the templates in
+templates/mail/email/. What differs per recipient is written as merge fields, which the
+sender fills in per recipient in one batch send:
+
+    ${unsubscribe_url}   the visible unsubscribe link (a page that asks to confirm)
+    ${respond_url}       the respond button of a buurtonderzoek
+
+`recipients` signs those links for each delivery (links.py), and gives the one-click
+address for the List-Unsubscribe header.
+"""
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
+
+from apps.channels.email import (
+    DEFAULT_COMPOSER,
+    EmailContent,
+    RecipientData,
+    absolute_url,
+    escape_fields,
+)
+
+from . import links
+from .models import Mailing
+from .rendering import render_html, render_text
+
+SOURCE_PREFIX = "mail.mailing"
+RESPOND_FIELD = "respond_url"
+UNSUBSCRIBE_FIELD = "unsubscribe_url"
+
+
+def mailing_for(message) -> Mailing | None:
+    """The mailing an outbox message belongs to ("mail.mailing:<pk>"), or None."""
+    prefix, _, pk = message.source.partition(":")
+    if prefix != SOURCE_PREFIX or not pk.isdigit():
+        return None
+    return Mailing.objects.select_related("organisation").filter(pk=int(pk)).first()
+
+
+def image_url(mailing: Mailing) -> str:
+    """The image's absolute address: served by public.mailing_image, never from MEDIA_URL."""
+    if not mailing.image:
+        return ""
+    return absolute_url(reverse("mail_public:image", kwargs={"pk": mailing.pk}))
+
+
+def email_context(mailing: Mailing) -> dict:
+    """What the templates show. Everything an author wrote passes escape_fields, so a
+    literal "${...}" in it is never read as a merge field."""
+    return {
+        "mailing": mailing,
+        "subject": escape_fields(mailing.subject),
+        "organisation": escape_fields(mailing.organisation.name),
+        "incident_place": escape_fields(mailing.incident_place),
+        # render_html escapes every piece of the author's text; escape_fields adds no markup.
+        "body_html": mark_safe(escape_fields(render_html(mailing.body))),  # noqa: S308
+        "body_text": escape_fields(render_text(mailing.body)),
+        "image_url": image_url(mailing),
+        "is_inquiry": mailing.is_inquiry,
+        "closes_at": links.respond_closes_at(mailing) if mailing.is_inquiry else None,
+        "respond_url": f"${{{RESPOND_FIELD}}}",
+        "unsubscribe_url": f"${{{UNSUBSCRIBE_FIELD}}}",
+        "site_url": settings.SITE_URL,
+    }
+
+
+def render_email(mailing: Mailing) -> EmailContent:
+    """The mailing's e-mail, in Dutch (the language of the mail screens)."""
+    context = email_context(mailing)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("mail/email/mailing_subject.txt", context)
+        text = render_to_string("mail/email/mailing.txt", context)
+        html = render_to_string("mail/email/mailing.html", context)
+    return EmailContent(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def recipient_links(maker: links.LinkMaker, participant, *, respond: bool) -> RecipientData:
+    """One recipient's signed links."""
+    unsubscribe = maker.unsubscribe_token(participant)
+    merge = {UNSUBSCRIBE_FIELD: maker.unsubscribe_url(unsubscribe)}
+    if respond:
+        merge[RESPOND_FIELD] = maker.respond_url(maker.respond_token(participant))
+    return RecipientData(merge=merge, unsubscribe_url=maker.one_click_url(unsubscribe))
+
+
+class MailingComposer:
+    """Registered for "mail.mailing" in MailConfig.ready()."""
+
+    def content(self, message) -> EmailContent:
+        mailing = mailing_for(message)
+        if mailing is None:  # deleted since: recipients() then gives no one data
+            return DEFAULT_COMPOSER.content(message)
+        return render_email(mailing)
+
+    def recipients(self, message, deliveries: Sequence) -> dict[int, RecipientData]:
+        mailing = mailing_for(message)
+        if mailing is None:
+            return {}
+        maker = links.LinkMaker(mailing)
+        respond = mailing.is_inquiry
+        return {
+            delivery.pk: recipient_links(maker, delivery.participant, respond=respond)
+            for delivery in deliveries
+            if delivery.participant is not None
+        }

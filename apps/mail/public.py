@@ -1,0 +1,350 @@
+"""The citizens' side of Burgernetmail: answer a buurtonderzoek through the respond link in
+the mail, and unsubscribe from e-mail (the visible link and the RFC 8058 one-click POST).
+
+Both pages are opened by a signed link (links.py) and need no log-in. The two verbs they
+call, `response_submit` and `email_unsubscribe`, are at the top.
+"""
+
+from pathlib import PurePath
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from apps.actions import photos
+from apps.governance import audit
+from apps.governance.access import is_staff_verified
+from apps.participants.forms import error_links
+from apps.participants.models import Participant
+from apps.participants.tokens import email_digest
+from burgernet import ratelimit
+from burgernet.client import client_ip
+
+from . import links
+from .models import Kind, Mailing, Response, ResponseEntry
+from .public_forms import RespondForm, UnsubscribeForm
+from .rendering import render_html
+
+# (limit, window in seconds): per link and client, and per client over all links.
+RESPOND_LIMITS = {
+    "respond.link_ip": (10, 3600),
+    "respond.ip": (30, 3600),
+}
+SENT = "ontvangen"  # ?ontvangen after an answer: the page thanks the sender
+DONE = "afgemeld"  # ?afgemeld after unsubscribing
+ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
+UNSUBSCRIBED = "unsubscribed"
+
+
+# Verbs -----------------------------------------------------------------------------------
+
+
+def response_submit(
+    *,
+    mailing: Mailing,
+    participant: Participant,
+    observation: str,
+    observed_when: str = "",
+    photo=None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    may_call: bool = False,
+) -> ResponseEntry:
+    """A participant's answer to a buurtonderzoek, or an addition to an earlier one.
+
+    The first answer creates the mailing's Response for the participant; every answer is a
+    ResponseEntry. An addition sends the Response back to "new" and replaces the contact
+    details the participant filled in again (empty ones keep the earlier). The photo passes
+    photos.prepare (real image, size, metadata stripped, resized). Raises ValidationError
+    (nothing saved) for a photo that is refused or a mailing that takes no answers.
+    """
+    if not mailing.is_inquiry or mailing.state not in (Mailing.State.SENDING, Mailing.State.SENT):
+        raise ValidationError("this mailing takes no answers", code="state")
+    observation = (observation or "").strip()
+    if not observation:
+        raise ValidationError({"observation": ValidationError("empty", code="required")})
+    entry = ResponseEntry(observation=observation, observed_when=(observed_when or "").strip())
+    if photo:
+        entry.photo = photos.prepare(photo)
+    contact = {
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+    }
+    with transaction.atomic():
+        response, created = _response_for_update(mailing, participant, contact, may_call)
+        if not created:
+            for field, value in contact.items():
+                if value:
+                    setattr(response, field, value)
+            response.may_call = response.may_call or may_call
+            response.status = Response.Status.NEW
+            response.save()
+        entry.response = response
+        entry.full_clean(exclude=["response"])
+        entry.save()
+        # Who answered stays out of the trail: the response is named by its id only.
+        audit.record(
+            verb="mail.response.received",
+            target=response,
+            detail={"mailing": mailing.pk, "entry": entry.pk, "addition": not created},
+        )
+    return entry
+
+
+def _response_for_update(mailing, participant, contact: dict, may_call: bool):
+    """The participant's Response to the mailing, locked; created when there is none."""
+    existing = (
+        Response.objects.select_for_update()
+        .filter(mailing=mailing, participant=participant)
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    response = Response(mailing=mailing, participant=participant, may_call=may_call, **contact)
+    response.full_clean(exclude=["mailing", "participant"])
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:  # the same participant answered at the same moment elsewhere
+        return Response.objects.select_for_update().get(
+            mailing=mailing, participant=participant
+        ), False
+    return response, True
+
+
+def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int, via: str) -> bool:
+    """Stop e-mail to the participant's address (until it is confirmed again).
+
+    Idempotent: True only when this call blocked the address. An address already blocked
+    (bounced, complained, unsubscribed) keeps its reason; a link for an address the
+    participant no longer has changes nothing. Audited without personal data.
+    """
+    if not participant.email or email_digest(participant.email) != digest:
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Participant.objects.filter(
+            pk=participant.pk, email=participant.email, email_suppressed_at__isnull=True
+        ).update(email_suppressed_at=now, email_suppressed_reason=UNSUBSCRIBED, updated_at=now)
+        if changed:
+            audit.record(
+                verb="mail.unsubscribed",
+                target=participant,
+                detail={"mailing": mailing_id, "via": via},
+            )
+    return bool(changed)
+
+
+# Respond ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def respond(request, token):
+    try:
+        link = links.read_respond_token(token)
+    except links.ExpiredLink:
+        return _link_page(request, "closed", status=410)
+    except links.InvalidLink:
+        return _link_page(request, "invalid")
+    mailing, participant = _respond_target(link)
+    if mailing is None:
+        return _link_page(request, "invalid")
+    response = Response.objects.filter(mailing=mailing, participant=participant).first()
+    has_phone = bool(response and response.contact_phone)
+    status = 200
+    if request.method == "POST":
+        if _over_limit(request, token):
+            return render(request, "participants/rate_limited.html", status=429)
+        form = RespondForm(request.POST, request.FILES, has_phone=has_phone)
+        if form.is_bot():
+            return _thanks(token)  # nothing saved; the sender learns nothing
+        if form.is_valid():
+            try:
+                response_submit(mailing=mailing, participant=participant, **_respond_fields(form))
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "state":
+                    return _link_page(request, "invalid")
+                _add_service_errors(form, exc)
+            else:
+                return _thanks(token)
+        status = 400
+    else:
+        form = RespondForm(has_phone=has_phone)
+    context = {
+        "mailing": mailing,
+        "body_html": render_html(mailing.body),
+        "closes_at": link.closes_at,
+        "response": response,
+        "entry_count": response.entries.count() if response else 0,
+        "form": form,
+        "errors": error_links(form) if form.is_bound else [],
+        "sent": request.method == "GET" and SENT in request.GET,
+    }
+    return render(request, "mail/public/respond.html", context, status=status)
+
+
+def _respond_target(link: links.RespondLink):
+    """The mailing and participant of a respond link, or (None, None): a mailing that is
+    gone or takes no answers, or a participant who deleted the registration."""
+    mailing = (
+        Mailing.objects.select_related("organisation")
+        .filter(
+            pk=link.mailing_id,
+            kind=Kind.NEIGHBOURHOOD_INQUIRY,
+            state__in=[Mailing.State.SENDING, Mailing.State.SENT],
+        )
+        .first()
+    )
+    participant = Participant.objects.filter(ref=link.participant_ref).first()
+    if mailing is None or participant is None:
+        return None, None
+    return mailing, participant
+
+
+def _respond_fields(form: RespondForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "observation": data["observation"],
+        "observed_when": data["observed_when"],
+        "photo": data["photo"] or None,
+        "contact_name": data["contact_name"],
+        "contact_phone": data["contact_phone"],
+        "contact_email": data["contact_email"],
+        "may_call": data["may_call"],
+    }
+
+
+def _add_service_errors(form: RespondForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        # What else response_submit raises comes from photos.prepare: it is about the photo.
+        form.add_error("photo", exc)
+
+
+def _over_limit(request, token: str) -> bool:
+    ip = client_ip(request) or "unknown"
+    idents = {"respond.link_ip": f"{token}:{ip}", "respond.ip": ip}
+    over = False
+    for scope, ident in idents.items():  # count both, even when the first is over
+        limit, window_s = RESPOND_LIMITS[scope]
+        over |= not ratelimit.hit(f"mail.{scope}", ident, limit=limit, window_s=window_s)
+    return over
+
+
+def _thanks(token: str):
+    url = reverse("mail_public:respond", kwargs={"token": token})
+    return redirect(f"{url}?{SENT}#sent")
+
+
+# Unsubscribe -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def unsubscribe(request, token):
+    """The visible link: GET asks to confirm and changes nothing; the button POSTs here."""
+    try:
+        link = links.read_unsubscribe_token(token)
+    except links.ExpiredLink:
+        return _link_page(request, "unsubscribe_expired", status=410)
+    except links.InvalidLink:
+        return _link_page(request, "invalid")
+    participant = Participant.objects.filter(ref=link.participant_ref).first()
+    if request.method == "POST":
+        form = UnsubscribeForm(request.POST)
+        if form.is_valid() and participant is not None:
+            email_unsubscribe(
+                participant=participant,
+                digest=link.email_digest,
+                mailing_id=link.mailing_id,
+                via="link",
+            )
+        url = reverse("mail_public:unsubscribe", kwargs={"token": token})
+        return redirect(f"{url}?{DONE}")
+    # A deleted registration, or an address the participant has since replaced or blocked,
+    # receives nothing any more: the page says so rather than offering a button.
+    receives = (
+        participant is not None
+        and participant.email_suppressed_at is None
+        and bool(participant.email)
+        and email_digest(participant.email) == link.email_digest
+    )
+    context = {"form": UnsubscribeForm(), "receives": receives, "done": DONE in request.GET}
+    return render(request, "mail/public/unsubscribe.html", context)
+
+
+@csrf_exempt  # RFC 8058: the mail client POSTs without a page; the signed token authenticates
+@require_POST
+@never_cache
+def unsubscribe_one_click(request, token):
+    """The List-Unsubscribe-Post endpoint: body `List-Unsubscribe=One-Click`."""
+    key, value = ONE_CLICK_BODY
+    if request.POST.get(key) != value:
+        return HttpResponse("Bad request", status=400, content_type="text/plain")
+    try:
+        link = links.read_unsubscribe_token(token)
+    except links.ExpiredLink:
+        return HttpResponse("Link expired", status=410, content_type="text/plain")
+    except links.InvalidLink:
+        return HttpResponse("Invalid link", status=400, content_type="text/plain")
+    participant = Participant.objects.filter(ref=link.participant_ref).first()
+    if participant is not None:
+        email_unsubscribe(
+            participant=participant,
+            digest=link.email_digest,
+            mailing_id=link.mailing_id,
+            via="one_click",
+        )
+    return HttpResponse("Unsubscribed", content_type="text/plain")
+
+
+# The mailing's image ---------------------------------------------------------------------
+
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+
+
+@require_safe
+def mailing_image(request, pk):
+    """The image in a mailing's e-mail: public once the mailing is sent (it cannot change
+    then); before that only to verified staff of the sending organisation (the preview).
+    Nothing under MEDIA_ROOT is served as a folder."""
+    mailing = get_object_or_404(Mailing.objects.exclude(image=""), pk=pk)
+    sent = mailing.state in (Mailing.State.SENDING, Mailing.State.SENT)
+    if not sent and not (
+        is_staff_verified(request.user)
+        and Mailing.objects.visible_to(request.user).filter(pk=mailing.pk).exists()
+    ):
+        raise Http404
+    content_type = IMAGE_TYPES.get(PurePath(mailing.image.name).suffix.lower())
+    if content_type is None:
+        raise Http404
+    try:
+        handle = mailing.image.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400" if sent else "private, no-store"
+    return response
+
+
+# Pages -----------------------------------------------------------------------------------
+
+
+def _link_page(request, reason: str, *, status: int = 400):
+    return render(request, "mail/public/link_invalid.html", {"reason": reason}, status=status)

@@ -1,0 +1,258 @@
+"""Who a mailing reaches: its areas checked and normalised, and the participants inside them.
+
+A participant is reached when it may receive e-mail (a confirmed address, e-mail chosen, not
+blocked by a bounce, complaint or unsubscribe) and one of its registered addresses, or the
+postcode it gave with its e-mail address, lies in one of the mailing's areas — and that
+place lies inside the sending organisation's scope: a municipality's mail never reaches
+another municipality's residents, wherever the areas were drawn. Each participant is
+reached once.
+
+Street areas need house numbers, which only registered addresses have; the other kinds match
+addresses and e-mail postcodes alike. Circles use the same box-then-haversine SQL as the
+targeting of actions, so SQLite and PostgreSQL select the same participants.
+"""
+
+import re
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from apps.actions.targeting import _in_circle  # one circle test for actions and mail
+from apps.governance.models import Municipality, PostcodeArea
+from apps.governance.policy import Scope
+from apps.participants.models import Address, Country, Participant
+
+from .models import MailingArea
+
+AreaKind = MailingArea.Kind
+
+PC6_PATTERN = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
+PC4_PATTERN = re.compile(r"^([1-9][0-9]{3})$")
+# The Netherlands and a margin around it: a circle's centre must lie here.
+MIN_LAT, MAX_LAT = 50.6, 53.7
+MIN_LON, MAX_LON = 3.2, 7.3
+MIN_RADIUS_M, MAX_RADIUS_M = 50, 50_000
+MAX_HOUSE_NUMBER = 99_999
+
+MSG_PC6 = _("Vul een postcode van zes tekens in, zoals 3441 AB.")
+MSG_PC4 = _("Vul een postcodegebied van vier cijfers in, zoals 3441.")
+MSG_UNKNOWN_PC4 = _("Postcodegebied %(pc4)s kennen we niet. Controleer de postcode.")
+MSG_HOUSE_NUMBERS = _("Vul het eerste en het laatste huisnummer van de straat in.")
+MSG_HOUSE_NUMBER_RANGE = _("Het eerste huisnummer mag niet hoger zijn dan het laatste.")
+MSG_HOUSE_NUMBER_VALUE = _("Een huisnummer ligt tussen 1 en 99999.")
+MSG_MUNICIPALITY = _("Kies een gemeente.")
+MSG_POINT = _("Kies het midden van de cirkel op de kaart, of vul de coördinaten in.")
+MSG_POINT_OUTSIDE = _("Het midden van de cirkel ligt niet in Nederland.")
+MSG_RADIUS = _("Kies een straal tussen 50 en 50.000 meter.")
+
+
+# Postcodes ---------------------------------------------------------------------------------
+
+
+def normalise_pc6(raw: str) -> str:
+    """A six-character postcode in the form areas keep it: "3441 ab" → "3441AB"."""
+    match = PC6_PATTERN.match(" ".join((raw or "").upper().split()))
+    if not match:
+        raise ValidationError(MSG_PC6, code="pc6")
+    return "".join(match.groups())
+
+
+def normalise_pc4(raw: str) -> str:
+    match = PC4_PATTERN.match((raw or "").strip())
+    if not match:
+        raise ValidationError(MSG_PC4, code="pc4")
+    return match.group(1)
+
+
+def postcode_area(pc4: str) -> PostcodeArea:
+    """The known postcode area of a PC4; ValidationError for one that does not exist."""
+    area = PostcodeArea.objects.select_related("municipality").filter(pc4=pc4).first()
+    if area is None:
+        raise ValidationError(MSG_UNKNOWN_PC4, code="unknown_pc4", params={"pc4": pc4})
+    return area
+
+
+def _spellings(pc6: str) -> list[str]:
+    """How a PC6 may be stored on a participant: "3441 AB" (the registration's form) or
+    "3441AB"."""
+    return [f"{pc6[:4]} {pc6[4:]}", pc6]
+
+
+# Areas -------------------------------------------------------------------------------------
+
+
+def clean_area(area: MailingArea) -> MailingArea:
+    """Check and normalise an area (saved or not) for its kind; clear the fields its kind
+    does not use. Raises ValidationError with the messages per field."""
+    errors: dict[str, list] = {}
+    kind = area.kind
+    if kind not in AreaKind.values:
+        raise ValidationError({"kind": _("Kies een soort gebied.")})
+    uses_postcode = kind in (AreaKind.STREET, AreaKind.PC6, AreaKind.PC4)
+    if uses_postcode:
+        try:
+            if kind == AreaKind.PC4:
+                area.postcode = normalise_pc4(area.postcode)
+            else:
+                area.postcode = normalise_pc6(area.postcode)
+            postcode_area(area.postcode[:4])
+        except ValidationError as exc:
+            errors["postcode"] = exc.error_list
+    else:
+        area.postcode = ""
+    if kind == AreaKind.STREET:
+        low, high = area.house_number_from, area.house_number_to
+        if low is None or high is None:
+            errors["house_number_from"] = [ValidationError(MSG_HOUSE_NUMBERS)]
+        elif not (1 <= low <= MAX_HOUSE_NUMBER and 1 <= high <= MAX_HOUSE_NUMBER):
+            errors["house_number_from"] = [ValidationError(MSG_HOUSE_NUMBER_VALUE)]
+        elif low > high:
+            errors["house_number_to"] = [ValidationError(MSG_HOUSE_NUMBER_RANGE)]
+    else:
+        area.house_number_from = area.house_number_to = None
+    if kind == AreaKind.MUNICIPALITY:
+        if area.municipality_id is None:
+            errors["municipality"] = [ValidationError(MSG_MUNICIPALITY)]
+    else:
+        area.municipality = None
+    if kind == AreaKind.CIRCLE:
+        if area.lat is None or area.lon is None:
+            errors["lat"] = [ValidationError(MSG_POINT)]
+        elif not (MIN_LAT <= area.lat <= MAX_LAT and MIN_LON <= area.lon <= MAX_LON):
+            errors["lat"] = [ValidationError(MSG_POINT_OUTSIDE)]
+        if area.radius_m is None or not (MIN_RADIUS_M <= area.radius_m <= MAX_RADIUS_M):
+            errors["radius_m"] = [ValidationError(MSG_RADIUS)]
+    else:
+        area.lat = area.lon = area.radius_m = None
+    if errors:
+        raise ValidationError(errors)
+    return area
+
+
+def area_scope(area: MailingArea) -> Scope:
+    """Where a (clean) area lies for the scope policy: the municipality of its postcode,
+    the municipality itself, or the municipality nearest to a circle's centre."""
+    if area.kind == AreaKind.MUNICIPALITY:
+        return Scope.of_municipalities([area.municipality_id])
+    if area.kind == AreaKind.CIRCLE:
+        municipality_id = _nearest_municipality_id(area.lat, area.lon)
+        return Scope.of_municipalities([municipality_id] if municipality_id else [])
+    found = PostcodeArea.objects.filter(pc4=area.postcode[:4]).values("municipality_id").first()
+    if not found or found["municipality_id"] is None:
+        return Scope()
+    return Scope.of_municipalities([found["municipality_id"]])
+
+
+def _nearest_municipality_id(lat: float, lon: float) -> int | None:
+    """The municipality of the postcode area whose centre is nearest (a point just over a
+    border belongs to the nearest Dutch one)."""
+    found = (
+        PostcodeArea.objects.exclude(municipality=None)
+        .annotate(d=(F("lat") - lat) * (F("lat") - lat) + (F("lon") - lon) * (F("lon") - lon))
+        .order_by("d")
+        .values("municipality_id")
+        .first()
+    )
+    return found["municipality_id"] if found else None
+
+
+def area_centre(area: MailingArea) -> tuple[float, float] | None:
+    """A point to show the area on the map: the circle's centre, the centre of the postcode
+    area or of the municipality."""
+    if area.kind == AreaKind.CIRCLE:
+        return (area.lat, area.lon)
+    if area.kind == AreaKind.MUNICIPALITY:
+        municipality = Municipality.objects.filter(pk=area.municipality_id).first()
+        if municipality and municipality.lat is not None:
+            return (municipality.lat, municipality.lon)
+        return None
+    found = PostcodeArea.objects.filter(pc4=area.postcode[:4]).values("lat", "lon").first()
+    return (found["lat"], found["lon"]) if found else None
+
+
+# Recipients --------------------------------------------------------------------------------
+
+
+def may_receive_mail() -> Q:
+    """Participant.may_receive_email, for a queryset, and e-mail chosen as a channel
+    ("E-mail (ook Burgernetmail uit uw buurt)")."""
+    return ~Q(email="") & Q(
+        email_confirmed_at__isnull=False, email_suppressed_at__isnull=True, wants_email=True
+    )
+
+
+def _address_condition(area: MailingArea) -> Q:
+    if area.kind == AreaKind.STREET:
+        return Q(
+            country=Country.NL,
+            postcode__in=_spellings(area.postcode),
+            house_number__gte=area.house_number_from,
+            house_number__lte=area.house_number_to,
+        )
+    if area.kind == AreaKind.PC6:
+        return Q(country=Country.NL, postcode__in=_spellings(area.postcode))
+    if area.kind == AreaKind.PC4:
+        return Q(country=Country.NL, postcode__startswith=area.postcode)
+    if area.kind == AreaKind.MUNICIPALITY:
+        return Q(municipality_id=area.municipality_id)
+    return _in_circle("lat", "lon", area.lat, area.lon, area.radius_m)
+
+
+def _email_condition(area: MailingArea) -> Q | None:
+    """The e-mail postcode in the area; None for a street (an e-mail postcode has no house
+    number)."""
+    if area.kind == AreaKind.STREET:
+        return None
+    if area.kind == AreaKind.PC6:
+        return Q(email_postcode__in=_spellings(area.postcode))
+    if area.kind == AreaKind.PC4:
+        return Q(email_postcode__startswith=area.postcode)
+    if area.kind == AreaKind.MUNICIPALITY:
+        return Q(email_municipality_id=area.municipality_id)
+    return Q(email_lat__isnull=False, email_lon__isnull=False) & _in_circle(
+        "email_lat", "email_lon", area.lat, area.lon, area.radius_m
+    )
+
+
+def _any(conditions: Iterable[Q | None]) -> Q | None:
+    result = None
+    for condition in conditions:
+        if condition is not None:
+            result = condition if result is None else result | condition
+    return result
+
+
+def recipients_for(areas: Iterable[MailingArea], scope: Scope) -> QuerySet:
+    """Ids (values("pk")) of the participants that areas reach inside `scope`, each once;
+    fit for outbox.enqueue_from_queryset(participant_ids=...). Areas need not be saved."""
+    areas = list(areas)
+    if not areas or scope.is_empty:
+        return Participant.objects.none().values("pk")
+    in_addresses = _any(_address_condition(area) for area in areas)
+    addresses = scope.filter(Address.objects.filter(in_addresses), "municipality_id")
+    reached = Q(pk__in=addresses.order_by().values("participant_id"))
+    by_email = _any(_email_condition(area) for area in areas)
+    if by_email is not None:
+        if not scope.nationwide:
+            by_email &= Q(email_municipality_id__in=scope.municipality_ids)
+        reached |= by_email
+    return Participant.objects.filter(may_receive_mail() & reached).order_by().values("pk")
+
+
+def recipients(mailing) -> QuerySet:
+    """Ids of the participants a mailing reaches: its areas, clipped to its scope."""
+    return recipients_for(mailing.areas.all(), mailing.scope())
+
+
+def count_for(areas: Iterable[MailingArea], scope: Scope) -> int:
+    areas = list(areas)
+    if not areas or scope.is_empty:
+        return 0
+    return recipients_for(areas, scope).count()
+
+
+def count(mailing) -> int:
+    """How many participants the mailing would reach if it were sent now."""
+    return count_for(mailing.areas.all(), mailing.scope())

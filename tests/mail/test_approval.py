@@ -1,0 +1,249 @@
+"""Sending a mailing: straight out, or through a second person when the organisation
+requires it; what the outbox receives; and what a submitted mailing no longer allows."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from apps.channels.models import Delivery, OutgoingMessage
+from apps.governance.models import AuditEntry
+from apps.mail import services
+from apps.mail.models import Mailing, Response
+from apps.mail.rendering import render_text
+
+PC6 = {"kind": "pc6", "postcode": "3441AB"}
+
+
+def url(name, mailing, *args):
+    return reverse(f"mail:{name}", args=[mailing.pk, *args])
+
+
+def audited(verb, mailing) -> bool:
+    return AuditEntry.objects.filter(verb=verb, target_id=str(mailing.pk)).exists()
+
+
+@pytest.fixture
+def readers(make_reader):
+    """Three Woerden participants in 3441 AB, and one whose mail bounced."""
+    found = [make_reader(("3441 AB", n)) for n in (1, 2, 3)]
+    make_reader(("3441 AB", 4), suppressed=True)
+    return found
+
+
+@pytest.fixture
+def submitted(staff_client, woerden_author, make_mailing, readers):
+    mailing = make_mailing(woerden_author, areas=[PC6])
+    response = staff_client(woerden_author).post(url("send", mailing), {"confirm": "yes"})
+    assert response.status_code == 302
+    mailing.refresh_from_db()
+    return mailing
+
+
+# Asking for approval -----------------------------------------------------------------------
+
+
+def test_versturen_submits_the_mailing_when_the_organisation_requires_approval(submitted):
+    assert submitted.state == Mailing.State.SUBMITTED
+    assert submitted.submitted_by.username == "mail-woerden"
+    assert submitted.message is None
+    assert not OutgoingMessage.objects.exists()
+    assert audited("mailing.submitted", submitted)
+
+
+def test_the_approver_sees_the_preview_areas_and_count_before_approving(
+    staff_client, woerden_approver, submitted
+):
+    response = staff_client(woerden_approver).get(url("detail", submitted))
+    page = response.content.decode()
+    assert 'id="approve-form"' in page
+    assert "Goedkeuren en versturen naar 3 ontvangers" in page
+    assert "3441AB" in page
+    assert "<li>personen</li>" in response.context["preview"]["html"]
+
+
+def test_a_submitted_mailing_cannot_be_edited(staff_client, woerden_author, submitted):
+    client = staff_client(woerden_author)
+    edit = client.post(url("edit", submitted), {"subject": "Later gewijzigd", "kind": "crisis"})
+    assert edit.status_code == 409
+    added = client.post(url("areas", submitted), {"kind": "pc4", "postcode": "3442"})
+    assert added.status_code == 409
+    removed = client.post(url("area_remove", submitted, submitted.areas.get().pk))
+    assert removed.status_code == 409
+    with pytest.raises(ValidationError):
+        services.mailing_update(mailing=submitted, by=submitted.author, subject="Via de service")
+    submitted.refresh_from_db()
+    assert submitted.subject != "Later gewijzigd"
+    assert submitted.areas.count() == 1
+    assert submitted.state == Mailing.State.SUBMITTED
+
+
+def test_the_author_cannot_approve_the_own_mailing(
+    staff_client, woerden_author_and_approver, make_mailing, readers
+):
+    mailing = make_mailing(woerden_author_and_approver, areas=[PC6])
+    client = staff_client(woerden_author_and_approver)
+    client.post(url("send", mailing), {"confirm": "yes"})
+    page = client.get(url("detail", mailing)).content.decode()
+    assert 'id="approve-form"' not in page
+    assert client.post(url("approve", mailing)).status_code == 403
+    assert client.post(url("reject", mailing), {"reason": "zelf"}).status_code == 403
+    mailing.refresh_from_db()
+    assert mailing.state == Mailing.State.SUBMITTED
+    assert not OutgoingMessage.objects.exists()
+
+
+def test_an_author_who_submits_a_colleagues_mailing_cannot_approve_it(
+    woerden_author, woerden_author_and_approver, make_mailing, readers
+):
+    mailing = make_mailing(woerden_author, areas=[PC6])
+    services.mailing_send(mailing=mailing, by=woerden_author_and_approver)
+    with pytest.raises(PermissionDenied):
+        services.mailing_approve(mailing=mailing, by=woerden_author_and_approver)
+
+
+def test_an_approver_of_another_organisation_cannot_approve(
+    staff_client, utrecht_approver, submitted
+):
+    client = staff_client(utrecht_approver)
+    assert client.post(url("approve", submitted)).status_code == 404
+    with pytest.raises(PermissionDenied):
+        services.mailing_approve(mailing=submitted, by=utrecht_approver)
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SUBMITTED
+
+
+def test_a_mail_author_without_the_approver_role_cannot_approve(
+    staff_client, make_staff_user, org_woerden, submitted
+):
+    from apps.governance.roles import Role
+
+    colleague = make_staff_user("collega-woerden", org_woerden, [Role.MAIL_AUTHOR])
+    assert staff_client(colleague).post(url("approve", submitted)).status_code == 403
+
+
+# Approving and rejecting -------------------------------------------------------------------
+
+
+def test_approval_sends_one_email_delivery_per_recipient(
+    staff_client, woerden_approver, submitted, readers
+):
+    response = staff_client(woerden_approver).post(url("approve", submitted))
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SENT
+    assert submitted.approved_by == woerden_approver
+    assert submitted.sent_at is not None
+    assert submitted.recipient_count == 3
+    message = submitted.message
+    assert message.source == f"mail.mailing:{submitted.pk}"
+    assert message.title == submitted.subject
+    assert message.body == render_text(submitted.body)
+    assert message.urgency == OutgoingMessage.Urgency.NORMAL
+    deliveries = Delivery.objects.filter(message=message)
+    assert sorted(deliveries.values_list("participant_id", flat=True)) == sorted(
+        p.pk for p in readers
+    )
+    assert set(deliveries.values_list("channel", "state")) == {("email", "queued")}
+    assert audited("mailing.approved", submitted) and audited("mailing.sent", submitted)
+
+
+def test_rejection_returns_the_mailing_to_draft_with_the_reason(
+    staff_client, woerden_approver, woerden_author, submitted
+):
+    reason = "Noem de straat niet: het slachtoffer is herkenbaar."
+    response = staff_client(woerden_approver).post(url("reject", submitted), {"reason": reason})
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.DRAFT
+    assert submitted.rejection_reason == reason
+    assert not OutgoingMessage.objects.exists()
+    assert audited("mailing.rejected", submitted)
+    page = staff_client(woerden_author).get(url("detail", submitted)).content.decode()
+    assert reason in page
+    # Back to draft: the author may change it again.
+    edit = staff_client(woerden_author).get(url("edit", submitted))
+    assert edit.status_code == 200
+
+
+def test_a_rejection_needs_a_reason(staff_client, woerden_approver, submitted):
+    response = staff_client(woerden_approver).post(url("reject", submitted), {"reason": "  "})
+    assert response.status_code == 400
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SUBMITTED
+
+
+def test_the_author_may_withdraw_a_submitted_mailing(staff_client, woerden_author, submitted):
+    assert staff_client(woerden_author).post(url("withdraw", submitted)).status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.DRAFT
+    assert audited("mailing.withdrawn", submitted)
+
+
+# Sending without approval ------------------------------------------------------------------
+
+
+def test_without_required_approval_the_author_sends_directly(
+    staff_client, utrecht_author, make_mailing, make_reader
+):
+    reader = make_reader(("3511 AA", 5))
+    mailing = make_mailing(
+        utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}], incident_place="Utrecht"
+    )
+    client = staff_client(utrecht_author)
+    assert client.get(url("send", mailing)).status_code == 405
+    assert client.post(url("send", mailing), {"confirm": "yes"}).status_code == 302
+    mailing.refresh_from_db()
+    assert mailing.state == Mailing.State.SENT
+    assert mailing.approved_by is None
+    delivery = Delivery.objects.get(message=mailing.message)
+    assert (delivery.participant_id, delivery.channel) == (reader.pk, "email")
+    page = client.get(url("detail", mailing)).content.decode()
+    assert 'id="delivery-counts"' in page
+    assert "0</strong> reacties" in page
+
+
+def test_sending_needs_the_confirmation(staff_client, utrecht_author, make_mailing, make_reader):
+    make_reader(("3511 AA", 5))
+    mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    response = staff_client(utrecht_author).post(url("send", mailing))
+    assert response.status_code == 400
+    mailing.refresh_from_db()
+    assert mailing.state == Mailing.State.DRAFT
+
+
+def test_a_mailing_without_recipients_is_not_sent(
+    staff_client, utrecht_author, make_mailing, make_reader
+):
+    make_reader(("3511 AA", 5), email_confirmed=False)
+    no_areas = make_mailing(utrecht_author)
+    nobody = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    client = staff_client(utrecht_author)
+    first = client.post(url("send", no_areas), {"confirm": "yes"})
+    assert first.status_code == 400
+    assert "ten minste één gebied" in first.content.decode()
+    second = client.post(url("send", nobody), {"confirm": "yes"})
+    assert second.status_code == 400
+    assert "woont nog niemand" in second.content.decode()
+    assert not OutgoingMessage.objects.exists()
+
+
+def test_a_sent_mailing_is_not_sent_again(utrecht_author, make_mailing, make_reader):
+    make_reader(("3511 AA", 5))
+    mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    services.mailing_send(mailing=mailing, by=utrecht_author)
+    with pytest.raises(ValidationError):
+        services.mailing_send(mailing=mailing, by=utrecht_author)
+    with pytest.raises(ValidationError):
+        services.send_mailing(mailing=mailing, by=utrecht_author)
+    assert OutgoingMessage.objects.count() == 1
+    assert Delivery.objects.count() == 1
+
+
+def test_the_mailing_page_counts_responses(staff_client, utrecht_author, make_mailing, make_reader):
+    reader = make_reader(("3511 AA", 5))
+    mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    services.mailing_send(mailing=mailing, by=utrecht_author)
+    Response.objects.create(mailing=mailing, participant=reader)
+    page = staff_client(utrecht_author).get(url("detail", mailing)).content.decode()
+    assert "1</strong> reactie." in page
+    assert f"/mail/reacties/{mailing.pk}/" in page

@@ -1,0 +1,298 @@
+"""The mail screens: start from a template, write a draft, choose areas, see the count and
+the preview — and another organisation finds none of it."""
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from apps.governance.models import AuditEntry
+from apps.mail.models import Mailing, MailingArea, MailTemplate
+
+from .conftest import WOERDEN, inquiry_fields
+
+
+def form_data(**overrides) -> dict:
+    fields = inquiry_fields()
+    fields["incident_date"] = fields["incident_date"].isoformat()
+    fields.update(overrides)
+    return fields
+
+
+def url(name, mailing, *args):
+    return reverse(f"mail:{name}", args=[mailing.pk, *args])
+
+
+# Starting and writing ----------------------------------------------------------------------
+
+
+def test_it_offers_national_and_own_templates_and_starts_from_one(
+    staff_client, woerden_author, org_utrecht, org_woerden
+):
+    national = MailTemplate.objects.create(
+        kind="preventive", name="Zakkenrollers", subject="Let op: zakkenrollers", body="Tips."
+    )
+    own = MailTemplate.objects.create(
+        kind="inquiry", name="Eigen Woerden", subject="S", body="B", organisation=org_woerden
+    )
+    other = MailTemplate.objects.create(
+        kind="inquiry", name="Alleen Utrecht", subject="S", body="B", organisation=org_utrecht
+    )
+    client = staff_client(woerden_author)
+    page = client.get(reverse("mail:create")).content.decode()
+    assert national.name in page and own.name in page
+    assert other.name not in page
+    started = client.get(reverse("mail:create"), {"sjabloon": national.pk})
+    assert started.context["form"].initial["subject"] == "Let op: zakkenrollers"
+    assert started.context["form"].initial["kind"] == "preventive"
+    ignored = client.get(reverse("mail:create"), {"sjabloon": other.pk})
+    assert "subject" not in ignored.context["form"].initial
+
+
+def test_it_saves_a_draft_of_the_authors_organisation(staff_client, woerden_author):
+    response = staff_client(woerden_author).post(reverse("mail:create"), form_data())
+    mailing = Mailing.objects.get()
+    assert response.status_code == 302
+    assert response.url == url("areas", mailing)
+    assert (mailing.organisation, mailing.author, mailing.state) == (
+        woerden_author.organisation,
+        woerden_author,
+        Mailing.State.DRAFT,
+    )
+    assert AuditEntry.objects.filter(verb="mailing.created", target_id=str(mailing.pk)).exists()
+
+
+@pytest.mark.parametrize("missing", ["incident_date", "incident_place"])
+def test_a_buurtonderzoek_needs_the_incident_date_and_place(staff_client, woerden_author, missing):
+    response = staff_client(woerden_author).post(reverse("mail:create"), form_data(**{missing: ""}))
+    assert response.status_code == 400
+    assert missing in response.context["form"].errors
+    assert not Mailing.objects.exists()
+
+
+def test_a_preventive_mail_needs_no_incident(staff_client, woerden_author):
+    data = form_data(kind="preventive", incident_date="", incident_place="")
+    assert staff_client(woerden_author).post(reverse("mail:create"), data).status_code == 302
+
+
+def test_it_refuses_a_subject_longer_than_the_outbox_title(staff_client, woerden_author):
+    response = staff_client(woerden_author).post(
+        reverse("mail:create"), form_data(subject="x" * 121)
+    )
+    assert response.status_code == 400
+    assert not Mailing.objects.exists()
+
+
+def test_it_refuses_a_file_that_is_not_an_image(staff_client, woerden_author, fake_image_upload):
+    data = form_data(image=fake_image_upload)
+    response = staff_client(woerden_author).post(reverse("mail:create"), data)
+    assert response.status_code == 400
+    assert "geen foto" in " ".join(response.context["form"].errors["image"])
+    assert not Mailing.objects.exists()
+
+
+def test_it_stores_a_real_image_without_its_metadata(staff_client, woerden_author, image_upload):
+    response = staff_client(woerden_author).post(
+        reverse("mail:create"), form_data(image=image_upload)
+    )
+    assert response.status_code == 302
+    mailing = Mailing.objects.get()
+    with Image.open(mailing.image.path) as stored:
+        assert not stored.getexif()
+    assert "straat" not in mailing.image.name  # a random name, not the uploader's
+
+
+def test_it_saves_changes_to_a_draft(staff_client, woerden_author, make_mailing):
+    mailing = make_mailing(woerden_author)
+    response = staff_client(woerden_author).post(
+        url("edit", mailing), form_data(subject="Nieuw onderwerp")
+    )
+    assert response.status_code == 302
+    mailing.refresh_from_db()
+    assert mailing.subject == "Nieuw onderwerp"
+    assert AuditEntry.objects.filter(verb="mailing.changed", target_id=str(mailing.pk)).exists()
+
+
+def test_a_mail_approver_cannot_write_mailings(staff_client, woerden_approver):
+    client = staff_client(woerden_approver)
+    assert client.get(reverse("mail:create")).status_code == 403
+    assert client.post(reverse("mail:create"), form_data()).status_code == 403
+    assert not Mailing.objects.exists()
+
+
+def test_it_sends_whoever_is_not_logged_in_to_the_log_in(client):
+    response = client.get(reverse("mail:index"))
+    assert response.status_code == 302
+    assert reverse("governance:login") in response.url
+
+
+# Areas and the count -----------------------------------------------------------------------
+
+
+def test_it_adds_a_street_with_a_normalised_postcode(staff_client, woerden_author, make_mailing):
+    mailing = make_mailing(woerden_author)
+    data = {"kind": "street", "postcode": "3441 ab", "house_number_from": 2, "house_number_to": 8}
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 302
+    area = mailing.areas.get()
+    assert (area.postcode, area.house_number_from, area.house_number_to) == ("3441AB", 2, 8)
+    assert AuditEntry.objects.filter(verb="mailing.area_added").exists()
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        (
+            {"kind": "street", "postcode": "3441AB", "house_number_from": 9, "house_number_to": 2},
+            "house_number_to",
+            "niet hoger",
+        ),
+        ({"kind": "pc6", "postcode": "34AB"}, "postcode", "zes tekens"),
+        ({"kind": "pc4", "postcode": "3511"}, "postcode", "buiten het werkgebied"),
+        ({"kind": "circle", "lat": "", "lon": "", "radius_m": 300}, "lat", "midden"),
+        ({"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 10}, "radius_m", ""),
+    ],
+)
+def test_it_refuses_a_bad_area_with_an_error_on_its_field(
+    staff_client, woerden_author, make_mailing, data, field, message
+):
+    mailing = make_mailing(woerden_author)
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors[field])
+    assert message in errors
+    assert not MailingArea.objects.exists()
+
+
+def test_it_offers_only_municipalities_in_scope(
+    staff_client, woerden_author, make_mailing, utrecht
+):
+    mailing = make_mailing(woerden_author)
+    data = {"kind": "municipality", "municipality": utrecht.pk}
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 400
+    assert not MailingArea.objects.exists()
+
+
+def test_it_removes_an_area(staff_client, woerden_author, make_mailing):
+    mailing = make_mailing(woerden_author, areas=[{"kind": "pc4", "postcode": "3441"}])
+    area = mailing.areas.get()
+    client = staff_client(woerden_author)
+    assert client.get(url("area_remove", mailing, area.pk)).status_code == 405
+    assert client.post(url("area_remove", mailing, area.pk)).status_code == 302
+    assert not mailing.areas.exists()
+
+
+def test_the_count_endpoint_counts_the_areas_and_the_one_being_added(
+    staff_client, woerden_author, make_mailing, make_reader
+):
+    make_reader(("3441 AB", 1))
+    make_reader(("3441 AC", 1))
+    make_reader(("3441 AC", 3))
+    mailing = make_mailing(woerden_author, areas=[{"kind": "pc6", "postcode": "3441AB"}])
+    client = staff_client(woerden_author)
+    assert client.get(url("recipient_count", mailing)).json() == {"total": 1}
+    answer = client.get(url("recipient_count", mailing), {"kind": "pc6", "postcode": "3441ac"})
+    assert answer.json() == {"total": 1, "area": 2, "with_area": 3}
+    bad = client.get(url("recipient_count", mailing), {"kind": "pc4", "postcode": "3511"})
+    assert bad.status_code == 400
+    assert "buiten het werkgebied" in " ".join(bad.json()["errors"]["postcode"])
+
+
+def test_the_areas_page_shows_the_map_and_the_count(
+    staff_client, woerden_author, make_mailing, make_reader
+):
+    make_reader(("3441 AB", 1))
+    mailing = make_mailing(woerden_author, areas=[{"kind": "pc6", "postcode": "3441AB"}])
+    page = staff_client(woerden_author).get(url("areas", mailing)).content.decode()
+    assert 'id="area-map"' in page
+    assert "<strong>1</strong> ontvanger" in page
+    assert 'id="map-areas"' in page
+
+
+# The mailing page and the preview ----------------------------------------------------------
+
+
+def test_the_preview_is_the_email_as_sent_with_links_as_placeholders(
+    staff_client, woerden_author, make_mailing
+):
+    from apps.mail.email import render_email
+
+    mailing = make_mailing(woerden_author, body="Hallo *buren*,\n\n- let op\n- bel 112")
+    response = staff_client(woerden_author).get(url("detail", mailing))
+    preview = response.context["preview"]
+    sent = render_email(mailing)
+    assert "<strong>buren</strong>" in preview["html"]
+    assert "<li>let op</li>" in preview["html"]
+    assert preview["html"] == sent.html.replace(
+        "${respond_url}", "[persoonlijke reageerlink]"
+    ).replace("${unsubscribe_url}", "[persoonlijke afmeldlink]")
+    assert "[persoonlijke reageerlink]" in preview["text"]
+    assert "[persoonlijke afmeldlink]" in preview["text"]
+    assert "${" not in preview["text"] + preview["html"]
+    page = response.content.decode()
+    assert 'sandbox=""' in page and "srcdoc=" in page
+    assert "Hallo *buren*," in page  # the text version
+
+
+def test_html_in_subject_and_body_is_shown_harmlessly(staff_client, woerden_author, make_mailing):
+    mailing = make_mailing(
+        woerden_author,
+        subject='<script>alert("onderwerp")</script>',
+        body='<img src=x onerror=alert(1)>\n\n<a href="https://evil.example">klik</a>',
+    )
+    client = staff_client(woerden_author)
+    response = client.get(url("detail", mailing))
+    preview = response.context["preview"]
+    assert "<script>" not in preview["html"]
+    assert "<img src=x" not in preview["html"]
+    assert '<a href="https://evil.example">klik</a>' not in preview["html"]  # the author's tag
+    for page_url in (url("detail", mailing), reverse("mail:index")):
+        page = client.get(page_url).content.decode()
+        assert '<script>alert("onderwerp")' not in page
+        assert "<img src=x" not in page
+        assert '<a href="https://evil.example">klik</a>' not in page
+        assert "&lt;script&gt;" in page
+
+
+# Another organisation ----------------------------------------------------------------------
+
+
+def test_another_municipality_finds_no_mailing_of_woerden(
+    staff_client, woerden_author, utrecht_author, utrecht_approver, make_mailing
+):
+    mailing = make_mailing(woerden_author, areas=[{"kind": "pc4", "postcode": "3441"}])
+    area = mailing.areas.get()
+    author, approver = staff_client(utrecht_author), staff_client(utrecht_approver)
+    assert author.get(url("detail", mailing)).status_code == 404
+    assert author.get(url("edit", mailing)).status_code == 404
+    assert author.post(url("edit", mailing), form_data(subject="Gekaapt")).status_code == 404
+    assert author.get(url("areas", mailing)).status_code == 404
+    assert (
+        author.post(url("areas", mailing), {"kind": "pc4", "postcode": "3442"}).status_code == 404
+    )
+    assert author.post(url("area_remove", mailing, area.pk)).status_code == 404
+    assert author.get(url("recipient_count", mailing)).status_code == 404
+    assert author.post(url("send", mailing), {"confirm": "yes"}).status_code == 404
+    assert approver.post(url("approve", mailing)).status_code == 404
+    assert approver.post(url("reject", mailing), {"reason": "nee"}).status_code == 404
+    assert mailing.subject not in author.get(reverse("mail:index")).content.decode()
+    mailing.refresh_from_db()
+    assert (mailing.subject, mailing.state, mailing.areas.count()) == (
+        inquiry_fields()["subject"],
+        Mailing.State.DRAFT,
+        1,
+    )
+
+
+def test_a_police_team_of_the_same_area_does_not_see_the_municipalitys_mailing(
+    staff_client, woerden_author, police_team_user, make_mailing
+):
+    mailing = make_mailing(woerden_author)
+    assert staff_client(police_team_user).get(url("detail", mailing)).status_code == 404
+
+
+def test_a_manager_sees_every_mailing(staff_client, woerden_author, manager, make_mailing):
+    mailing = make_mailing(woerden_author)
+    client = staff_client(manager)
+    assert client.get(url("detail", mailing)).status_code == 200
+    assert mailing.subject in client.get(reverse("mail:index")).content.decode()
