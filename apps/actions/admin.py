@@ -2,13 +2,16 @@
 through the service; releasing, updating and ending happen in the operator console."""
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import policy
 from apps.governance.admin_scope import ScopedAdminMixin
 from apps.governance.models import PoliceUnit
+from apps.governance.widgets import AdminCheckedFileInput, checked_link
 
 from . import selectors, services
+from .forms import console_photo_url
 from .models import Action, ActionUpdate, EndMessage, PersonDescription, Tip, VehicleDescription
 
 
@@ -64,7 +67,18 @@ class EndMessageInline(_ReadOnlyInline, admin.StackedInline):
 
 class TipInline(_ReadOnlyInline, admin.TabularInline):
     model = Tip
-    fields = readonly_fields = ("created_at", "text", "photo", "phone", "is_read")
+    fields = readonly_fields = ("created_at", "text", "photo_link", "phone", "is_read")
+
+    @admin.display(description=_("foto"))
+    def photo_link(self, tip):
+        # Through the checked view: a tip photo is for the staff of the action's region.
+        if not tip.photo:
+            return None
+        return checked_link(reverse("console:tip_photo", kwargs={"pk": tip.pk}), _("foto bekijken"))
+
+
+def _photo_as_link(fields) -> tuple:
+    return tuple("photo_link" if name == "photo" else name for name in fields)
 
 
 @admin.register(Action)
@@ -124,10 +138,34 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def scope_queryset(self, request, queryset):
         return queryset.filter(pk__in=selectors.visible_actions(request.user).values("pk"))
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self._editable(request, obj):
+            # Read-only, the photo is a link to the checked view, not to its file.
+            return [
+                (name, {**options, "fields": _photo_as_link(options["fields"])})
+                for name, options in self.fieldsets
+            ]
+        return self.fieldsets
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not self._editable(request, obj):
-            return [f for _name, options in self.fieldsets for f in options["fields"]]
+            return [
+                f for _name, options in self.get_fieldsets(request, obj) for f in options["fields"]
+            ]
         return self.history_fields
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "photo":
+            kwargs["widget"] = AdminCheckedFileInput(
+                url_for=console_photo_url, label=_("huidige foto")
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("foto"))
+    def photo_link(self, action):
+        if not action.photo:
+            return None
+        return checked_link(console_photo_url(action), _("foto bekijken"))
 
     def _editable(self, request, obj) -> bool:
         return obj.can_edit() and policy.can(request.user, "action.manage", obj)

@@ -2,7 +2,10 @@
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from apps.governance.widgets import CheckedFileInput
 
 from . import photos
 from .models import (
@@ -20,6 +23,19 @@ from .models import (
 
 MSG_POINT_OUTSIDE = _("Dit punt ligt buiten het gebied van Burgernet (Nederland en de grens).")
 MSG_RADIUS_TEXT = _("Kies een straal tussen 100 en 50.000 meter.")
+
+
+def console_photo_url(action: Action) -> str:
+    """The action's photo for staff, in any state: a draft's photo is not public."""
+    return reverse("console:photo", kwargs={"pk": action.pk})
+
+
+class PhotoInput(CheckedFileInput):
+    """The photo input of a draft opened again: the current photo links to console:photo
+    (no upload has a URL of its own)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, url_for=console_photo_url, label=_("huidige foto"))
 
 
 class ActionForm(forms.ModelForm):
@@ -44,7 +60,7 @@ class ActionForm(forms.ModelForm):
     photo = forms.FileField(
         label=_("Foto"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=PhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     radius_m = forms.IntegerField(
         label=_("Straal (m)"),

@@ -4,11 +4,13 @@ sending organisation, with the personal fields of responses for managers only.""
 
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import audit, policy
 from apps.governance.admin_scope import ScopedAdminMixin
 from apps.governance.roles import Role, roles_of
+from apps.governance.widgets import checked_link
 
 from .models import Mailing, MailingArea, MailTemplate, Response, ResponseEntry
 
@@ -119,7 +121,7 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (MailingAreaInline,)
     fieldsets = (
-        (None, {"fields": ("kind", "subject", "body", "image")}),
+        (None, {"fields": ("kind", "subject", "body", "image_link")}),
         (_("Voorval"), {"fields": ("incident_date", "incident_place", "response_days")}),
         (
             _("Verloop"),
@@ -155,6 +157,14 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
     def response_count(self, obj):
         return obj._responses
 
+    @admin.display(description=_("afbeelding"))
+    def image_link(self, mailing):
+        # Through the checked view: before sending, the image is for the organisation only.
+        if not mailing.image:
+            return None
+        url = reverse("mail_public:image", kwargs={"pk": mailing.pk})
+        return checked_link(url, _("afbeelding bekijken"))
+
 
 # Responses ---------------------------------------------------------------------------------
 
@@ -162,7 +172,17 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
 class ResponseEntryInline(_ReadOnly, admin.TabularInline):
     model = ResponseEntry
     extra = 0
-    fields = readonly_fields = ("created_at", "observation", "observed_when", "photo")
+    fields = readonly_fields = ("created_at", "observation", "observed_when", "photo_link")
+
+    @admin.display(description=_("foto"))
+    def photo_link(self, entry):
+        # Through the inbox's checked view, for those who may read the mailing's responses.
+        if not entry.photo:
+            return None
+        url = reverse(
+            "mail_inbox:photo", kwargs={"pk": entry.response.mailing_id, "entry_pk": entry.pk}
+        )
+        return checked_link(url, _("foto bekijken"))
 
 
 PERSONAL_FIELDS = ("participant", "contact_name", "contact_phone", "contact_email", "may_call")

@@ -4,10 +4,11 @@ and only through the service."""
 import pytest
 from django.urls import reverse
 
+from apps.actions import services
 from apps.actions.models import Action
 from apps.governance.models import AuditEntry, PoliceUnit
 
-from .conftest import UTRECHT
+from .conftest import UTRECHT, action_fields
 
 CHANGELIST = reverse("admin:actions_action_changelist")
 ADD = reverse("admin:actions_action_add")
@@ -123,3 +124,53 @@ def test_it_edits_a_draft_but_shows_a_released_action_read_only(
     page = client.get(change_url(draft_mn)).content.decode()
     assert 'name="title"' not in page
     assert 'name="persons-0-age"' not in page
+
+
+# Photos: linked through the checked views, never under /media/ ----------------------------
+
+
+def test_a_drafts_photo_widget_links_to_the_console_photo_view(staff_client, operator_mn, photo):
+    action = services.action_create(by=operator_mn, photo=photo, **action_fields())
+    client = staff_client(operator_mn)
+    page = client.get(change_url(action)).content.decode()
+    photo_url = reverse("console:photo", args=[action.pk])
+    assert 'name="photo"' in page  # the draft is editable: the file input is there
+    assert f'href="{photo_url}"' in page
+    assert "/media/" not in page
+    assert client.get(photo_url).status_code == 200
+
+
+def test_a_released_actions_read_only_photo_links_to_the_console_photo_view(
+    staff_client, operator_mn, manager, photo
+):
+    action = services.action_create(by=operator_mn, photo=photo, **action_fields())
+    Action.objects.filter(pk=action.pk).update(state=Action.State.RELEASED)
+    photo_url = reverse("console:photo", args=[action.pk])
+    for user in (operator_mn, manager):
+        client = staff_client(user)
+        page = client.get(change_url(action)).content.decode()
+        assert 'name="photo"' not in page
+        assert f'href="{photo_url}"' in page
+        assert "/media/" not in page
+        assert client.get(photo_url).status_code == 200
+
+
+def test_an_action_without_a_photo_shows_no_photo_link(staff_client, operator_mn, draft_mn):
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.RELEASED)
+    page = staff_client(operator_mn).get(change_url(draft_mn)).content.decode()
+    assert reverse("console:photo", args=[draft_mn.pk]) not in page
+
+
+def test_a_tips_photo_in_the_inline_links_to_the_tip_photo_view(
+    staff_client, operator_mn, draft_mn, photo
+):
+    Action.objects.filter(pk=draft_mn.pk).update(state=Action.State.RELEASED)
+    draft_mn.refresh_from_db()
+    tip = services.tip_submit(action=draft_mn, text="Man gezien bij de Neude.", photo=photo)
+    client = staff_client(operator_mn)
+    page = client.get(change_url(draft_mn)).content.decode()
+    tip_url = reverse("console:tip_photo", args=[tip.pk])
+    assert "Man gezien bij de Neude." in page
+    assert f'href="{tip_url}"' in page
+    assert "/media/" not in page
+    assert client.get(tip_url).status_code == 200

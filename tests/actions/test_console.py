@@ -676,6 +676,20 @@ def test_it_keeps_the_photo_when_no_new_one_is_chosen(mn, operator_mn, photo):
     assert (action.title, action.photo.name) == ("Nieuw", name)
 
 
+def test_it_links_a_drafts_current_photo_through_the_console_photo_view(mn, operator_mn, photo):
+    action = services.action_create(by=operator_mn, photo=photo, **action_fields())
+    url = reverse("console:edit", args=[action.pk])
+    photo_url = reverse("console:photo", args=[action.pk])
+    shown = mn.get(url).content.decode()
+    refused = mn.post(url, _edit_data(action, radius_m="0"))  # shown again with its errors
+    for page in (shown, refused.content.decode()):
+        assert f'<a href="{photo_url}">huidige foto</a>' in page
+        assert 'name="photo-clear"' in page  # the photo can still be removed
+        assert "/media/" not in page
+    assert refused.status_code == 400
+    assert mn.get(photo_url).status_code == 200
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [

@@ -4,8 +4,11 @@ narrowed to the sending organisation, personal fields of responses for managers 
 import pytest
 from django.urls import reverse
 
+from apps.actions import photos
 from apps.governance.models import AuditEntry
 from apps.mail.models import MailTemplate, Response, ResponseEntry
+
+from .fixtures_public import jpeg_upload
 
 TEMPLATES = reverse("admin:mail_mailtemplate_changelist")
 ADD_TEMPLATE = reverse("admin:mail_mailtemplate_add")
@@ -136,3 +139,44 @@ def test_responses_of_another_organisation_are_not_found(
     listing = client.get(reverse("admin:mail_response_changelist")).content.decode()
     assert change_url(response_with_contact) not in listing
     assert response_with_contact.mailing.subject not in listing
+
+
+# Images and photos: linked through the checked views, never under /media/ -----------------
+
+
+def test_a_mailings_image_links_to_the_checked_image_view(
+    staff_client, woerden_author, make_mailing
+):
+    mailing = make_mailing(woerden_author, image=jpeg_upload())
+    client = staff_client(woerden_author)
+    page = client.get(change_url(mailing)).content.decode()
+    image_url = reverse("mail_public:image", kwargs={"pk": mailing.pk})
+    assert f'href="{image_url}"' in page
+    assert "/media/" not in page
+    assert client.get(image_url).status_code == 200  # a draft's image, for its organisation
+
+
+def test_a_mailing_without_an_image_shows_no_image_link(staff_client, woerden_author, make_mailing):
+    mailing = make_mailing(woerden_author)
+    page = staff_client(woerden_author).get(change_url(mailing)).content.decode()
+    assert reverse("mail_public:image", kwargs={"pk": mailing.pk}) not in page
+
+
+def test_a_responses_photo_links_to_the_inbox_photo_view(
+    staff_client, utrecht_author, manager, response_with_contact
+):
+    entry = ResponseEntry.objects.create(
+        response=response_with_contact,
+        observation="Een scooter zonder licht.",
+        photo=photos.prepare(jpeg_upload()),
+    )
+    photo_url = reverse(
+        "mail_inbox:photo", kwargs={"pk": response_with_contact.mailing_id, "entry_pk": entry.pk}
+    )
+    for user in (utrecht_author, manager):
+        client = staff_client(user)
+        page = client.get(change_url(response_with_contact)).content.decode()
+        assert "Een scooter zonder licht." in page
+        assert f'href="{photo_url}"' in page
+        assert "/media/" not in page
+        assert client.get(photo_url).status_code == 200
