@@ -130,6 +130,29 @@ def test_it_never_gives_a_row_to_two_claimers(make_message):
     assert first[0].device.endpoint.startswith("https://push.example/")
 
 
+def test_it_reads_a_chunk_back_with_each_rows_message_and_recipient(
+    make_message, make_participant, django_assert_num_queries
+):
+    devices = _devices(4)
+    first, second = make_message(title="Eerste"), make_message(title="Tweede")
+    outbox.enqueue(message=first, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+    people = [make_participant(f"+3161234567{i}") for i in range(3)]
+    outbox.enqueue(message=second, channel=Channel.SMS, participant_ids=[p.pk for p in people])
+
+    # Savepoint, claim, release; the rows with their device or participant; their messages.
+    with django_assert_num_queries(5):
+        rows = outbox.claim_chunk(limit=10)
+
+    with django_assert_num_queries(0):
+        seen = [(d.message.title, d.device_id and d.device.endpoint, d.participant) for d in rows]
+    by_pk = {d.pk: d for d in Delivery.objects.all()}
+    assert len(rows) == 7
+    assert [title for title, _, _ in seen] == [by_pk[d.pk].message.title for d in rows]
+    assert {endpoint for _, endpoint, _ in seen if endpoint} == {d.endpoint for d in devices}
+    assert {p.pk for _, _, p in seen if p} == {p.pk for p in people}
+    assert len({id(d.message) for d in rows if d.message_id == first.pk}) == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_never_gives_a_row_to_two_claimers_claiming_at_the_same_moment(make_message):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
