@@ -305,6 +305,7 @@ LOGGING = {
     "loggers": {
         # Request logs carry URLs with signed tokens; keep them out.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver logs 4xx answers as warnings, with the URL (a signed link): errors only.
+        "django.server": {"level": "ERROR"},
     },
 }

@@ -352,7 +352,12 @@ def send_chunk(deliveries: Sequence[Delivery], *, now: datetime | None = None) -
             except Exception as exc:
                 # Written back as a transient failure, not left to the lease: the rows are
                 # tried again after the backoff (e.g. once the settings are fixed).
-                logger.exception("outbox: the %s sender failed on a chunk", channel)
+                # Exception texts of HTTP clients may carry an endpoint or an address: the
+                # log gets the type; the traceback only at DEBUG level.
+                logger.error(
+                    "outbox: the %s sender failed on a chunk (%s)", channel, type(exc).__name__
+                )
+                logger.debug("outbox: sender failure", exc_info=True)
                 results = [Outcome.transient(f"sender error ({type(exc).__name__})")] * len(rows)
                 if isinstance(exc, ImproperlyConfigured):
                     misconfigured = exc
