@@ -18,3 +18,7 @@ urlpatterns = [
 ]
 # Uploads (MEDIA_ROOT) are never served as a folder, not even in development: photos go
 # through views that check who may see them (as apps/actions/media.py).
+
+# Error pages: 403, 404 and 500 are Django's handlers with templates/<status>.html; the
+# 400 handler renders with the request so that 400.html can use the site's layout.
+handler400 = "apps.governance.views.bad_request"

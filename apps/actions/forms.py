@@ -1,5 +1,8 @@
 """Forms of the operator console: a new action with its signalement, and the verbs after."""
 
+import re
+from dataclasses import dataclass
+
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
@@ -212,8 +215,58 @@ class SearchForm(forms.Form):
     )
 
 
-class PostcodeForm(forms.Form):
-    postcode = forms.RegexField(regex=r"^\s*\d{4}\s*([A-Za-z]{2})?\s*$")
+MSG_ADDRESS_REQUIRED = _(
+    "Vul een adres of postcode in, bijvoorbeeld 3441 AB 12 of Stationsplein 1, Utrecht."
+)
+MSG_ADDRESS_TOO_LONG = _("Dit adres is te lang. Vul alleen straat, huisnummer en plaats in.")
+# A Dutch postcode (1234 AB), optionally with a house number and addition (12, 12a, 12-2);
+# or only the four digits of a postcode area.
+DUTCH_POSTCODE = re.compile(
+    r"^(?P<pc4>[1-9]\d{3}) ?(?P<letters>[A-Z]{2})"
+    r"(?:[ ,]*(?P<number>\d{1,5})(?: ?-? ?(?P<addition>[A-Z0-9]{1,4}))?)?$"
+)
+DUTCH_PC4 = re.compile(r"^(?P<pc4>[1-9]\d{3})$")
 
-    def clean_postcode(self):
-        return self.cleaned_data["postcode"].strip()[:4]
+
+@dataclass(frozen=True)
+class AddressQuery:
+    """An address search of the console, read: a Dutch postcode (with or without house
+    number) or, for anything else, the text as typed."""
+
+    text: str
+    pc4: str = ""
+    postcode: str = ""  # "3441 AB"; empty when only the four digits were given
+    house_number: str = ""  # "12", "12A", "12-2"
+
+    @property
+    def is_dutch_postcode(self) -> bool:
+        return bool(self.pc4)
+
+
+class AddressSearchForm(forms.Form):
+    """The query of the map's address search: "3441 AB 12", "3441" or "Stationsplein 1,
+    Utrecht". Cleans `q` into an AddressQuery."""
+
+    q = forms.CharField(
+        max_length=200,
+        error_messages={"required": MSG_ADDRESS_REQUIRED, "max_length": MSG_ADDRESS_TOO_LONG},
+    )
+
+    def clean_q(self) -> AddressQuery:
+        text = " ".join(self.cleaned_data["q"].split())
+        if len(text) < 3:
+            raise forms.ValidationError(MSG_ADDRESS_REQUIRED, code="required")
+        upper = text.upper()
+        if match := DUTCH_POSTCODE.match(upper):
+            number = match["number"] or ""
+            if number and match["addition"]:
+                number = f"{number}-{match['addition']}"
+            return AddressQuery(
+                text=text,
+                pc4=match["pc4"],
+                postcode=f"{match['pc4']} {match['letters']}",
+                house_number=number,
+            )
+        if match := DUTCH_PC4.match(upper):
+            return AddressQuery(text=text, pc4=match["pc4"])
+        return AddressQuery(text=text)

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_protect, requires_csrf_token
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -67,3 +67,10 @@ def home(request):
         "may_use_mail": policy.can(request.user, "mailing.view"),
     }
     return render(request, "governance/home.html", context)
+
+
+@requires_csrf_token
+def bad_request(request, exception):
+    """The 400 page on the site's layout. Django's own handler renders 400.html without the
+    request, so the layout's language switch would have no CSRF token and no user."""
+    return render(request, "400.html", status=400)

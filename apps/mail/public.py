@@ -5,6 +5,7 @@ Both pages are opened by a signed link (links.py) and need no log-in. The two ve
 call, `response_submit` and `email_unsubscribe`, are at the top.
 """
 
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -13,8 +14,10 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.actions import photos
@@ -36,6 +39,10 @@ RESPOND_LIMITS = {
     "respond.link_ip": (10, 3600),
     "respond.ip": (30, 3600),
 }
+# An answer is a photo of at most photos.MAX_UPLOAD_BYTES and a little text; a request much
+# larger is refused before its body is read (and stored in a temporary file).
+MAX_RESPOND_REQUEST_BYTES = photos.MAX_UPLOAD_BYTES + 64 * 1024
+MSG_NOT_SENT = _lazy("Uw reactie is niet verstuurd. Kies een kleinere foto en probeer het opnieuw.")
 SENT = "ontvangen"  # ?ontvangen after an answer: the page thanks the sender
 DONE = "afgemeld"  # ?afgemeld after unsubscribing
 ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
@@ -146,9 +153,41 @@ def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int,
 # Respond ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _RespondPage:
+    """What the respond page shows besides the form: the mailing and an earlier answer."""
+
+    link: links.RespondLink
+    mailing: Mailing
+    participant: Participant
+    response: Response | None
+
+    @property
+    def has_phone(self) -> bool:
+        return bool(self.response and self.response.contact_phone)
+
+    def render(self, request, form: RespondForm, *, status: int = 200):
+        context = {
+            "mailing": self.mailing,
+            "body_html": render_html(self.mailing.body),
+            "closes_at": self.link.closes_at,
+            "response": self.response,
+            "entry_count": self.response.entries.count() if self.response else 0,
+            "form": form,
+            "errors": error_links(form) if form.is_bound else [],
+            "sent": request.method == "GET" and SENT in request.GET,
+        }
+        return render(request, "mail/public/respond.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 @never_cache
+@csrf_exempt  # checked by _respond_post, once the size is known to be sane (see below)
 def respond(request, token):
+    """The respond page and its form. A huge POST is refused by its Content-Length before
+    anything reads its body: Django's CSRF middleware would otherwise parse the whole upload
+    (into a temporary file) just to find the token. As the tip form of an action
+    (apps/actions/public.py): csrf_exempt outside, csrf_protect inside."""
     try:
         link = links.read_respond_token(token)
     except links.ExpiredLink:
@@ -159,37 +198,48 @@ def respond(request, token):
     if mailing is None:
         return _link_page(request, "invalid")
     response = Response.objects.filter(mailing=mailing, participant=participant).first()
-    has_phone = bool(response and response.contact_phone)
-    status = 200
-    if request.method == "POST":
-        if _over_limit(request, token):
-            return render(request, "participants/rate_limited.html", status=429)
-        form = RespondForm(request.POST, request.FILES, has_phone=has_phone)
-        if form.is_bot():
-            return _thanks(token)  # nothing saved; the sender learns nothing
-        if form.is_valid():
-            try:
-                response_submit(mailing=mailing, participant=participant, **_respond_fields(form))
-            except ValidationError as exc:
-                if getattr(exc, "code", None) == "state":
-                    return _link_page(request, "invalid")
-                _add_service_errors(form, exc)
-            else:
-                return _thanks(token)
-        status = 400
-    else:
-        form = RespondForm(has_phone=has_phone)
-    context = {
-        "mailing": mailing,
-        "body_html": render_html(mailing.body),
-        "closes_at": link.closes_at,
-        "response": response,
-        "entry_count": response.entries.count() if response else 0,
-        "form": form,
-        "errors": error_links(form) if form.is_bound else [],
-        "sent": request.method == "GET" and SENT in request.GET,
-    }
-    return render(request, "mail/public/respond.html", context, status=status)
+    page = _RespondPage(link=link, mailing=mailing, participant=participant, response=response)
+    if request.method != "POST":
+        return page.render(request, RespondForm(has_phone=page.has_phone))
+    if _declared_length(request) > MAX_RESPOND_REQUEST_BYTES:
+        return page.render(request, _too_large_form(page.has_phone), status=413)
+    return _respond_post(request, token, page)
+
+
+@csrf_protect
+def _respond_post(request, token: str, page: _RespondPage):
+    if _over_limit(request, token):
+        return render(request, "participants/rate_limited.html", status=429)
+    form = RespondForm(request.POST, request.FILES, has_phone=page.has_phone)
+    if form.is_bot():
+        return _thanks(token)  # nothing saved; the sender learns nothing
+    if form.is_valid():
+        try:
+            response_submit(
+                mailing=page.mailing, participant=page.participant, **_respond_fields(form)
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "state":
+                return _link_page(request, "invalid")
+            _add_service_errors(form, exc)
+        else:
+            return _thanks(token)
+    return page.render(request, form, status=400)
+
+
+def _too_large_form(has_phone: bool) -> RespondForm:
+    """An empty form whose only error is the photo's size (the body was never read)."""
+    form = RespondForm(data={}, has_phone=has_phone)
+    form.errors.clear()  # not "required": nothing was read, so nothing was left out
+    form.add_error("photo", f"{photos.MSG_TOO_LARGE} {MSG_NOT_SENT}")
+    return form
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _respond_target(link: links.RespondLink):
@@ -291,13 +341,13 @@ def unsubscribe_one_click(request, token):
     """The List-Unsubscribe-Post endpoint: body `List-Unsubscribe=One-Click`."""
     key, value = ONE_CLICK_BODY
     if request.POST.get(key) != value:
-        return HttpResponse("Bad request", status=400, content_type="text/plain")
+        return _plain(_("Ongeldig verzoek."), status=400)
     try:
         link = links.read_unsubscribe_token(token)
     except links.ExpiredLink:
-        return HttpResponse("Link expired", status=410, content_type="text/plain")
+        return _plain(_("Deze afmeldlink is verlopen."), status=410)
     except links.InvalidLink:
-        return HttpResponse("Invalid link", status=400, content_type="text/plain")
+        return _plain(_("Deze afmeldlink werkt niet."), status=400)
     participant = Participant.objects.filter(ref=link.participant_ref).first()
     if participant is not None:
         email_unsubscribe(
@@ -306,7 +356,12 @@ def unsubscribe_one_click(request, token):
             mailing_id=link.mailing_id,
             via="one_click",
         )
-    return HttpResponse("Unsubscribed", content_type="text/plain")
+    return _plain(_("U bent afgemeld voor e-mail van Burgernet."))
+
+
+def _plain(text: str, *, status: int = 200) -> HttpResponse:
+    """A mail client, not a person, reads these answers: a short line of text."""
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
 # The mailing's image ---------------------------------------------------------------------

@@ -103,25 +103,42 @@
     input.addEventListener("change", function () { drawPoint(true); scheduleReach(); });
   });
 
-  // Address search: a Dutch postcode gives the centre of its area.
-  var search = document.getElementById("postcode-search");
+  // Address search: the server places a Dutch postcode (with house number) or a street
+  // address through its geocoder, and says how precise the point is. Its texts, and those
+  // of this block, come from the page (data-msg-*), in the page's language.
+  var search = document.getElementById("address-search");
   if (search) {
     search.hidden = false;
-    var input = document.getElementById("postcode-input");
-    var status = document.getElementById("postcode-status");
+    var input = document.getElementById("address-input");
+    var searchStatus = document.getElementById("address-status");
+    var searched = 0;
+    function say(text, isError) {
+      searchStatus.textContent = text;
+      searchStatus.classList.toggle("error", isError);
+      if (isError) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
     function lookUp() {
-      fetch(search.dataset.url + "?postcode=" + encodeURIComponent(input.value), { credentials: "same-origin" })
+      if (!input.value.trim()) { say(search.dataset.msgEmpty, true); input.focus(); return; }
+      var mine = ++searched;
+      say(search.dataset.msgBusy, false);
+      search.setAttribute("aria-busy", "true");
+      fetch(search.dataset.url + "?q=" + encodeURIComponent(input.value), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
-          if (data.error) { status.textContent = data.error; return; }
+          if (mine !== searched) return;  // an older answer arriving late
+          if (data.error) { say(data.error, true); return; }
           lat.value = data.lat.toFixed(5);
           lon.value = data.lon.toFixed(5);
-          status.textContent = data.postcode + " " + data.place;
+          say(data.message, false);
           drawPoint(true);
           scheduleReach();
-        });
+        })
+        .catch(function () { if (mine === searched) say(search.dataset.msgFailed, true); })
+        .then(function () { if (mine === searched) search.removeAttribute("aria-busy"); });
     }
-    document.getElementById("postcode-button").addEventListener("click", lookUp);
+    document.getElementById("address-button").addEventListener("click", lookUp);
+    // Enter searches instead of submitting the action form around it.
     input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); lookUp(); } });
   }
 
@@ -129,6 +146,9 @@
   var panel = document.getElementById("reach-panel");
   var table = document.getElementById("reach-table");
   var reachStatus = document.getElementById("reach-status");
+  // Numbers and the total's text in the page's language (data-locale, data-total).
+  var locale = panel.dataset.locale || document.documentElement.lang || undefined;
+  function count(n) { return n.toLocaleString(locale); }
   var timer = null, asked = 0;
   function scheduleReach() {
     window.clearTimeout(timer);
@@ -156,11 +176,11 @@
         data.channels.forEach(function (row) {
           var tr = document.createElement("tr");
           var a = document.createElement("td"); a.textContent = row.label;
-          var b = document.createElement("td"); b.className = "num"; b.textContent = row.n.toLocaleString("nl-NL");
+          var b = document.createElement("td"); b.className = "num"; b.textContent = count(row.n);
           tr.append(a, b); body.append(tr);
         });
         table.hidden = false;
-        reachStatus.textContent = "Totaal: " + data.total.toLocaleString("nl-NL");
+        reachStatus.textContent = panel.dataset.total.replace("%(n)s", count(data.total));
       })
       .catch(function () {});
   }

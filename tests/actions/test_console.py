@@ -1,7 +1,12 @@
 """The operator console: overview, new action, reach, the verbs, the live panel."""
 
 import io
+import json
+import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,9 +15,10 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.actions import photos, services
+from apps.actions.forms import MSG_POINT_OUTSIDE, AddressSearchForm
 from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.governance.models import AuditEntry
+from apps.governance.models import AuditEntry, PostcodeArea
 
 from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes
 
@@ -207,7 +213,7 @@ def test_it_refuses_a_manager_every_change(beheer, released_mn, operator_mn):
         reverse("console:create"),
         reverse("console:edit", args=[draft_mn.pk]),
         reverse("console:reach") + f"?lat={UTRECHT[0]}&lon={UTRECHT[1]}&radius_m=2000",
-        reverse("console:postcode") + "?postcode=3511",
+        reverse("console:address") + "?q=3511",
     ):
         assert beheer.get(url).status_code == 403, url
 
@@ -325,7 +331,7 @@ def test_it_asks_a_photo_for_an_amber_alert(staff_client, national_operator):
     assert not Action.objects.exists()
 
 
-# Reach and postcode ----------------------------------------------------------------------------
+# Reach and address search ----------------------------------------------------------------------
 
 
 def test_it_estimates_the_reach_per_channel(mn, alerted):
@@ -369,15 +375,278 @@ def test_it_refuses_the_reach_of_a_point_in_another_region(ams):
     assert response.status_code == 403
 
 
-def test_it_finds_a_postcode(mn):
-    response = mn.get(reverse("console:postcode"), {"postcode": "3511 AB"})
+class FakeGeocoder:
+    """Answers /search like Nominatim (format=json, addressdetails=1): free text (`q`) from
+    `addresses`, structured postcode queries from `postcodes`; honours `countrycodes`."""
+
+    def __init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/nominatim"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.reset()
+
+    def reset(self):
+        # text (lower case) → (lat, lon, country code, house number, display name)
+        self.addresses = {
+            "stationsplein 1, utrecht": (
+                52.0894,
+                5.1101,
+                "nl",
+                "1",
+                "1, Stationsplein, Utrecht, Nederland",
+            ),
+            "neude, utrecht": (52.0930, 5.1187, "nl", "", "Neude, Utrecht, Nederland"),
+            "grote markt 1, hasselt": (50.9307, 5.3378, "be", "1", "1, Grote Markt, Hasselt"),
+            "marienplatz 1, münchen": (48.1374, 11.5755, "de", "1", "1, Marienplatz, München"),
+            "rue de rivoli 1, paris": (48.8556, 2.3590, "fr", "1", "1, Rue de Rivoli, Paris"),
+        }
+        self.postcodes = {"3441 AB": (52.0870, 4.8830)}
+        self.status = 200
+        self.delay_s = 0.0
+        self.ignores_countries = False  # a service that answers from anywhere
+        self.requests: list[dict] = []
+
+    def _results(self, query: dict) -> list[dict]:
+        countries = [c for c in query.get("countrycodes", "").split(",") if c]
+        if self.ignores_countries:
+            countries = []
+        if "q" in query:
+            found = self.addresses.get(query["q"].lower())
+            if not found or (countries and found[2] not in countries):
+                return []
+            lat, lon, country, number, name = found
+            address = {"country_code": country, **({"house_number": number} if number else {})}
+        else:
+            found = self.postcodes.get(query.get("postalcode"))
+            if not found:
+                return []
+            (lat, lon), name = found, query["postalcode"]
+            address = {"postcode": query["postalcode"], "country_code": "nl"}
+        return [{"lat": str(lat), "lon": str(lon), "display_name": name, "address": address}]
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                fake.requests.append({"path": url.path, "query": query})
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
+                ok = fake.status == 200 and url.path == "/nominatim/search"
+                body = json.dumps(fake._results(query)).encode() if ok else b"down"
+                try:
+                    self.send_response(fake.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def _geocoder_server():
+    fake = FakeGeocoder()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def geocoder(_geocoder_server, settings):
+    """The fake geocoder, reset, with GEOCODER_URL pointing at it; Dutch postcodes offline."""
+    _geocoder_server.reset()
+    settings.GEOCODER_URL = _geocoder_server.url
+    settings.GEOCODER_NL = "offline"
+    settings.GEOCODER_TIMEOUT = 1.0
+    return _geocoder_server
+
+
+def search(client, q):
+    return client.get(reverse("console:address"), {"q": q})
+
+
+@pytest.mark.parametrize(
+    ("typed", "pc4", "postcode", "number"),
+    [
+        ("3441 AB 12", "3441", "3441 AB", "12"),
+        ("3441ab12", "3441", "3441 AB", "12"),
+        (" 3441  ab, 12a ", "3441", "3441 AB", "12-A"),
+        ("3441 AB 12-2", "3441", "3441 AB", "12-2"),
+        ("3441 AB", "3441", "3441 AB", ""),
+        ("3441", "3441", "", ""),
+        ("Stationsplein 1, Utrecht", "", "", ""),
+        ("1012 Amsterdam", "", "", ""),
+    ],
+)
+def test_it_reads_a_postcode_with_house_number_or_else_free_text(typed, pc4, postcode, number):
+    form = AddressSearchForm({"q": typed})
+    assert form.is_valid(), form.errors
+    query = form.cleaned_data["q"]
+    assert (query.pc4, query.postcode, query.house_number) == (pc4, postcode, number)
+    assert query.text == " ".join(typed.split())
+
+
+def test_it_places_a_postcode_with_house_number_at_its_area_centre_offline(mn, geocoder):
+    area = PostcodeArea.objects.get(pc4="3441")
+    response = search(mn, "3441 AB 12")
+
     assert response.status_code == 200
-    assert response.json()["postcode"] == "3511"
+    data = response.json()
+    assert (data["lat"], data["lon"]) == (area.lat, area.lon)
+    assert data["approximate"] is True
+    assert f"midden van postcodegebied 3441 ({area.place})" in data["message"]
+    assert "geen precies adres" in data["message"]
+    assert geocoder.requests == []  # Dutch addresses stay offline (GEOCODER_NL)
 
 
-def test_it_answers_an_unknown_postcode(mn):
-    assert mn.get(reverse("console:postcode"), {"postcode": "0000"}).status_code == 404
-    assert mn.get(reverse("console:postcode"), {"postcode": "abc"}).status_code == 400
+def test_it_places_a_postcode_area(mn, geocoder):
+    data = search(mn, "3511").json()
+    area = PostcodeArea.objects.get(pc4="3511")
+    assert (data["lat"], data["lon"]) == (area.lat, area.lon)
+    assert data["label"] == f"midden van postcodegebied 3511 ({area.place})"
+
+
+def test_it_asks_the_geocoder_for_a_full_postcode_when_so_configured(mn, geocoder, settings):
+    settings.GEOCODER_NL = "nominatim"
+    response = search(mn, "3441 AB 12")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["lat"], data["lon"]) == (52.0870, 4.8830)
+    assert data["label"] == "postcode 3441 AB (Woerden)"
+    assert data["approximate"] is True  # a postcode, not the house
+    [request] = geocoder.requests
+    assert request["query"]["postalcode"] == "3441 AB"
+
+
+@pytest.mark.parametrize(("status", "note"), [(503, "niet bereikbaar"), (200, "3441 ZZ")])
+def test_it_falls_back_to_the_area_centre_saying_why(mn, geocoder, settings, status, note):
+    settings.GEOCODER_NL = "nominatim"
+    geocoder.status = status
+    response = search(mn, "3441 ZZ 7")  # down, or a postcode the geocoder does not know
+
+    assert response.status_code == 200
+    data = response.json()
+    area = PostcodeArea.objects.get(pc4="3441")
+    assert (data["lat"], data["lon"]) == (area.lat, area.lon)
+    assert note in data["message"]
+    assert "midden van postcodegebied 3441" in data["message"]
+
+
+def test_it_finds_a_street_address_through_the_geocoder(mn, geocoder):
+    response = search(mn, "Stationsplein 1, Utrecht")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["lat"], data["lon"]) == (52.0894, 5.1101)
+    assert data["approximate"] is False
+    assert data["message"] == "Gevonden: 1, Stationsplein, Utrecht, Nederland."
+    [request] = geocoder.requests
+    assert request["query"]["q"] == "Stationsplein 1, Utrecht"
+    assert request["query"]["countrycodes"] == "nl,be,de"
+    assert request["query"]["accept-language"] == "nl"
+
+
+def test_it_finds_an_address_across_the_border(mn, geocoder):
+    data = search(mn, "Grote Markt 1, Hasselt").json()
+    assert (data["lat"], data["lon"]) == (50.9307, 5.3378)
+
+
+def test_it_says_when_a_place_is_not_an_exact_address(mn, geocoder):
+    data = search(mn, "Neude, Utrecht").json()
+    assert data["approximate"] is True
+    assert "geen precies adres" in data["message"]
+
+
+def test_it_answers_an_unknown_address_and_postcode(mn, geocoder):
+    response = search(mn, "Kerkstraat 999, Nergenshuizen")
+    assert response.status_code == 404
+    assert "Dit adres kunnen wij niet vinden" in response.json()["error"]
+
+    missing = next(f"{n}" for n in range(1000, 10000) if n not in _known_pc4())
+    response = search(mn, f"{missing} AB 1")
+    assert response.status_code == 404
+    assert "Deze postcode kennen wij niet" in response.json()["error"]
+
+
+def _known_pc4() -> set[int]:
+    return {int(pc4) for pc4 in PostcodeArea.objects.values_list("pc4", flat=True)}
+
+
+def test_it_refuses_an_address_outside_the_netherlands_belgium_and_germany(mn, geocoder):
+    response = search(mn, "Rue de Rivoli 1, Paris")
+    assert response.status_code == 422
+    assert "niet in Nederland, België of Duitsland" in response.json()["error"]
+    restricted, anywhere = geocoder.requests
+    assert restricted["query"]["countrycodes"] == "nl,be,de"
+    assert "countrycodes" not in anywhere["query"]
+
+
+def test_it_refuses_an_address_far_from_the_border(mn, geocoder):
+    response = search(mn, "Marienplatz 1, München")
+    assert response.status_code == 422
+    assert response.json()["error"] == str(MSG_POINT_OUTSIDE)
+
+
+def test_it_refuses_an_answer_from_another_country(mn, geocoder):
+    # A service that ignores countrycodes and answers with a French address (Lille: within
+    # the map's bounds, so only the country gives it away):
+    geocoder.addresses["rue nationale 1, kerkrade"] = (50.6369, 3.0633, "fr", "1", "Lille")
+    geocoder.ignores_countries = True
+    response = search(mn, "Rue Nationale 1, Kerkrade")
+    assert response.status_code == 422
+    assert "niet in Nederland, België of Duitsland" in response.json()["error"]
+
+
+@pytest.mark.parametrize("how", ["down", "slow", "nobody"])
+def test_it_reports_a_geocoder_that_cannot_be_reached(mn, geocoder, settings, how):
+    if how == "down":
+        geocoder.status = 503
+    elif how == "slow":
+        settings.GEOCODER_TIMEOUT = 0.2
+        geocoder.delay_s = 1.0
+    else:
+        settings.GEOCODER_URL = "http://127.0.0.1:9"
+    response = search(mn, "Stationsplein 1, Utrecht")
+
+    assert response.status_code == 503
+    assert "adreszoekdienst is nu niet bereikbaar" in response.json()["error"]
+
+
+@pytest.mark.parametrize("q", ["", "   ", "ab", "x" * 201])
+def test_it_refuses_an_empty_or_overlong_search(mn, geocoder, q):
+    response = search(mn, q)
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert geocoder.requests == []
+
+
+def test_it_guards_the_address_search(client, beheer, mn, geocoder):
+    assert client.get(reverse("console:address"), {"q": "3511"}).status_code == 302  # log in
+    assert beheer.get(reverse("console:address"), {"q": "3511"}).status_code == 403
+    assert mn.post(reverse("console:address"), {"q": "3511"}).status_code == 405
+
+
+def test_it_gives_the_page_script_its_texts_and_language(mn, settings):
+    content = mn.get(reverse("console:create")).content.decode()
+    assert 'id="address-search"' in content
+    assert 'for="address-input"' in content  # the search has its label
+    assert 'aria-describedby="address-help address-status"' in content
+    assert 'data-locale="nl"' in content
+    assert 'data-total="Totaal: %(n)s"' in content
+
+    mn.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    content = mn.get(reverse("console:create")).content.decode()
+    assert 'data-locale="en"' in content
 
 
 # One action and its verbs ---------------------------------------------------------------------

@@ -2,9 +2,11 @@
 adding to an earlier answer, photos, and every way a link can be wrong."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
@@ -18,6 +20,7 @@ from .fixtures_public import (
     image_bytes,
     jpeg_upload,
     make_mailing,
+    one_click_path,
     respond_path,
 )
 
@@ -135,6 +138,40 @@ def test_it_refuses_an_oversized_file(client, inquiry, participant, monkeypatch)
     response = client.post(respond_path(inquiry, participant), answer(photo=big))
     assert response.status_code == 400
     assert "De foto is te groot" in response.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_it_refuses_a_huge_request_before_reading_it(inquiry, participant, settings, monkeypatch):
+    # With the CSRF check on: the token would be looked for in the body, which is not read.
+    client = Client(enforce_csrf_checks=True)
+    huge = SimpleUploadedFile(
+        "groot.jpg", b"\xff" * (public.MAX_RESPOND_REQUEST_BYTES + 1), content_type="image/jpeg"
+    )
+    read = []
+    monkeypatch.setattr(
+        "django.http.request.HttpRequest._load_post_and_files",
+        lambda request: read.append(request.path),
+    )
+    response = client.post(respond_path(inquiry, participant), answer(photo=huge))
+    assert read == []
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert '<html lang="nl">' in page
+    assert str(photos.MSG_TOO_LARGE) in page and "Uw reactie is niet verstuurd" in page
+    assert 'href="#id_photo"' in page  # the error summary leads to the photo field
+    assert 'id="respond-form"' in page  # the citizen can try again with a smaller photo
+    assert "Beschrijf wat u heeft gezien of gehoord." not in page  # nothing was left out
+    assert not Response.objects.exists()
+    assert not (Path(settings.MEDIA_ROOT) / "mail").exists()
+
+
+def test_it_still_checks_the_csrf_token_of_an_answer(inquiry, participant):
+    client = Client(enforce_csrf_checks=True)
+    path = respond_path(inquiry, participant)
+    client.get(path)  # the CSRF cookie, but no token in the form data
+    response = client.post(path, answer())
+    assert response.status_code == 403
     assert not Response.objects.exists()
 
 
@@ -266,3 +303,31 @@ def test_it_does_not_count_viewing_the_page(client, inquiry, participant):
 
 def test_it_allows_only_get_and_post(client, inquiry, participant):
     assert client.put(respond_path(inquiry, participant)).status_code == 405
+
+
+# The RFC 8058 one-click answers (read by mail clients, shown by some) ---------------------
+
+
+def test_the_one_click_endpoint_answers_in_short_dutch_texts(
+    client, preventive, participant, monkeypatch
+):
+    from apps.mail import links
+
+    path = one_click_path(preventive, participant)
+    token = path.split("/")[-3]
+    tampered = path.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    answers = [
+        client.post(path, {}),
+        client.post(tampered, {"List-Unsubscribe": "One-Click"}),
+        client.post(path, {"List-Unsubscribe": "One-Click"}),
+    ]
+    monkeypatch.setattr(links, "UNSUBSCRIBE_MAX_AGE_S", -1)
+    answers.append(client.post(path, {"List-Unsubscribe": "One-Click"}))
+
+    assert [(r.status_code, r.content.decode()) for r in answers] == [
+        (400, "Ongeldig verzoek."),
+        (400, "Deze afmeldlink werkt niet."),
+        (200, "U bent afgemeld voor e-mail van Burgernet."),
+        (410, "Deze afmeldlink is verlopen."),
+    ]
+    assert all(r["Content-Type"] == "text/plain; charset=utf-8" for r in answers)

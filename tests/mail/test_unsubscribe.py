@@ -172,4 +172,3 @@ def test_one_click_for_a_deleted_registration_answers_ok(client, preventive, par
 def test_only_the_one_click_endpoint_is_csrf_exempt():
     assert getattr(public.unsubscribe_one_click, "csrf_exempt", False)
     assert not getattr(public.unsubscribe, "csrf_exempt", False)
-    assert not getattr(public.respond, "csrf_exempt", False)
