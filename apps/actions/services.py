@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
-from apps.channels.models import Channel, OutgoingMessage
+from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance import audit
 from apps.governance.models import PoliceUnit
 from apps.governance.policy import require
@@ -402,13 +402,27 @@ def _send(message: OutgoingMessage, recipients: dict) -> dict[str, int]:
 
 
 def _send_to_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:
-    return _send(
+    queued = _send(
         message,
         {
             channel: targeting.alerted(message_ids=earlier, channel=channel, at=at)
             for channel in targeting.Target.of(action).channels
         },
     )
+    _defer_for_quiet_hours(message, at)
+    return queued
+
+
+def _defer_for_quiet_hours(message, at: datetime) -> None:
+    """An end message or correction by SMS or voice to someone in quiet hours waits until
+    they end (the outbox sends a row only once it is due), rather than never coming."""
+    for channel in (Channel.SMS, Channel.VOICE):
+        rows = Delivery.objects.filter(
+            message=message, channel=channel, state=Delivery.State.QUEUED
+        )
+        ends = targeting.quiet_hours_ends(rows.values("participant_id"), at=at)
+        for end, participant_ids in ends.items():
+            rows.filter(participant_id__in=participant_ids).update(next_attempt_at=end)
 
 
 def _alerting_message_ids(action: Action) -> list[int]:

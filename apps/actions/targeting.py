@@ -20,7 +20,7 @@ Two choices, for whoever reads the numbers:
 import math
 import operator
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import reduce
 from zoneinfo import ZoneInfo
 
@@ -124,12 +124,27 @@ def in_area(target: Target, *, channel: str, at: datetime) -> QuerySet:
 
 def alerted(*, message_ids, channel: str, at: datetime) -> QuerySet:
     """Ids of the recipients that earlier messages (`message_ids`) reached or are reaching
-    on `channel`, as far as they still want that channel at `at` (a citizen who has since
-    turned SMS off, or is in quiet hours, gets no follow-up by SMS)."""
+    on `channel`, as far as they still want that channel (a citizen who has since turned
+    SMS off gets no follow-up by SMS). Quiet hours do not leave anyone out: the follow-up
+    waits for their end (see quiet_hours_ends)."""
     reached = _reached(message_ids, channel)
     if channel == Channel.WEBPUSH:
         return _devices(Q(pk__in=reached))
-    return _participants(_eligible(channel, _local(at)) & Q(pk__in=reached))
+    return _participants(_chosen(channel) & Q(pk__in=reached))
+
+
+def quiet_hours_ends(participant_ids, *, at: datetime) -> dict[datetime, QuerySet]:
+    """Of `participant_ids`, those in their quiet hours at `at`, by the moment (aware) their
+    quiet hours end: {end: ids of the participants whose quiet hours end then}."""
+    local = _local(at)
+    now = _minute_of(local)
+    quiet = Participant.objects.filter(_quiet(local), pk__in=participant_ids)
+    ends = {}
+    for end in quiet.order_by().values_list("quiet_end", flat=True).distinct():
+        day = local.date() if end > now else local.date() + timedelta(days=1)
+        moment = datetime.combine(day, end).replace(tzinfo=LOCAL_TZ)
+        ends[moment] = quiet.filter(quiet_end=end).values_list("pk", flat=True)
+    return ends
 
 
 def in_area_or_alerted(target: Target, *, channel: str, at: datetime, message_ids) -> QuerySet:
@@ -216,11 +231,18 @@ def _participant_in_area(target: Target, local: datetime) -> Q:
 
 def _eligible(channel: str, local: datetime) -> Q:
     """A registration that is complete, chose `channel`, and is not in quiet hours for it."""
+    if channel in (Channel.SMS, Channel.VOICE):
+        return _chosen(channel) & ~_quiet(local)
+    return _chosen(channel)
+
+
+def _chosen(channel: str) -> Q:
+    """A registration that is complete and chose `channel`, whatever the hour."""
     condition = Q(phone_confirmed_at__isnull=False)
     if channel == Channel.SMS:
-        return condition & Q(wants_sms=True) & ~_quiet(local)
+        return condition & Q(wants_sms=True)
     if channel == Channel.VOICE:
-        return condition & Q(wants_voice=True) & ~_quiet(local)
+        return condition & Q(wants_voice=True)
     if channel == Channel.EMAIL:
         # Actions follow the addresses; the postcode given with the e-mail address is for
         # Burgernetmail, the neighbourhood mailings.

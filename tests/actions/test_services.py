@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.actions import services
 from apps.actions.models import Action, EndMessage, Tip
+from apps.channels import outbox
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PoliceUnit
 
@@ -371,16 +372,31 @@ def test_it_stops_the_alert_still_queued_when_the_action_ends(draft_mn, operator
     assert end.queued == {"webpush": 1, "sms": 0, "voice": 0}
 
 
-def test_it_keeps_quiet_hours_and_channel_choices_for_the_end_message(
+def test_it_keeps_channel_choices_and_waits_for_quiet_hours_with_the_end_message(
     released, operator_mn, neighbourhood
 ):
     n = neighbourhood
-    n["sms"].quiet_start, n["sms"].quiet_end = AT.time(), (AT + timedelta(hours=8)).time()
+    quiet_end = (AT + timedelta(hours=8)).time()
+    n["sms"].quiet_start, n["sms"].quiet_end = AT.time(), quiet_end
     n["sms"].save()
     n["sms_voice"].wants_voice = False
     n["sms_voice"].save()
     end = services.action_end(
         action=released, by=operator_mn, result="arrested", text="Aangehouden.", at=AT
     )
-    assert recipients(end.message, "sms") == {n["sms_voice"].pk}
+    # Alerted before their quiet hours began: the end message waits for them to end.
+    assert recipients(end.message, "sms") == {n["sms_voice"].pk, n["sms"].pk}
+    waiting = Delivery.objects.get(message=end.message, channel="sms", participant=n["sms"])
+    assert waiting.next_attempt_at == AT + timedelta(hours=8)
+    now = Delivery.objects.get(message=end.message, channel="sms", participant=n["sms_voice"])
+    assert now.next_attempt_at is None
+    # Turned voice off since the alert: no end message by voice.
     assert recipients(end.message, "voice") == set()
+
+    # The outbox leaves the waiting row alone until then, and sends it after.
+    def claimed_sms(at):
+        claimed = outbox.claim_chunk(message_id=end.message.pk, now=at)
+        return {d.pk for d in claimed if d.channel == "sms"}
+
+    assert claimed_sms(AT) == {now.pk}
+    assert claimed_sms(AT + timedelta(hours=8, minutes=1)) == {waiting.pk}
