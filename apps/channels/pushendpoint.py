@@ -7,11 +7,13 @@ with Retry-After, 500, a slow answer for timeouts). `Subscriber` is what a brows
 P-256 key pair and an auth secret, so a test can decrypt what the server sent.
 
 Needs no Django: `python -m apps.channels.pushendpoint --port 8765` runs one on its own
-(e.g. for a benchmark, in a process of its own); `GET /_stats` answers {"received": n}.
+(`--fast`: on aiohttp's asyncio server, counting only, for benchmarks such as
+`manage.py bench_fanout`); `GET /_stats` answers {"received": n}.
 """
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -308,12 +310,99 @@ def _interrupt(*_args):
     raise KeyboardInterrupt
 
 
+def serve_fast(
+    port: int = 0, *, check_vapid: bool = True, certfile: str = "", keyfile: str = ""
+) -> None:
+    """The same service for benchmarks, on aiohttp's asyncio server: it counts (keeps
+    nothing), checks VAPID and answers 201. The threaded server spends more time per request
+    than the sender being measured; this one does not hide the sender's speed.
+
+    With `certfile` and `keyfile` it speaks HTTPS, as every real push service does (RFC 8030):
+    a sender that opens a connection per push then pays a TLS handshake per push, as it
+    would in production.
+
+    Runs until SIGTERM or Ctrl-C; prints its address first, like main().
+    """
+    import asyncio
+    import socket
+    import ssl
+
+    from aiohttp import web
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    tls = None
+    if certfile:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(certfile, keyfile or None)
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
+    counts = {"received": 0, "refused_vapid": 0}
+    verified: dict[str, float] = {}
+
+    def vapid_ok(authorization: str) -> bool:
+        now = time.time()
+        exp = verified.get(authorization)
+        if exp is None:
+            try:
+                claims, _key = vapid_claims(authorization)
+            except ValueError:
+                return False
+            if claims.get("aud") != base_url:
+                return False
+            exp = verified[authorization] = float(claims.get("exp", 0))
+        return now < exp <= now + 24 * 3600
+
+    async def push(request):
+        await request.read()
+        counts["received"] += 1
+        if check_vapid and not vapid_ok(request.headers.get("Authorization", "")):
+            counts["refused_vapid"] += 1
+            return web.Response(status=403)
+        return web.Response(
+            status=201, headers={"Location": f"{base_url}/message/{uuid.uuid4().hex}"}
+        )
+
+    async def stats(_request):
+        return web.json_response(counts)
+
+    async def serve():
+        app = web.Application()
+        app.add_routes([web.post("/push/{push_id}", push), web.get("/_stats", stats)])
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock, backlog=1024, ssl_context=tls).start()
+        print(f"push endpoint at {base_url}/push/<id>", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    print(f"received {counts['received']} pushes", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="A local Web Push service on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--no-record", action="store_true", help="count requests only")
     parser.add_argument("--no-vapid", action="store_true", help="accept any Authorization")
+    parser.add_argument(
+        "--fast", action="store_true", help="asyncio server for benchmarks (counts only)"
+    )
+    parser.add_argument("--tls-cert", default="", help="with --fast: serve HTTPS with this")
+    parser.add_argument("--tls-key", default="", help="its private key (PEM)")
     args = parser.parse_args(argv)
+    if args.fast:
+        serve_fast(
+            args.port,
+            check_vapid=not args.no_vapid,
+            certfile=args.tls_cert,
+            keyfile=args.tls_key,
+        )
+        return
     endpoint = PushEndpoint(
         port=args.port, record=not args.no_record, check_vapid=not args.no_vapid
     )

@@ -74,7 +74,23 @@ class Participant(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("deelnemer")
         verbose_name_plural = _("deelnemers")
-        indexes = [models.Index(fields=["email"], name="participant_email")]
+        indexes = [
+            models.Index(fields=["email"], name="participant_email"),
+            # Targeting looks up thousands of participants by id and asks only these
+            # columns: on PostgreSQL the index answers without visiting the table.
+            models.Index(
+                fields=["id"],
+                include=[
+                    "phone_confirmed_at",
+                    "wants_sms",
+                    "wants_voice",
+                    "quiet_start",
+                    "quiet_end",
+                ],
+                condition=models.Q(phone_confirmed_at__isnull=False),
+                name="participant_reachable",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -140,8 +156,16 @@ class Address(models.Model):
         ordering = ["participant", "created_at", "id"]
         verbose_name = _("adres")
         verbose_name_plural = _("adressen")
-        # Targeting narrows candidates with a bounding box on these two columns.
-        indexes = [models.Index(fields=["lat", "lon"], name="address_lat_lon")]
+        # Targeting narrows candidates with a bounding box on these two columns; the
+        # included columns are all it reads of an address, so on PostgreSQL the index
+        # answers alone (an index-only scan), without a visit per address to the table.
+        indexes = [
+            models.Index(
+                fields=["lat", "lon"],
+                include=["id", "participant", "always_active"],
+                name="address_lat_lon_cover",
+            )
+        ]
 
     def __str__(self):
         return f"{self.label} ({self.get_country_display()})"
@@ -174,6 +198,14 @@ class ActiveWindow(models.Model):
         ordering = ["address", "id"]
         verbose_name = _("actieve periode")
         verbose_name_plural = _("actieve periodes")
+        # Targeting reads the windows of every address in a circle: from the index alone.
+        indexes = [
+            models.Index(
+                fields=["address"],
+                include=["days", "start", "end"],
+                name="active_window_address_cover",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(days__gte=1, days__lte=schedule.ALL_DAYS),
@@ -307,7 +339,13 @@ class Device(models.Model):
         verbose_name = _("apparaat")
         verbose_name_plural = _("apparaten")
         indexes = [
-            models.Index(fields=["cell_lat", "cell_lon"], name="device_cell_lat_lon"),
+            # The bounding box of targeting, with all else it reads of a device included
+            # (an index-only scan on PostgreSQL).
+            models.Index(
+                fields=["cell_lat", "cell_lon"],
+                include=["id", "cell", "cell_updated_at", "is_test_device"],
+                name="device_cell_cover",
+            ),
             models.Index(fields=["cell_updated_at"], name="device_cell_updated"),
         ]
 
