@@ -138,14 +138,18 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("bezorging")
         verbose_name_plural = _("bezorgingen")
+        # A release writes every index below once per row, so there are as few as serve:
+        # the recipient leads the unique indexes, so they also find a participant's or a
+        # device's rows when it is deleted; the lease and token indexes hold only rows in
+        # flight, so a release (all rows queued) does not write them.
         constraints = [
             models.UniqueConstraint(
-                fields=["message", "channel", "participant"],
+                fields=["participant", "message", "channel"],
                 condition=models.Q(participant__isnull=False),
                 name="delivery_once_per_participant",
             ),
             models.UniqueConstraint(
-                fields=["message", "channel", "device"],
+                fields=["device", "message", "channel"],
                 condition=models.Q(device__isnull=False),
                 name="delivery_once_per_device",
             ),
@@ -156,26 +160,19 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
+            # A message's rows by state: claims, the stop button, the counts, the sweep.
             models.Index(fields=["message", "state"], name="delivery_message_state"),
-            # Also the sweep's: queued rows, and rows in flight whose lease ran out.
-            models.Index(fields=["state", "lease_until"], name="delivery_state_lease"),
+            # Only rows in flight: the sweep finds those whose lease ran out.
+            models.Index(
+                fields=["lease_until"],
+                condition=models.Q(state="sending"),
+                name="delivery_lease_sending",
+            ),
             # Only rows in flight: a claim reads back its rows by token.
             models.Index(
                 fields=["claim_token"],
                 condition=models.Q(state="sending"),
                 name="delivery_claim_sending",
-            ),
-            # Deleting a participant or a device finds its rows; a push row has no
-            # participant and an SMS row no device, so each index holds only its own.
-            models.Index(
-                fields=["participant"],
-                condition=models.Q(participant__isnull=False),
-                name="delivery_participant",
-            ),
-            models.Index(
-                fields=["device"],
-                condition=models.Q(device__isnull=False),
-                name="delivery_device",
             ),
             # A tracking webhook finds its row by the service's message id. Only sent rows
             # have one, so a release (all rows without) does not write to this index.

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -251,7 +251,9 @@ def claim_chunk(
     if message_id is not None:
         candidates = candidates.filter(message_id=message_id)
     else:
-        candidates = candidates.filter(message__stopped_at__isnull=True)
+        candidates = candidates.filter(
+            message__in=live_messages(now).filter(stopped_at__isnull=True).values("pk")
+        )
     db = router.db_for_write(Delivery)
     token = uuid.uuid4().hex
     taken = {
@@ -529,6 +531,21 @@ def stop(message: OutgoingMessage) -> int:
     return cancelled
 
 
+# How long after its TTL ran out a message is still looked at by the sweep (and by claims
+# without a message): time enough to fail its last queued rows as expired.
+LIVE_GRACE = timedelta(days=1)
+
+
+def live_messages(now: datetime) -> QuerySet:
+    """The messages that may still have rows to move: created within the longest TTL, and a
+    grace period. The sweep reads their rows through the (message, state) index instead of
+    scanning every row of the table (which holds every delivery ever made)."""
+    longest = OutgoingMessage.objects.aggregate(longest=Max("ttl_seconds"))["longest"] or 0
+    return OutgoingMessage.objects.filter(
+        created_at__gte=now - timedelta(seconds=longest) - LIVE_GRACE
+    )
+
+
 def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Counter:
     """Keep the outbox moving; run every minute.
 
@@ -555,12 +572,14 @@ def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Coun
     if counts["requeued"]:
         logger.warning("outbox: %s deliveries of dead workers requeued", counts["requeued"])
 
+    live = list(live_messages(now).values_list("pk", "stopped_at"))
+    stopped = [pk for pk, stopped_at in live if stopped_at is not None]
     counts["cancelled"] += Delivery.objects.filter(
-        state=State.QUEUED, message__stopped_at__isnull=False
+        state=State.QUEUED, message_id__in=stopped
     ).update(state=State.CANCELLED, error="stopped")
 
     pending = (
-        Delivery.objects.filter(state=State.QUEUED)
+        Delivery.objects.filter(state=State.QUEUED, message_id__in=[pk for pk, _ in live])
         .values("message_id")
         .annotate(due=Count("pk", filter=_due(now)))
         .order_by()
