@@ -25,11 +25,17 @@ from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
-from django.db.models.functions import Cos, ExtractHour, ExtractMinute, Length, Power, Radians, Sin
+from django.db.models.functions import ExtractHour, ExtractMinute, Length
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels.models import Channel, Delivery
-from apps.governance.geo import EARTH_RADIUS_M, bounding_box
+from apps.governance.geo import (
+    EARTH_RADIUS_M,
+    box_q,
+    haversine_expr,
+    haversine_limit,
+    in_circle_q,
+)
 from apps.participants import schedule
 from apps.participants.devices import CELL_MAX_AGE
 from apps.participants.models import Address, Device, Participant
@@ -224,7 +230,7 @@ def _participant_in_area(target: Target, local: datetime) -> Q:
     addresses = Address.objects.all()
     if not target.nationwide:
         addresses = addresses.filter(
-            _in_circle("lat", "lon", target.lat, target.lon, target.radius_m)
+            in_circle_q("lat", "lon", target.lat, target.lon, target.radius_m)
         )
     return _has_active_address(addresses, local)
 
@@ -320,60 +326,17 @@ def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
     }
     limit = Case(
         *(
-            When(Exact(Length("cell"), precision), then=Value(_haversine_limit(reach_m)))
+            When(Exact(Length("cell"), precision), then=Value(haversine_limit(reach_m)))
             for precision, reach_m in reach.items()
         ),
         default=Value(-1.0),  # other precisions: never
         output_field=FloatField(),
     )
-    within = LessThanOrEqual(_haversine("cell_lat", "cell_lon", lat, lon), limit)
-    return _box("cell_lat", "cell_lon", lat, lon, max(reach.values())) & Q(within)
+    within = LessThanOrEqual(haversine_expr("cell_lat", "cell_lon", lat, lon), limit)
+    return box_q("cell_lat", "cell_lon", lat, lon, max(reach.values())) & Q(within)
 
 
 # Geometry and time -------------------------------------------------------------------------
-
-
-def _in_circle(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
-    """Rows whose point lies within `radius_m` of (lat, lon): box first, then the distance.
-
-    Written as a lookup on an expression so the rows need no annotation; the box lets the
-    (lat, lon) index pick the candidates.
-    """
-    within = LessThanOrEqual(
-        _haversine(lat_field, lon_field, lat, lon), Value(_haversine_limit(radius_m))
-    )
-    return _box(lat_field, lon_field, lat, lon, radius_m) & Q(within)
-
-
-def _box(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
-    # geo.bounding_box widens longitude by the centre's latitude; the circle is a hair wider
-    # on its side away from the equator (under a metre at 50 km), so pad it.
-    box = bounding_box(lat, lon, radius_m * 1.001 + 1)
-    return Q(
-        **{
-            f"{lat_field}__gte": box.min_lat,
-            f"{lat_field}__lte": box.max_lat,
-            f"{lon_field}__gte": box.min_lon,
-            f"{lon_field}__lte": box.max_lon,
-        }
-    )
-
-
-def _haversine(lat_field: str, lon_field: str, lat: float, lon: float):
-    """The haversine term a = sin²(Δφ/2) + cos φ1 · cos φ2 · sin²(Δλ/2) of the distance from
-    (lat, lon) to the row's point; the distance is 2R·asin(√a), so comparing `a` with
-    `_haversine_limit(d)` is comparing the distance with d, with no asin or root per row."""
-    phi = math.radians(lat)
-    lam = math.radians(lon)
-    half_dlat = (Radians(F(lat_field)) - Value(phi)) / Value(2.0)
-    half_dlon = (Radians(F(lon_field)) - Value(lam)) / Value(2.0)
-    return Power(Sin(half_dlat), 2) + Value(math.cos(phi)) * Cos(Radians(F(lat_field))) * Power(
-        Sin(half_dlon), 2
-    )
-
-
-def _haversine_limit(distance_m: float) -> float:
-    return math.sin(min(distance_m / (2 * EARTH_RADIUS_M), math.pi / 2)) ** 2
 
 
 def _local(at: datetime) -> datetime:

@@ -1,7 +1,12 @@
-"""Distances and bounding boxes on plain latitude/longitude, the same on every database."""
+"""Distances, bounding boxes and circles on plain latitude/longitude, the same on every
+database (actions target by them, Burgernetmail selects by them)."""
 
 import math
 from dataclasses import dataclass
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cos, Power, Radians, Sin
+from django.db.models.lookups import LessThanOrEqual
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -32,3 +37,49 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
     coslat = max(math.cos(math.radians(lat)), 1e-6)
     dlon = math.degrees(radius_m / (EARTH_RADIUS_M * coslat))
     return BoundingBox(lat - dlat, lat + dlat, lon - dlon, lon + dlon)
+
+
+# In the database: the same circle on SQLite and PostgreSQL, no GIS extension.
+
+
+def in_circle_q(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
+    """Rows whose point lies within `radius_m` of (lat, lon): box first, then the distance.
+
+    Written as a lookup on an expression so the rows need no annotation; the box lets the
+    (lat, lon) index pick the candidates.
+    """
+    within = LessThanOrEqual(
+        haversine_expr(lat_field, lon_field, lat, lon), Value(haversine_limit(radius_m))
+    )
+    return box_q(lat_field, lon_field, lat, lon, radius_m) & Q(within)
+
+
+def box_q(lat_field: str, lon_field: str, lat: float, lon: float, radius_m: float) -> Q:
+    # geo.bounding_box widens longitude by the centre's latitude; the circle is a hair wider
+    # on its side away from the equator (under a metre at 50 km), so pad it.
+    box = bounding_box(lat, lon, radius_m * 1.001 + 1)
+    return Q(
+        **{
+            f"{lat_field}__gte": box.min_lat,
+            f"{lat_field}__lte": box.max_lat,
+            f"{lon_field}__gte": box.min_lon,
+            f"{lon_field}__lte": box.max_lon,
+        }
+    )
+
+
+def haversine_expr(lat_field: str, lon_field: str, lat: float, lon: float):
+    """The haversine term a = sin²(Δφ/2) + cos φ1 · cos φ2 · sin²(Δλ/2) of the distance from
+    (lat, lon) to the row's point; the distance is 2R·asin(√a), so comparing `a` with
+    `haversine_limit(d)` is comparing the distance with d, with no asin or root per row."""
+    phi = math.radians(lat)
+    lam = math.radians(lon)
+    half_dlat = (Radians(F(lat_field)) - Value(phi)) / Value(2.0)
+    half_dlon = (Radians(F(lon_field)) - Value(lam)) / Value(2.0)
+    return Power(Sin(half_dlat), 2) + Value(math.cos(phi)) * Cos(Radians(F(lat_field))) * Power(
+        Sin(half_dlon), 2
+    )
+
+
+def haversine_limit(distance_m: float) -> float:
+    return math.sin(min(distance_m / (2 * EARTH_RADIUS_M), math.pi / 2)) ** 2

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from apps.actions.targeting import _in_circle  # one circle test for actions and mail
+from apps.governance.geo import in_circle_q
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
 from apps.participants.models import Address, Country, Participant
@@ -197,7 +197,7 @@ def _address_condition(area: MailingArea) -> Q:
         return Q(country=Country.NL, postcode__startswith=area.postcode)
     if area.kind == AreaKind.MUNICIPALITY:
         return Q(municipality_id=area.municipality_id)
-    return _in_circle("lat", "lon", area.lat, area.lon, area.radius_m)
+    return in_circle_q("lat", "lon", area.lat, area.lon, area.radius_m)
 
 
 def _email_condition(area: MailingArea) -> Q | None:
@@ -211,7 +211,7 @@ def _email_condition(area: MailingArea) -> Q | None:
         return Q(email_postcode__startswith=area.postcode)
     if area.kind == AreaKind.MUNICIPALITY:
         return Q(email_municipality_id=area.municipality_id)
-    return Q(email_lat__isnull=False, email_lon__isnull=False) & _in_circle(
+    return Q(email_lat__isnull=False, email_lon__isnull=False) & in_circle_q(
         "email_lat", "email_lon", area.lat, area.lon, area.radius_m
     )
 
