@@ -155,6 +155,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Uploads (action photos, tips, mailing images, responses) are served by views that check
+# who may see them, never under MEDIA_URL: no web server should serve MEDIA_ROOT.
 MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 STORAGES = {
@@ -247,6 +249,9 @@ if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
 # Pushes in flight at once per worker, and seconds to wait for a push service's answer.
 WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=50)
 WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)
+# A CA file to check push services' certificates against instead of the system's (a local
+# push service over TLS, as bench_fanout starts); empty: the system's CAs.
+WEBPUSH_CA_FILE = env("WEBPUSH_CA_FILE", default="")
 # Development without VAPID keys: a key pair is generated once and kept in this file.
 VAPID_DEV_KEY_FILE = Path(env("VAPID_DEV_KEY_FILE", default=str(BASE_DIR / ".vapid-dev.pem")))
 
