@@ -157,13 +157,7 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
             raise ValidationError(problems, code="release")
         target = targeting.Target.of(action)
         message = _message(action, "release", title=action.title, body=_alert_body(action))
-        queued = _send(
-            message,
-            {
-                channel: targeting.in_area(target, channel=channel, at=at)
-                for channel in target.channels
-            },
-        )
+        queued = _send_release(message, target, at)
         action.state = Action.State.RELEASED
         action.released_at = at
         action.release_message = message
@@ -399,6 +393,27 @@ def _send(message: OutgoingMessage, recipients: dict) -> dict[str, int]:
         )
     outbox.release(message)  # queues its tasks on commit
     return queued
+
+
+def _send_release(message, target, at: datetime) -> dict[str, int]:
+    """A release's deliveries: devices in the area, and participants by address on the
+    other channels, selected once for all those channels."""
+    by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
+    queued = {}
+    if Channel.WEBPUSH in target.channels:
+        queued[str(Channel.WEBPUSH)] = outbox.enqueue_from_queryset(
+            message=message,
+            channel=Channel.WEBPUSH,
+            device_ids=targeting.in_area(target, channel=Channel.WEBPUSH, at=at),
+        )
+    if by_address:
+        participants = targeting.in_area_by_channel(target, channels=by_address, at=at)
+        written = outbox.enqueue_by_choice(
+            message=message, participants=participants, channels=by_address
+        )
+        queued.update({str(channel): n for channel, n in written.items()})
+    outbox.release(message)  # queues its tasks on commit
+    return {str(channel): queued[str(channel)] for channel in target.channels}
 
 
 def _send_to_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:

@@ -106,24 +106,7 @@ def enqueue_from_queryset(
 
     connection = connections[router.db_for_write(Delivery)]
     qn = connection.ops.quote_name
-    given = {
-        "message": message.pk,
-        "channel": channel,
-        "state": State.QUEUED,
-        "created_at": timezone.now(),
-    }
-    columns, values = [], []
-    for field in Delivery._meta.concrete_fields:
-        if field.primary_key or field.name == column:
-            continue
-        if field.name in given:
-            value = given[field.name]
-        elif field.null:
-            continue
-        else:
-            value = field.get_default()
-        columns.append(qn(field.column))
-        values.append(field.get_db_prep_save(value, connection))
+    columns, values = _constant_columns(connection, message, skip={column}, channel=channel)
     columns.append(qn(Delivery._meta.get_field(column).column))
     placeholders = ", ".join(["%s"] * len(values))
     # Only quoted names and the ORM's own SQL go into the text; every value is a parameter.
@@ -142,6 +125,77 @@ def enqueue_from_queryset(
         inserted = cursor.rowcount
     logger.info("outbox: message %s, %s: %s deliveries enqueued", message.pk, channel, inserted)
     return inserted
+
+
+def enqueue_by_choice(
+    *, message: OutgoingMessage, participants: QuerySet, channels: Sequence[str]
+) -> dict[str, int]:
+    """Write the deliveries of `message` on several channels from one selection of
+    participants: `participants` selects the id and then one boolean column per channel,
+    in the order of `channels` (whether that participant gets it on that channel), e.g.
+    `.annotate(to_sms=…, to_voice=…).values("pk", "to_sms", "to_voice")`.
+
+    One INSERT … SELECT for all channels, so the database selects the participants once
+    (a release's SMS and voice recipients come from the same address query). Returns the
+    rows written per channel.
+    """
+    if not channels or any(channel not in Channel.values for channel in channels):
+        raise ValueError(f"unknown channels {channels!r}")
+    if participants._fields is None or len(participants._fields) != len(channels) + 1:
+        raise ValueError("the queryset must select the ids and one column per channel")
+    inner_sql, inner_params = participants.order_by().query.sql_with_params()
+    connection = connections[router.db_for_write(Delivery)]
+    qn = connection.ops.quote_name
+    columns, values = _constant_columns(connection, message, skip={"participant", "channel"})
+    flags = [f"f{i}" for i in range(len(channels))]
+    choices = " UNION ALL ".join(["SELECT %s AS channel"] * len(channels))
+    chosen = " OR ".join(f"(c.channel = %s AND r.{flag})" for flag in flags)
+    placeholders = ", ".join(["%s"] * len(values))
+    sql = (
+        f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}, "  # noqa: S608
+        f"{qn('channel')}, {qn(Delivery._meta.get_field('participant').column)}) "
+        f"WITH recipients (id, {', '.join(flags)}) AS ({inner_sql}) "
+        f"SELECT {placeholders}, c.channel, r.id "
+        f"FROM recipients AS r CROSS JOIN ({choices}) AS c "
+        f"WHERE r.id IS NOT NULL AND ({chosen}) "
+        f"ON CONFLICT DO NOTHING"
+    )
+    params = (*inner_params, *values, *channels, *channels)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    written = dict(
+        Delivery.objects.filter(message=message, channel__in=channels)
+        .values_list("channel")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {channel: written.get(channel, 0) for channel in channels}
+    logger.info("outbox: message %s: deliveries enqueued %s", message.pk, counts)
+    return counts
+
+
+def _constant_columns(connection, message: OutgoingMessage, *, skip: set[str], channel=None):
+    """The columns and values every new queued row of `message` gets (not `skip`)."""
+    qn = connection.ops.quote_name
+    given = {
+        "message": message.pk,
+        "channel": channel,
+        "state": State.QUEUED,
+        "created_at": timezone.now(),
+    }
+    columns, values = [], []
+    for field in Delivery._meta.concrete_fields:
+        if field.primary_key or field.name in skip:
+            continue
+        if field.name in given:
+            value = given[field.name]
+        elif field.null:
+            continue
+        else:
+            value = field.get_default()
+        columns.append(qn(field.column))
+        values.append(field.get_db_prep_save(value, connection))
+    return columns, values
 
 
 def enqueue(

@@ -358,3 +358,21 @@ def test_it_estimates_without_fetching_rows(make_participant, django_assert_max_
 def test_it_refuses_a_naive_moment(make_participant):
     with pytest.raises(ValueError):
         in_circle(datetime(2024, 1, 1, 20, 0))
+
+
+def test_it_selects_every_channel_by_address_at_once_as_it_does_one_by_one(make_participant):
+    make_participant(UTRECHT)
+    make_participant(UTRECHT, wants_sms=False, wants_voice=True)
+    make_participant(UTRECHT, wants_voice=True, quiet=(time(19), time(23)))
+    make_participant(UTRECHT, wants_sms=False, wants_email=True, email_confirmed=True)
+    make_participant(UTRECHT, wants_voice=True, wants_email=True, email_confirmed=True)
+    make_participant(UTRECHT, wants_sms=False)  # no channel by address
+    make_participant(point_at(UTRECHT, 2500, 0), wants_voice=True)  # outside
+    target = Target(lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, time_critical=True)
+    channels = [Channel.SMS, Channel.VOICE, Channel.EMAIL]
+    rows = targeting.in_area_by_channel(target, channels=channels, at=MONDAY_EVENING)
+    for channel in channels:
+        one_by_one = set(targeting.in_area(target, channel=channel, at=MONDAY_EVENING))
+        assert one_by_one  # every channel has someone, so the comparison means something
+        assert {row["pk"] for row in rows if row[f"to_{channel}"]} == one_by_one, channel
+    assert all(any(row[f"to_{c}"] for c in channels) for row in rows)

@@ -356,3 +356,42 @@ def test_it_fails_a_channel_without_a_sender(make_message, make_participant, sen
 def test_it_knows_when_a_message_is_no_longer_worth_delivering(make_message):
     message = OutgoingMessage.objects.get(pk=make_message(ttl_seconds=600).pk)
     assert message.expires_at == message.created_at + timedelta(minutes=10)
+
+
+def test_it_writes_several_channels_from_one_selection_each_once(make_message, make_participant):
+    from django.db.models import BooleanField, ExpressionWrapper, Q
+
+    from apps.participants.models import Participant
+
+    sms, voice, both = (make_participant(f"+3161111111{i}") for i in range(3))
+    Participant.objects.filter(pk=voice.pk).update(wants_sms=False, wants_voice=True)
+    Participant.objects.filter(pk=both.pk).update(wants_voice=True)
+    message = make_message()
+    selection = (
+        Participant.objects.filter(Q(wants_sms=True) | Q(wants_voice=True))
+        .annotate(
+            to_sms=ExpressionWrapper(Q(wants_sms=True), output_field=BooleanField()),
+            to_voice=ExpressionWrapper(Q(wants_voice=True), output_field=BooleanField()),
+        )
+        .values("pk", "to_sms", "to_voice")
+    )
+    channels = [Channel.SMS, Channel.VOICE]
+    written = outbox.enqueue_by_choice(message=message, participants=selection, channels=channels)
+    assert written == {Channel.SMS: 2, Channel.VOICE: 2}
+    rows = set(Delivery.objects.filter(message=message).values_list("channel", "participant_id"))
+    assert rows == {
+        ("sms", sms.pk),
+        ("sms", both.pk),
+        ("voice", voice.pk),
+        ("voice", both.pk),
+    }
+    assert set(Delivery.objects.filter(message=message).values_list("state", flat=True)) == {
+        "queued"
+    }
+    # Again: nothing new (once per message, channel and participant).
+    outbox.enqueue_by_choice(message=message, participants=selection, channels=channels)
+    assert Delivery.objects.filter(message=message).count() == 4
+    with pytest.raises(ValueError):
+        outbox.enqueue_by_choice(
+            message=message, participants=selection.values("pk"), channels=channels
+        )
