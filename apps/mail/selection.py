@@ -24,7 +24,7 @@ from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
 from apps.participants.models import Address, Country, Participant
 
-from .models import MailingArea
+from .models import Kind, MailingArea
 
 AreaKind = MailingArea.Kind
 
@@ -35,6 +35,10 @@ MIN_LAT, MAX_LAT = 50.6, 53.7
 MIN_LON, MAX_LON = 3.2, 7.3
 MIN_RADIUS_M, MAX_RADIUS_M = 50, 50_000
 MAX_HOUSE_NUMBER = 99_999
+# A buurtonderzoek asks a neighbourhood about one incident: never a whole municipality, and
+# a circle of at most this radius. Other kinds of mail may use every kind of area.
+INQUIRY_AREA_KINDS = (AreaKind.STREET, AreaKind.PC6, AreaKind.PC4, AreaKind.CIRCLE)
+MAX_INQUIRY_RADIUS_M = 2_000
 
 MSG_PC6 = _("Vul een postcode van zes tekens in, zoals 3441 AB.")
 MSG_PC4 = _("Vul een postcodegebied van vier cijfers in, zoals 3441.")
@@ -46,6 +50,14 @@ MSG_MUNICIPALITY = _("Kies een gemeente.")
 MSG_POINT = _("Kies het midden van de cirkel op de kaart, of vul de coördinaten in.")
 MSG_POINT_OUTSIDE = _("Het midden van de cirkel ligt niet in Nederland.")
 MSG_RADIUS = _("Kies een straal tussen 50 en 50.000 meter.")
+MSG_INQUIRY_MUNICIPALITY = _(
+    "Een buurtonderzoek gaat naar de buurt van het voorval, niet naar een hele gemeente. "
+    "Kies een straat, een postcode, een postcodegebied of een cirkel van hooguit 2.000 meter."
+)
+MSG_INQUIRY_RADIUS = _(
+    "Een buurtonderzoek gaat naar de buurt van het voorval: kies een straal van hooguit "
+    "2.000 meter."
+)
 
 
 # Postcodes ---------------------------------------------------------------------------------
@@ -83,9 +95,10 @@ def _spellings(pc6: str) -> list[str]:
 # Areas -------------------------------------------------------------------------------------
 
 
-def clean_area(area: MailingArea) -> MailingArea:
+def clean_area(area: MailingArea, *, mailing_kind: str | None = None) -> MailingArea:
     """Check and normalise an area (saved or not) for its kind; clear the fields its kind
-    does not use. Raises ValidationError with the messages per field."""
+    does not use. With `mailing_kind`, also check that the area fits that kind of mailing
+    (see fits_mailing_kind). Raises ValidationError with the messages per field."""
     errors: dict[str, list] = {}
     kind = area.kind
     if kind not in AreaKind.values:
@@ -126,9 +139,25 @@ def clean_area(area: MailingArea) -> MailingArea:
             errors["radius_m"] = [ValidationError(MSG_RADIUS)]
     else:
         area.lat = area.lon = area.radius_m = None
+    if mailing_kind is not None and not errors:
+        errors.update(fits_mailing_kind(area, mailing_kind))
     if errors:
         raise ValidationError(errors)
     return area
+
+
+def fits_mailing_kind(area: MailingArea, mailing_kind: str) -> dict[str, list]:
+    """Why a (clean) area is too large for the kind of mailing, per field (empty when it
+    fits): a buurtonderzoek goes to a street, a postcode, a postcode area or a circle of at
+    most MAX_INQUIRY_RADIUS_M; the other kinds may go to any area."""
+    if mailing_kind != Kind.NEIGHBOURHOOD_INQUIRY:
+        return {}
+    if area.kind not in INQUIRY_AREA_KINDS:
+        field = "municipality" if area.kind == AreaKind.MUNICIPALITY else "kind"
+        return {field: [ValidationError(MSG_INQUIRY_MUNICIPALITY, code="inquiry")]}
+    if area.kind == AreaKind.CIRCLE and area.radius_m > MAX_INQUIRY_RADIUS_M:
+        return {"radius_m": [ValidationError(MSG_INQUIRY_RADIUS, code="inquiry")]}
+    return {}
 
 
 def area_scope(area: MailingArea) -> Scope:

@@ -37,6 +37,11 @@ MSG_OWN_MAILING = _(
 MSG_REASON = _("Schrijf waarom u de mailing afwijst.")
 MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
 MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
+MSG_AREA_TOO_LARGE = _(
+    "Het gebied %(area)s is te groot voor een buurtonderzoek: die gaat naar een straat, een "
+    "postcode, een postcodegebied of een cirkel van hooguit 2.000 meter. Verwijder het gebied "
+    "of kies een andere soort mailing."
+)
 
 DRAFT_FIELDS = (
     "kind",
@@ -145,8 +150,9 @@ def mailing_update(
 
 
 def area_check(*, mailing: Mailing, area: MailingArea) -> MailingArea:
-    """Clean an (unsaved) area and make sure it lies inside the mailing's scope."""
-    selection.clean_area(area)
+    """Clean an (unsaved) area, make sure it fits the kind of mailing (no whole municipality
+    or wide circle for a buurtonderzoek) and lies inside the mailing's scope."""
+    selection.clean_area(area, mailing_kind=mailing.kind)
     if not mailing.scope().covers(selection.area_scope(area)):
         message = MSG_OUTSIDE_SCOPE % {"organisation": mailing.organisation.name}
         field = {
@@ -203,9 +209,12 @@ def send_problems(mailing: Mailing) -> list[str]:
         _check_draft(mailing)
     except ValidationError as exc:
         problems.extend(exc.messages)
-    areas = list(mailing.areas.all())
+    areas = list(mailing.areas.select_related("municipality"))
     if not areas:
         return problems + [str(MSG_NO_AREAS)]
+    for area in areas:
+        if selection.fits_mailing_kind(area, mailing.kind):
+            problems.append(str(MSG_AREA_TOO_LARGE % {"area": area}))
     scope = mailing.scope()
     for area in areas:
         if not scope.covers(selection.area_scope(area)):

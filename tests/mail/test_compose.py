@@ -5,7 +5,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from apps.channels.models import OutgoingMessage
 from apps.governance.models import AuditEntry
+from apps.mail import services
 from apps.mail.models import Mailing, MailingArea, MailTemplate
 
 from .conftest import WOERDEN, inquiry_fields
@@ -166,11 +168,130 @@ def test_it_refuses_a_bad_area_with_an_error_on_its_field(
 def test_it_offers_only_municipalities_in_scope(
     staff_client, woerden_author, make_mailing, utrecht
 ):
-    mailing = make_mailing(woerden_author)
+    mailing = make_mailing(woerden_author, kind="preventive")
     data = {"kind": "municipality", "municipality": utrecht.pk}
     response = staff_client(woerden_author).post(url("areas", mailing), data)
     assert response.status_code == 400
     assert not MailingArea.objects.exists()
+
+
+# The size of the group follows the message: a street for a burglary, a municipality for a
+# warning.
+
+WIDE_CIRCLE = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 2500}
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [({"kind": "municipality"}, "municipality"), (WIDE_CIRCLE, "radius_m")],
+)
+def test_a_buurtonderzoek_refuses_a_municipality_or_a_wide_circle_on_its_field(
+    staff_client, woerden_author, make_mailing, woerden, data, field
+):
+    if data["kind"] == "municipality":
+        data = {**data, "municipality": woerden.pk}
+    mailing = make_mailing(woerden_author)
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors[field])
+    assert "Een buurtonderzoek gaat naar de buurt van het voorval" in errors
+    assert f'href="#id_{field}"' in response.content.decode()
+    assert not MailingArea.objects.exists()
+    assert not AuditEntry.objects.filter(verb="mailing.area_added").exists()
+
+
+@pytest.mark.parametrize("data", [{"kind": "municipality"}, WIDE_CIRCLE])
+def test_a_preventive_mail_may_go_to_a_municipality_or_a_wide_circle(
+    staff_client, woerden_author, make_mailing, woerden, data
+):
+    if data["kind"] == "municipality":
+        data = {**data, "municipality": woerden.pk}
+    mailing = make_mailing(woerden_author, kind="preventive")
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 302
+    assert mailing.areas.get().kind == data["kind"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 2000},
+        {"kind": "street", "postcode": "3441 AB", "house_number_from": 1, "house_number_to": 9},
+    ],
+)
+def test_a_buurtonderzoek_may_go_to_a_street_or_a_circle_of_2000_m(
+    staff_client, woerden_author, make_mailing, data
+):
+    mailing = make_mailing(woerden_author)
+    response = staff_client(woerden_author).post(url("areas", mailing), data)
+    assert response.status_code == 302
+    assert mailing.areas.get().kind == data["kind"]
+
+
+def test_the_count_endpoint_refuses_a_municipality_for_a_buurtonderzoek(
+    staff_client, woerden_author, make_mailing, woerden
+):
+    mailing = make_mailing(woerden_author)
+    answer = staff_client(woerden_author).get(
+        url("recipient_count", mailing), {"kind": "municipality", "municipality": woerden.pk}
+    )
+    assert answer.status_code == 400
+    assert "buurtonderzoek" in " ".join(answer.json()["errors"]["municipality"])
+
+
+def test_the_areas_page_tells_a_buurtonderzoek_which_areas_it_may_use(
+    staff_client, woerden_author, make_mailing
+):
+    client = staff_client(woerden_author)
+    inquiry = client.get(url("areas", make_mailing(woerden_author))).content.decode()
+    assert "cirkel van hooguit 2.000 meter" in inquiry
+    assert "Een waarschuwing" not in inquiry
+    warning = make_mailing(woerden_author, kind="preventive")
+    page = client.get(url("areas", warning)).content.decode()
+    assert "Een waarschuwing: een wijk of de hele gemeente." in page
+    assert "hooguit 2.000 meter" not in page
+
+
+def test_changing_the_kind_to_buurtonderzoek_after_a_municipality_blocks_sending(
+    staff_client, woerden_author, make_mailing, make_reader, woerden
+):
+    make_reader(("3441 AB", 1))
+    mailing = make_mailing(
+        woerden_author,
+        kind="preventive",
+        areas=[{"kind": "municipality", "municipality": woerden}],
+    )
+    client = staff_client(woerden_author)
+    assert client.post(url("edit", mailing), form_data(kind="inquiry")).status_code == 302
+    mailing.refresh_from_db()
+    assert mailing.kind == "inquiry"
+    assert "te groot voor een buurtonderzoek" in client.get(url("detail", mailing)).content.decode()
+    response = client.post(url("send", mailing), {"confirm": "yes"})
+    assert response.status_code == 400
+    assert "te groot voor een buurtonderzoek" in response.content.decode()
+    mailing.refresh_from_db()
+    assert (mailing.state, mailing.submitted_at) == (Mailing.State.DRAFT, None)
+    assert not AuditEntry.objects.filter(verb="mailing.submitted").exists()
+
+
+def test_an_approver_cannot_approve_a_buurtonderzoek_to_a_whole_municipality(
+    staff_client, woerden_author, woerden_approver, make_mailing, make_reader, woerden
+):
+    make_reader(("3441 AB", 1))
+    mailing = make_mailing(
+        woerden_author,
+        kind="preventive",
+        areas=[{"kind": "municipality", "municipality": woerden}],
+    )
+    services.mailing_send(mailing=mailing, by=woerden_author)
+    # A mailing submitted before the rule, or changed behind the screens.
+    Mailing.objects.filter(pk=mailing.pk).update(kind="inquiry")
+    response = staff_client(woerden_approver).post(url("approve", mailing))
+    assert response.status_code == 400
+    assert "te groot voor een buurtonderzoek" in response.content.decode()
+    mailing.refresh_from_db()
+    assert (mailing.state, mailing.approved_by) == (Mailing.State.SUBMITTED, None)
+    assert not OutgoingMessage.objects.exists()
 
 
 def test_it_removes_an_area(staff_client, woerden_author, make_mailing):

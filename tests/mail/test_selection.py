@@ -121,7 +121,9 @@ def test_a_municipality_reaches_its_addresses_and_e_mail_postcodes(
     ]
     make_reader(("3511 AA", 1))
     mailing = make_mailing(
-        woerden_author, areas=[{"kind": "municipality", "municipality": woerden}]
+        woerden_author,
+        kind="preventive",
+        areas=[{"kind": "municipality", "municipality": woerden}],
     )
     assert ids(mailing) == sorted(p.pk for p in inside)
 
@@ -164,7 +166,7 @@ def test_it_reaches_a_participant_once_however_many_areas_hold_it(
         {"kind": "municipality", "municipality": woerden},
         {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 2000},
     ]
-    mailing = make_mailing(woerden_author, areas=areas)
+    mailing = make_mailing(woerden_author, kind="preventive", areas=areas)
     assert ids(mailing) == [twice.pk]
     assert selection.count(mailing) == 1
 
@@ -179,7 +181,7 @@ def test_a_municipalitys_circle_never_reaches_residents_of_another_municipality(
     make_reader(("3511 AA", 1))  # Utrecht, inside the 50 km circle
     make_reader(email_postcode="3511 AA")
     circle = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 50_000}
-    mailing = make_mailing(woerden_author, areas=[circle])
+    mailing = make_mailing(woerden_author, kind="preventive", areas=[circle])
     assert ids(mailing) == [resident.pk]
 
 
@@ -187,7 +189,7 @@ def test_a_managers_circle_reaches_everyone_in_it(manager, make_mailing, make_re
     woerden_resident = make_reader(("3441 AB", 1))
     utrecht_resident = make_reader(("3511 AA", 1))
     circle = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 50_000}
-    mailing = make_mailing(manager, areas=[circle])
+    mailing = make_mailing(manager, kind="preventive", areas=[circle])
     assert ids(mailing) == sorted([woerden_resident.pk, utrecht_resident.pk])
 
 
@@ -195,7 +197,7 @@ def test_a_police_team_reaches_its_municipalities_only(police_team_user, make_ma
     woerden_resident = make_reader(("3441 AB", 1))
     make_reader(("3511 AA", 1))
     circle = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 50_000}
-    mailing = make_mailing(police_team_user, areas=[circle])
+    mailing = make_mailing(police_team_user, kind="preventive", areas=[circle])
     assert woerden_resident.pk in ids(mailing)
     assert len(ids(mailing)) == 1
 
@@ -218,12 +220,69 @@ def test_it_refuses_an_area_outside_the_organisations_scope(woerden_author, make
 
 
 def test_it_refuses_another_municipality_as_an_area(woerden_author, make_mailing, utrecht):
-    mailing = make_mailing(woerden_author)
-    with pytest.raises(ValidationError):
+    mailing = make_mailing(woerden_author, kind="preventive")
+    with pytest.raises(ValidationError) as caught:
         services.area_add(
             mailing=mailing, by=woerden_author, kind="municipality", municipality=utrecht
         )
+    assert "buiten het werkgebied" in " ".join(caught.value.messages)
     assert not mailing.areas.exists()
+
+
+# The size of the group follows the message ------------------------------------------------
+
+WIDE_CIRCLE = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 2_500}
+
+
+@pytest.mark.parametrize(
+    "area, field",
+    [({"kind": "municipality"}, "municipality"), (WIDE_CIRCLE, "radius_m")],
+)
+def test_a_buurtonderzoek_refuses_a_municipality_or_a_circle_over_2000_m(
+    woerden_author, make_mailing, woerden, area, field
+):
+    if area["kind"] == "municipality":
+        area = {**area, "municipality": woerden}
+    mailing = make_mailing(woerden_author)
+    with pytest.raises(ValidationError) as caught:
+        services.area_add(mailing=mailing, by=woerden_author, **area)
+    assert "buurtonderzoek" in " ".join(caught.value.message_dict[field])
+    assert not mailing.areas.exists()
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        street("3441AB", 1, 9),
+        {"kind": "pc6", "postcode": "3441AB"},
+        {"kind": "pc4", "postcode": "3441"},
+        {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 2_000},
+    ],
+)
+def test_a_buurtonderzoek_takes_streets_postcodes_and_circles_up_to_2000_m(
+    woerden_author, make_mailing, area
+):
+    mailing = make_mailing(woerden_author)
+    services.area_add(mailing=mailing, by=woerden_author, **area)
+    assert mailing.areas.count() == 1
+
+
+@pytest.mark.parametrize("kind", ["preventive", "informative", "crisis"])
+def test_other_kinds_of_mail_may_go_to_a_municipality_or_a_wide_circle(
+    woerden_author, make_mailing, woerden, kind
+):
+    mailing = make_mailing(woerden_author, kind=kind)
+    services.area_add(mailing=mailing, by=woerden_author, kind="municipality", municipality=woerden)
+    services.area_add(mailing=mailing, by=woerden_author, **WIDE_CIRCLE)
+    assert mailing.areas.count() == 2
+
+
+def test_clean_area_checks_the_size_only_when_given_the_kind_of_mailing(geography):
+    assert selection.clean_area(MailingArea(**WIDE_CIRCLE)).radius_m == 2_500
+    with pytest.raises(ValidationError) as caught:
+        selection.clean_area(MailingArea(**WIDE_CIRCLE), mailing_kind="inquiry")
+    assert list(caught.value.message_dict) == ["radius_m"]
+    assert selection.clean_area(MailingArea(**WIDE_CIRCLE), mailing_kind="crisis")
 
 
 def test_it_counts_areas_that_are_not_saved_yet(woerden_author, make_mailing, make_reader):
