@@ -67,7 +67,7 @@ class Command(BaseCommand):
             raise CommandError("--recipients must be at least 1.")
         template = Municipality.objects.select_related("province").first()
         if template is None:
-            raise CommandError("No municipalities: run `manage.py migrate` (it loads them).")
+            raise CommandError("No municipalities: run `manage.py load_geography` first.")
         run = uuid.uuid4().hex[:8]
         made: dict = {}
         try:
