@@ -1,4 +1,5 @@
-"""The client's IP address, honouring only as many proxies as PROXY_COUNT says."""
+"""What a request says about its client: the IP address (honouring only as many proxies as
+PROXY_COUNT says) and the size of the body it declares."""
 
 from django.conf import settings
 
@@ -11,3 +12,12 @@ def client_ip(request) -> str | None:
         if len(hops) >= count:
             return hops[-count]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def declared_length(request) -> int:
+    """The body size the client declares (Content-Length), before anything is read; 0 when
+    absent or not a number. Lets a view refuse a huge upload without reading it."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

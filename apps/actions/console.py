@@ -593,49 +593,56 @@ def release(request, pk):
 @require_POST
 @staff_required(verb=MANAGE)
 def update(request, pk):
-    action = _action_for(request, pk)
-    form = UpdateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.action_update(action=action, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("De update is verstuurd."))
-            return redirect("console:detail", pk=action.pk)
-    return _detail(request, action, status=400, update_form=form)
+    return _follow_up(
+        request,
+        pk,
+        UpdateForm,
+        services.action_update,
+        "update_form",
+        _("De update is verstuurd."),
+    )
 
 
 @require_POST
 @staff_required(verb=MANAGE)
 def end(request, pk):
-    action = _action_for(request, pk)
-    form = EndForm(request.POST)
-    if form.is_valid():
-        try:
-            services.action_end(action=action, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("De actie is beëindigd; het afloopbericht is verstuurd."))
-            return redirect("console:detail", pk=action.pk)
-    return _detail(request, action, status=400, end_form=form)
+    return _follow_up(
+        request,
+        pk,
+        EndForm,
+        services.action_end,
+        "end_form",
+        _("De actie is beëindigd; het afloopbericht is verstuurd."),
+    )
 
 
 @require_POST
 @staff_required(verb=MANAGE)
 def cancel(request, pk):
+    return _follow_up(
+        request,
+        pk,
+        CancelForm,
+        services.action_cancel,
+        "cancel_form",
+        _("De actie is ingetrokken; de rectificatie is verstuurd."),
+    )
+
+
+def _follow_up(request, pk, form_class, verb, form_name: str, done: str):
+    """A message after the release (update, end, cancel): the form's data go to the
+    service verb; on an error the action page is shown again with that form and its errors."""
     action = _action_for(request, pk)
-    form = CancelForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.action_cancel(action=action, by=request.user, **form.cleaned_data)
+            verb(action=action, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("De actie is ingetrokken; de rectificatie is verstuurd."))
+            messages.success(request, done)
             return redirect("console:detail", pk=action.pk)
-    return _detail(request, action, status=400, cancel_form=form)
+    return _detail(request, action, status=400, **{form_name: form})
 
 
 @require_POST

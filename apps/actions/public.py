@@ -17,7 +17,7 @@ from apps.governance.geo import bounding_box, distance_m
 from apps.governance.models import PostcodeArea
 from apps.participants.forms import error_links
 from burgernet import ratelimit
-from burgernet.client import client_ip
+from burgernet.client import client_ip, declared_length
 
 from . import media, photos, services
 from .models import Action
@@ -54,7 +54,7 @@ def tip(request, ref):
     file) just to find the token. This is Django's documented pattern for a view that must
     act before the body is read: csrf_exempt outside, csrf_protect inside."""
     action = _public_action(ref)
-    if _content_length(request) > MAX_TIP_REQUEST_BYTES:
+    if declared_length(request) > MAX_TIP_REQUEST_BYTES:
         form = TipForm() if action.accepts_tips() else None
         return _render(request, action, form, status=413, too_large=True)
     return _tip(request, action)
@@ -104,13 +104,6 @@ def _over_limit(request, action: Action) -> bool:
         limit, window_s = TIP_LIMITS[scope]
         over |= not ratelimit.hit(f"actions.{scope}", ident, limit=limit, window_s=window_s)
     return over
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _tip_fields(form: TipForm) -> dict:

@@ -27,7 +27,7 @@ from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
 from burgernet import ratelimit
-from burgernet.client import client_ip
+from burgernet.client import client_ip, declared_length
 
 from . import links
 from .models import Kind, Mailing, Response, ResponseEntry
@@ -201,7 +201,7 @@ def respond(request, token):
     page = _RespondPage(link=link, mailing=mailing, participant=participant, response=response)
     if request.method != "POST":
         return page.render(request, RespondForm(has_phone=page.has_phone))
-    if _declared_length(request) > MAX_RESPOND_REQUEST_BYTES:
+    if declared_length(request) > MAX_RESPOND_REQUEST_BYTES:
         return page.render(request, _too_large_form(page.has_phone), status=413)
     return _respond_post(request, token, page)
 
@@ -233,13 +233,6 @@ def _too_large_form(has_phone: bool) -> RespondForm:
     form.errors.clear()  # not "required": nothing was read, so nothing was left out
     form.add_error("photo", f"{photos.MSG_TOO_LARGE} {MSG_NOT_SENT}")
     return form
-
-
-def _declared_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _respond_target(link: links.RespondLink):

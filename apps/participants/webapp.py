@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.channels import vapid
 from burgernet import ratelimit
-from burgernet.client import client_ip
+from burgernet.client import client_ip, declared_length
 
 from . import devices
 
@@ -79,11 +79,7 @@ def _unknown_device() -> JsonResponse:
 
 
 def _json_body(request: HttpRequest) -> dict:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+    if declared_length(request) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
         raise BadRequest("too_large", _("Het verzoek is te groot."))
     if request.content_type != "application/json":
         raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn."))
