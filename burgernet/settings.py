@@ -289,15 +289,15 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Taken",
 }
-# The outbox: how long a worker's claim on a chunk of deliveries holds (default Q_TIMEOUT
-# + 30: longer than q2 lets a task live), and how long chunk tasks may go unheard of before
-# the sweep presumes them lost (default Q_RETRY). Unset, they follow the q2 settings.
-if env("OUTBOX_LEASE_SECONDS", default=""):
-    OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS")
-    if Q_CLUSTER["timeout"] >= OUTBOX_LEASE_SECONDS:
-        raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be longer than Q_TIMEOUT.")
-if env("OUTBOX_STALL_SECONDS", default=""):
-    OUTBOX_STALL_SECONDS = env.int("OUTBOX_STALL_SECONDS")
+# The outbox workers (manage.py outbox_worker): how many processes, how long a claim holds
+# without news from its worker (a live worker renews it every third of that), how long one
+# chunk may go on starting sends, and how often an idle worker looks for due rows.
+OUTBOX_PROCESSES = env.int("OUTBOX_PROCESSES", default=2)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=20)
+OUTBOX_CHUNK_SECONDS = env.float("OUTBOX_CHUNK_SECONDS", default=60.0)
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=0.25)
+if OUTBOX_LEASE_SECONDS < 3:
+    raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least 3.")
 if Q_REDIS_URL:
     Q_CLUSTER["redis"] = Q_REDIS_URL
 else:

@@ -52,7 +52,7 @@ def test_it_passes_the_deployment_checks():
         ),
         ({"VOICE_BACKEND": "http", "VOICE_GATEWAY_URL": ""}, "VOICE_GATEWAY_URL must be set"),
         ({"EMAIL_MERGE_FIELD_FORMAT": "%recipient%"}, "EMAIL_MERGE_FIELD_FORMAT"),
-        ({"OUTBOX_LEASE_SECONDS": "60"}, "OUTBOX_LEASE_SECONDS must be longer"),
+        ({"OUTBOX_LEASE_SECONDS": "2"}, "OUTBOX_LEASE_SECONDS must be at least 3"),
     ],
 )
 def test_it_refuses_to_start_unsafe(overrides, message):

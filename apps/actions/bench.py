@@ -1200,9 +1200,7 @@ def measure_push(message: OutgoingMessage, workers: int, chunk_size: int, servic
     in_process = connection.vendor == "sqlite"
     if in_process:
         with timed() as t:
-            outbox.send_message_chunks(
-                message_id=message.pk, chunk_size=chunk_size, max_chunks=10**9
-            )
+            outbox.drain(message_id=message.pk, chunk_size=chunk_size)
     else:
         t = _run_workers(message.pk, workers, chunk_size)
     states = Counter(dict(rows.values_list("state").annotate(n=models.Count("pk")).order_by()))
@@ -1237,9 +1235,7 @@ def _run_workers(message_id: int, workers: int, chunk_size: int) -> Timer:
 def _worker(message_id: int, chunk_size: int, go, done) -> None:
     try:
         go.wait()
-        totals = outbox.send_message_chunks(
-            message_id=message_id, chunk_size=chunk_size, max_chunks=10**9
-        )
+        totals = outbox.drain(message_id=message_id, chunk_size=chunk_size)
         done.put(dict(totals))
     except Exception as exc:  # reported to the parent, which stops the benchmark
         done.put(f"{type(exc).__name__}: {exc}")

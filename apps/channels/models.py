@@ -42,11 +42,6 @@ class OutgoingMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The stop button: nothing still queued is sent after this moment.
     stopped_at = models.DateTimeField(null=True, blank=True)
-    # Chunk tasks queued for this message and not yet finished, and when one was last
-    # queued, started or finished: the sweep queues new ones only when none is in flight
-    # (or none was heard of for too long: a broker may lose tasks).
-    tasks_in_flight = models.IntegerField(default=0)
-    tasks_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

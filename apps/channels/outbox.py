@@ -1,22 +1,27 @@
-"""The delivery outbox: rows written set-based, claimed in chunks, sent, written back in bulk.
+"""The delivery outbox: rows written set-based, claimed in chunks, sent, written back as
+the answers come.
 
 The life of a message:
 
     enqueue_from_queryset(...)   one Delivery per recipient, in one INSERT … SELECT
-    release(message)             after commit, one django-q2 task per chunk of rows
-    (task) send_message_chunks   claim_chunk → send_chunk: sent / retry later / failed
-    sweep()                      every minute: rows of dead workers back to the queue, and
-                                 tasks for queued rows that have none (a lost task, a retry)
+    release(message)             nothing more to do: the rows are the queue
+    (outbox worker) claim_next   the due rows of live messages, urgent ones first, in chunks
+    send_chunk                   sent / retry at a set time / failed, written back every
+                                 50 answers or 250 ms, the claim's lease renewed meanwhile
+    sweep()                      every few seconds, by the workers: rows of dead workers back
+                                 to the queue, rows of stopped or expired messages closed
+    release_claims(worker)       at once when a worker process dies: its rows back
     stop(message)                nothing still queued is sent
 
-The rows, not the queue, are the truth: a row is claimed by one worker with a conditional
-UPDATE under a lease and a token; it is sent at most once per claim and, once recorded as
-sent, never again. Only a push in flight when its worker died may be repeated, and it
-carries the same Topic, so the push service keeps one.
+The database is the queue (docs/architecture.md says why; apps/channels/worker.py runs
+the processes). A row is claimed by one worker with a conditional UPDATE under a lease
+and a token; it is sent at most once per claim and, once recorded as sent, never again.
+A worker killed mid-chunk repeats only what it had not yet written back — at most one
+batch of answers and the requests in flight — and a repeat carries the same Topic and
+message id, so the push service keeps one and the web app shows it once.
 """
 
 import logging
-import math
 import random
 import time
 import uuid
@@ -27,8 +32,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Max, Q, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from .models import Channel, Delivery, OutgoingMessage
@@ -36,10 +40,11 @@ from .senders import SENDERS, Outcome
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_CHUNK_SIZE = 500
+DEFAULT_LEASE_S = 20
+DEFAULT_CHUNK_S = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 15 * 60
-TASK_FUNC = "apps.channels.tasks.send_message_chunks"
 FIELDS_WRITTEN_BACK = [
     "state",
     "attempts",
@@ -53,19 +58,18 @@ FIELDS_WRITTEN_BACK = [
 State = Delivery.State
 
 
-def _q_setting(name: str, default: int) -> int:
-    return int(settings.Q_CLUSTER.get(name, default))
-
-
 def default_lease_seconds() -> int:
-    """How long a claim holds: longer than q2 lets a task run (it kills it after `timeout`),
-    so a live worker never loses its rows to the sweep."""
-    return getattr(settings, "OUTBOX_LEASE_SECONDS", _q_setting("timeout", 120) + 30)
+    """How long a claim holds without news from its worker. A live worker renews it every
+    third of that while it sends (see _ChunkWriter), so only a dead worker's claim runs
+    out, and its rows are back in the queue this long after it died (at once, when the
+    worker's supervisor saw it die)."""
+    return getattr(settings, "OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_S)
 
 
-def stall_seconds() -> int:
-    """How long chunk tasks may go unheard of before the sweep presumes them lost."""
-    return getattr(settings, "OUTBOX_STALL_SECONDS", _q_setting("retry", 180))
+def chunk_seconds() -> float:
+    """How long one chunk may go on starting sends; what it has not started by then goes
+    back to the queue (a slow push service does not hold a worker's rows for ever)."""
+    return getattr(settings, "OUTBOX_CHUNK_SECONDS", DEFAULT_CHUNK_S)
 
 
 def _due(now: datetime) -> Q:
@@ -215,62 +219,33 @@ def enqueue(
     return enqueue_from_queryset(message=message, channel=channel, **{f"{name}_ids": ids})
 
 
-# Queueing the work -----------------------------------------------------------------------
+# Handing the work to the workers --------------------------------------------------------
 
 
-def release(message: OutgoingMessage, *, chunk_size: int | None = None) -> int:
-    """Queue the chunk tasks for the queued rows of `message`, once the transaction commits.
-
-    Call it after enqueueing, inside the same transaction. Returns the number of tasks.
-    """
-    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+def release(message: OutgoingMessage) -> int:
+    """Say that `message`'s rows are ready. The outbox workers poll for due rows a few
+    times a second, so there is nothing to queue: the rows, once committed, are the work.
+    Returns the number of queued rows."""
     queued = Delivery.objects.filter(message=message, state=State.QUEUED).count()
-    tasks = math.ceil(queued / chunk_size)
-    if tasks:
-        _dispatch(message.pk, tasks, chunk_size=chunk_size)
-    return tasks
+    logger.info("outbox: message %s released with %s queued deliveries", message.pk, queued)
+    return queued
 
 
-def _dispatch(message_id: int, tasks: int, *, chunk_size: int, reset: bool = False) -> None:
-    now = timezone.now()
-    in_flight = tasks if reset else F("tasks_in_flight") + tasks
-    OutgoingMessage.objects.filter(pk=message_id).update(
-        tasks_in_flight=in_flight, tasks_seen_at=now
-    )
-
-    def queue():
-        from django_q.tasks import async_task
-
-        for _ in range(tasks):
-            async_task(
-                TASK_FUNC,
-                message_id,
-                chunk_size=chunk_size,
-                task_name=f"outbox {message_id}",
-                save=False,  # thousands of successes would only churn q2's result table
-            )
-
-    transaction.on_commit(queue, using=router.db_for_write(OutgoingMessage))
-
-
-def send_message_chunks(
-    *, message_id: int, chunk_size: int | None = None, max_chunks: int = 1
+def drain(
+    *, message_id: int | None = None, chunk_size: int | None = None, worker: str = ""
 ) -> Counter:
-    """What a chunk task does: claim a chunk of the message's due rows and send it (up to
-    `max_chunks` times while rows remain). Returns the counts of what became of them."""
-    OutgoingMessage.objects.filter(pk=message_id).update(tasks_seen_at=timezone.now())
+    """Claim and send chunks (of one message, or of every live one) until none is due, in
+    this process. What a worker does in its loop; tests and benchmarks call it directly."""
     totals: Counter = Counter()
-    try:
-        for _ in range(max_chunks):
-            deliveries = claim_chunk(message_id=message_id, limit=chunk_size or DEFAULT_CHUNK_SIZE)
-            if not deliveries:
-                break
-            totals.update(send_chunk(deliveries))
-    finally:
-        OutgoingMessage.objects.filter(pk=message_id).update(
-            tasks_in_flight=Greatest(F("tasks_in_flight") - 1, 0), tasks_seen_at=timezone.now()
-        )
-    return totals
+    limit = chunk_size or DEFAULT_CHUNK_SIZE
+    while True:
+        if message_id is None:
+            deliveries = claim_next(limit=limit, worker=worker)
+        else:
+            deliveries = claim_chunk(message_id=message_id, limit=limit, worker=worker)
+        if not deliveries:
+            return totals
+        totals.update(send_chunk(deliveries))
 
 
 # Claiming --------------------------------------------------------------------------------
@@ -282,8 +257,12 @@ def claim_chunk(
     limit: int = DEFAULT_CHUNK_SIZE,
     lease_seconds: int | None = None,
     now: datetime | None = None,
+    worker: str = "",
+    messages: QuerySet | None = None,
 ) -> list[Delivery]:
-    """Take up to `limit` due queued rows (of one message, or any) for this worker.
+    """Take up to `limit` due queued rows (of one message, of `messages`, or of any live
+    message) for this worker. The claim's token starts with `worker`, so the rows of a
+    worker that died can be given back at once (release_claims).
 
     A conditional UPDATE moves them to `sending` with a lease and a fresh token; then
     exactly the rows with that token are read back. Two workers never get the same row:
@@ -305,11 +284,11 @@ def claim_chunk(
     if message_id is not None:
         candidates = candidates.filter(message_id=message_id)
     else:
-        candidates = candidates.filter(
-            message__in=live_messages(now).filter(stopped_at__isnull=True).values("pk")
-        )
+        if messages is None:
+            messages = live_messages(now).filter(stopped_at__isnull=True)
+        candidates = candidates.filter(message__in=messages.values("pk"))
     db = router.db_for_write(Delivery)
-    token = uuid.uuid4().hex
+    token = (worker + uuid.uuid4().hex)[: Delivery._meta.get_field("claim_token").max_length]
     taken = {
         "state": State.SENDING,
         "claim_token": token,
@@ -331,6 +310,22 @@ def claim_chunk(
         .prefetch_related("message")
         .order_by("pk")
     )
+
+
+def claim_next(
+    *, limit: int = DEFAULT_CHUNK_SIZE, worker: str = "", now: datetime | None = None
+) -> list[Delivery]:
+    """A worker's next chunk: due rows of live messages, the urgent (time-critical) ones
+    first, so an alert never waits behind a newsletter."""
+    now = now or timezone.now()
+    live = live_messages(now).filter(stopped_at__isnull=True)
+    for urgency in (OutgoingMessage.Urgency.HIGH, OutgoingMessage.Urgency.NORMAL):
+        deliveries = claim_chunk(
+            limit=limit, worker=worker, now=now, messages=live.filter(urgency=urgency)
+        )
+        if deliveries:
+            return deliveries
+    return []
 
 
 def _claim_locked(connection, locked: QuerySet, values: dict) -> int:
@@ -362,6 +357,15 @@ def _claim_locked(connection, locked: QuerySet, values: dict) -> int:
 # Sending ---------------------------------------------------------------------------------
 
 
+def retry_wait(attempts: int, retry_after: float | None) -> float:
+    """Seconds before the next try of a row that failed transiently for the `attempts`th
+    time: what the service asked for (Retry-After, plus up to 10 % so the retries do not
+    all come back in the same instant), else the backoff."""
+    if retry_after is not None:
+        return retry_after * random.uniform(1.0, 1.1)
+    return backoff_seconds(attempts)
+
+
 def backoff_seconds(attempts: int) -> float:
     """Seconds before try number `attempts + 1`: 15 s, 30 s, 1 min, … up to 15 min, with
     a little jitter so a throttled push service is not hit by all rows at once."""
@@ -369,59 +373,95 @@ def backoff_seconds(attempts: int) -> float:
     return base * random.uniform(1.0, 1.25)
 
 
-def send_chunk(deliveries: Sequence[Delivery], *, now: datetime | None = None) -> Counter:
+def send_chunk(
+    deliveries: Sequence[Delivery], *, now: datetime | None = None, deadline: float | None = None
+) -> Counter:
     """Send claimed rows through their channel's sender and write what became of them back
-    in bulk. Returns the counts per new state ("retry" for those queued again)."""
+    as the answers come (every 50, or every 250 ms), renewing the claim's lease meanwhile.
+    Sends not started by `deadline` (time.monotonic(); by default chunk_seconds() from
+    now) go back to the queue. Returns the counts per new state ("retry" for those
+    queued again)."""
     if not deliveries:
         return Counter()
     now = now or timezone.now()
+    if deadline is None:
+        deadline = time.monotonic() + chunk_seconds()
+    writer = _ChunkWriter(deliveries)
     # The stop button may have been pressed since the claim.
     stopped = set(
         OutgoingMessage.objects.filter(
             pk__in={d.message_id for d in deliveries}, stopped_at__isnull=False
         ).values_list("pk", flat=True)
     )
-    lease_end = min((d.lease_until for d in deliveries if d.lease_until), default=None)
-    deadline = None
-    if lease_end:
-        # Stop starting requests in time for the slowest to finish inside the lease.
-        margin = getattr(settings, "WEBPUSH_TIMEOUT", 10.0) + 10
-        deadline = time.monotonic() + (lease_end - now).total_seconds() - margin
-
-    outcomes: dict[int, Outcome] = {}
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    decided = []
     for delivery in deliveries:
         if delivery.message_id in stopped:
-            outcomes[delivery.pk] = _STOPPED
+            decided.append((delivery, _STOPPED))
         elif now >= delivery.message.expires_at:
-            outcomes[delivery.pk] = _EXPIRED
+            decided.append((delivery, _EXPIRED))
         else:
             by_channel[delivery.channel].append(delivery)
+    writer.write(decided)
     misconfigured = None
     for channel, rows in by_channel.items():
         sender = SENDERS.get(channel)
         if sender is None:
-            results = [Outcome.permanent(f"no sender for {channel}")] * len(rows)
-        else:
-            try:
-                results = sender.deliver(rows, deadline=deadline)
-            except Exception as exc:
-                # Written back as a transient failure, not left to the lease: the rows are
-                # tried again after the backoff (e.g. once the settings are fixed).
-                # Exception texts of HTTP clients may carry an endpoint or an address: the
-                # log gets the type; the traceback only at DEBUG level.
-                logger.error(
-                    "outbox: the %s sender failed on a chunk (%s)", channel, type(exc).__name__
-                )
-                logger.debug("outbox: sender failure", exc_info=True)
-                results = [Outcome.transient(f"sender error ({type(exc).__name__})")] * len(rows)
-                if isinstance(exc, ImproperlyConfigured):
-                    misconfigured = exc
-        outcomes.update(zip((d.pk for d in rows), results, strict=True))
-    counts = _write_back(deliveries, outcomes, now=timezone.now())
+            writer.write([(d, Outcome.permanent(f"no sender for {channel}")) for d in rows])
+            continue
+
+        def report(batch, rows=rows):
+            writer.write([(rows[position], outcome) for position, outcome in batch])
+
+        try:
+            results = sender.deliver(rows, deadline=deadline, report=report)
+        except Exception as exc:
+            # Written back as a transient failure, not left to the lease: the rows are
+            # tried again after the backoff (e.g. once the settings are fixed).
+            # Exception texts of HTTP clients may carry an endpoint or an address: the
+            # log gets the type; the traceback only at DEBUG level.
+            logger.error(
+                "outbox: the %s sender failed on a chunk (%s)", channel, type(exc).__name__
+            )
+            logger.debug("outbox: sender failure", exc_info=True)
+            results = [Outcome.transient(f"sender error ({type(exc).__name__})")] * len(rows)
+            if isinstance(exc, ImproperlyConfigured):
+                misconfigured = exc
+        writer.write(list(zip(rows, results, strict=True)))
+    counts = writer.counts
+    logger.info("outbox: chunk of %s written back: %s", len(deliveries), dict(counts))
     if misconfigured:
         raise misconfigured
     return counts
+
+
+class _ChunkWriter:
+    """Writes a chunk's outcomes back as they come, each row once, and keeps the chunk's
+    claim alive: every third of the lease its rows still in flight get a new lease_until,
+    so no sweep hands them to another worker while this one still sends."""
+
+    def __init__(self, deliveries: Sequence[Delivery]):
+        self.counts: Counter = Counter()
+        self._written: set[int] = set()
+        self._tokens = sorted({d.claim_token for d in deliveries})
+        self._lease = default_lease_seconds()
+        self._renewed = time.monotonic()
+
+    def write(self, pairs: list[tuple[Delivery, Outcome]]) -> None:
+        pairs = [(d, o) for d, o in pairs if d.pk not in self._written]
+        if pairs:
+            self._written.update(d.pk for d, _ in pairs)
+            self.counts.update(
+                _write_back([d for d, _ in pairs], {d.pk: o for d, o in pairs}, now=timezone.now())
+            )
+        if time.monotonic() - self._renewed >= self._lease / 3:
+            self.renew()
+
+    def renew(self) -> None:
+        self._renewed = time.monotonic()
+        Delivery.objects.filter(claim_token__in=self._tokens, state=State.SENDING).update(
+            lease_until=timezone.now() + timedelta(seconds=self._lease)
+        )
 
 
 # Decided before sending, so not an attempt.
@@ -444,14 +484,18 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
             d.state, d.next_attempt_at = State.QUEUED, None
             counts["retry"] += 1
             continue
+        if outcome.status == Outcome.DEFERRED:  # not sent: the service asked us to wait
+            d.state, d.error = State.QUEUED, outcome.error[:200]
+            d.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 0)
+            counts["retry"] += 1
+            continue
         d.attempts += 1
         d.error = outcome.error[:200]
         if outcome.status == Outcome.SENT:
             d.state, d.sent_at, d.error = State.SENT, now, ""
             d.provider_id = outcome.provider_id[:200]
         elif outcome.status == Outcome.TRANSIENT:
-            wait = max(backoff_seconds(d.attempts), outcome.retry_after or 0)
-            next_attempt = now + timedelta(seconds=wait)
+            next_attempt = now + timedelta(seconds=retry_wait(d.attempts, outcome.retry_after))
             if next_attempt >= d.message.expires_at:
                 d.state, d.error = State.FAILED, "expired"
             else:
@@ -473,7 +517,6 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
         _update_claimed(token, rows)
     if gone:
         _forget_devices(gone)
-    logger.info("outbox: chunk of %s written back: %s", len(deliveries), dict(counts))
     return counts
 
 
@@ -600,25 +643,22 @@ def live_messages(now: datetime) -> QuerySet:
     )
 
 
-def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Counter:
-    """Keep the outbox moving; run every minute.
+def sweep(*, now: datetime | None = None) -> Counter:
+    """Keep the outbox moving; the outbox workers run it every few seconds.
 
     - Rows in `sending` whose lease ran out belonged to a worker that died: back to the
-      queue (not counted as sent; a stopped message's are cancelled).
+      queue, due at once (not counted as an attempt; a stopped message's are cancelled).
     - Queued rows of stopped messages are cancelled, of expired messages failed.
-    - Messages with due queued rows and no chunk task in flight get tasks: after a retry
-      wait, after a lost task (a Redis broker loses tasks in flight), after a requeue.
+
+    Every step is one UPDATE through a partial or (message, state) index, so several
+    workers may sweep at once.
     """
     now = now or timezone.now()
-    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
     counts: Counter = Counter()
 
     expired_leases = Delivery.objects.filter(state=State.SENDING, lease_until__lt=now)
     counts["cancelled"] += expired_leases.filter(message__stopped_at__isnull=False).update(
         state=State.CANCELLED, error="stopped", lease_until=None
-    )
-    requeued_by_message = dict(
-        expired_leases.values_list("message_id").annotate(n=Count("pk")).order_by()
     )
     counts["requeued"] += expired_leases.update(
         state=State.QUEUED, lease_until=None, next_attempt_at=None
@@ -626,45 +666,37 @@ def sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> Coun
     if counts["requeued"]:
         logger.warning("outbox: %s deliveries of dead workers requeued", counts["requeued"])
 
-    live = list(live_messages(now).values_list("pk", "stopped_at"))
-    stopped = [pk for pk, stopped_at in live if stopped_at is not None]
-    counts["cancelled"] += Delivery.objects.filter(
-        state=State.QUEUED, message_id__in=stopped
-    ).update(state=State.CANCELLED, error="stopped")
-
-    pending = (
-        Delivery.objects.filter(state=State.QUEUED, message_id__in=[pk for pk, _ in live])
-        .values("message_id")
-        .annotate(due=Count("pk", filter=_due(now)))
-        .order_by()
-    )
-    due_by_message = {row["message_id"]: row["due"] for row in pending}
-    messages = OutgoingMessage.objects.filter(pk__in=due_by_message)
-    stall = timedelta(seconds=stall_seconds())
-    for message in messages:
-        if now >= message.expires_at:
-            counts["expired"] += Delivery.objects.filter(
-                message=message, state=State.QUEUED
-            ).update(state=State.FAILED, error="expired")
-            continue
-        due = due_by_message[message.pk]
-        if not due:
-            continue
-        lost = (
-            message.tasks_in_flight <= 0
-            or message.tasks_seen_at is None
-            or message.tasks_seen_at < now - stall
-        )
-        if lost:
-            tasks = math.ceil(due / chunk_size)
-            _dispatch(message.pk, tasks, chunk_size=chunk_size, reset=True)
-        elif message.pk in requeued_by_message:
-            tasks = math.ceil(requeued_by_message[message.pk] / chunk_size)
-            _dispatch(message.pk, tasks, chunk_size=chunk_size)
-        else:
-            continue
-        counts["tasks"] += tasks
+    live = live_messages(now).values_list("pk", "stopped_at", "created_at", "ttl_seconds")
+    stopped, expired = [], []
+    for pk, stopped_at, created_at, ttl in live:
+        if stopped_at is not None:
+            stopped.append(pk)
+        elif now >= created_at + timedelta(seconds=ttl):
+            expired.append(pk)
+    if stopped:
+        counts["cancelled"] += Delivery.objects.filter(
+            state=State.QUEUED, message_id__in=stopped
+        ).update(state=State.CANCELLED, error="stopped")
+    if expired:
+        counts["expired"] += Delivery.objects.filter(
+            state=State.QUEUED, message_id__in=expired
+        ).update(state=State.FAILED, error="expired")
     return +counts  # without the zeros
+
+
+def release_claims(worker: str) -> int:
+    """Give back at once the rows held by `worker` (the prefix of its claim tokens), which
+    is known to be dead: its supervisor saw the process end. Returns how many."""
+    if not worker:
+        raise ValueError("name the worker")
+    held = Delivery.objects.filter(state=State.SENDING, claim_token__startswith=worker)
+    cancelled = held.filter(message__stopped_at__isnull=False).update(
+        state=State.CANCELLED, error="stopped", lease_until=None
+    )
+    requeued = held.update(state=State.QUEUED, lease_until=None, next_attempt_at=None)
+    if requeued or cancelled:
+        logger.warning("outbox: %s deliveries of a dead worker requeued", requeued)
+    return requeued
 
 
 # Receipts the e-mail services report (tracking webhooks), counted per channel by stats().

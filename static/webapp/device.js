@@ -61,6 +61,45 @@
     });
   }
 
+  // The ids of the last messages this device showed, newest last: only ids, nothing else.
+  var SHOWN_KEY = "shown";
+  var SHOWN_KEEP = 200;
+
+  // Resolves true the first time a message id is asked about, false after that. A push
+  // can arrive twice (a worker that died after sending, before it wrote that down, is
+  // repeated by the next one); the repeat must not ring the phone again.
+  function firstShowing(messageId) {
+    if (messageId === undefined || messageId === null || messageId === "") {
+      return Promise.resolve(true);
+    }
+    var id = String(messageId);
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, "readwrite");
+        var store = tx.objectStore(STORE);
+        var first = true;
+        var request = store.get(SHOWN_KEY);
+        request.onsuccess = function () {
+          var shown = Array.isArray(request.result) ? request.result : [];
+          if (shown.indexOf(id) !== -1) {
+            first = false;
+            return;
+          }
+          shown.push(id);
+          store.put(shown.slice(-SHOWN_KEEP), SHOWN_KEY);
+        };
+        tx.oncomplete = function () {
+          db.close();
+          resolve(first);
+        };
+        tx.onerror = tx.onabort = function () {
+          db.close();
+          reject(tx.error);
+        };
+      });
+    });
+  }
+
   // The VAPID key arrives as base64url; PushManager.subscribe wants the raw bytes.
   function keyBytes(base64url) {
     var base64 = (base64url + "===".slice((base64url.length + 3) % 4))
@@ -110,6 +149,7 @@
     load: load,
     save: save,
     clear: clear,
+    firstShowing: firstShowing,
     keyBytes: keyBytes,
     postJSON: postJSON,
     subscriptionBody: subscriptionBody,

@@ -1074,11 +1074,10 @@ def _subscribed_device(push_service, push_id: str, *, test: bool):
 
 
 def _send(message_id: int) -> None:
-    """What the chunk tasks do, until nothing is due."""
-    from apps.channels.tasks import send_message_chunks
+    """What the outbox workers do, until nothing is due."""
+    from apps.channels import outbox
 
-    while send_message_chunks(message_id, max_chunks=10):
-        pass
+    outbox.drain(message_id=message_id)
 
 
 def test_it_sends_an_exercise_only_to_test_devices_labelled_everywhere(

@@ -162,6 +162,16 @@ def make_participant(db):
     return make
 
 
+@pytest.fixture(autouse=True)
+def _fresh_push_gates():
+    """Each test starts without pauses learnt from another test's push service."""
+    from apps.channels.senders.webpush import forget_gates
+
+    forget_gates()
+    yield
+    forget_gates()
+
+
 @pytest.fixture
 def send_all():
     """send_all(message) claims and sends chunks of `message` until none is due, like the

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
-from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 
 from apps.channels import outbox
@@ -223,48 +222,82 @@ def test_it_stops_a_message_and_sends_nothing_more(push, make_device, make_messa
     }
 
 
-# Release: q2 carries chunks --------------------------------------------------------------
+# Release: the rows are the queue ----------------------------------------------------------
 
 
-def test_it_queues_one_task_per_chunk_after_the_commit(
-    make_message, django_capture_on_commit_callbacks
-):
+def test_it_queues_nothing_in_q2_on_release(make_message, django_capture_on_commit_callbacks):
     _devices(25)
     message = make_message()
     outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        assert outbox.release(message, chunk_size=10) == 3
-        assert OrmQ.objects.count() == 0  # nothing is queued before the rows are committed
-    for callback in callbacks:
-        callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.release(message) == 25
 
-    assert OrmQ.objects.count() == 3
-    message.refresh_from_db()
-    assert message.tasks_in_flight == 3
+    assert OrmQ.objects.count() == 0
+    assert not Schedule.objects.filter(name="channels.sweep_outbox").exists()
 
 
-def test_it_sends_a_released_message_through_q2(
-    push, make_device, make_message, monkeypatch, django_capture_on_commit_callbacks
+def test_it_sends_a_released_message_when_a_worker_drains_the_outbox(
+    push, make_device, make_message
 ):
-    monkeypatch.setattr(Conf, "SYNC", True)  # q2 runs each task at once, in this process
     devices = [make_device(f"d{i}")[0] for i in range(12)]
     message = make_message()
     outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices])
+    outbox.release(message)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        outbox.release(message, chunk_size=5)
+    assert outbox.drain(chunk_size=5) == {"sent": 12}
 
     assert push.received == 12
     assert outbox.stats(message)["webpush"]["sent"] == 12
-    message.refresh_from_db()
-    assert message.tasks_in_flight == 0
 
 
-def test_it_has_the_sweep_scheduled_every_minute():
-    schedule = Schedule.objects.get(name="channels.sweep_outbox")
-    assert schedule.func == "apps.channels.tasks.sweep_outbox"
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+def test_it_gives_a_worker_the_urgent_messages_first(make_message):
+    _devices(4)
+    newsletter = make_message(urgency="normal")
+    alert = make_message(urgency="high")
+    for message in (newsletter, alert):
+        outbox.enqueue(
+            message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk")
+        )
+
+    first = outbox.claim_next(limit=10)
+    second = outbox.claim_next(limit=10)
+
+    assert {d.message_id for d in first} == {alert.pk}
+    assert {d.message_id for d in second} == {newsletter.pk}
+    assert outbox.claim_next(limit=10) == []
+
+
+def test_it_leaves_stopped_and_long_expired_messages_out_of_a_workers_claim(make_message):
+    _devices(2)
+    stopped = make_message()
+    old = make_message(ttl_seconds=60)
+    OutgoingMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
+    for message in (stopped, old):
+        outbox.enqueue(
+            message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk")
+        )
+    outbox.stop(stopped)
+
+    assert outbox.claim_next(limit=10) == []
+
+
+def test_it_gives_back_at_once_only_the_rows_of_the_worker_that_died(make_message):
+    _devices(6)
+    message = make_message()
+    outbox.enqueue(message=message, channel=Channel.WEBPUSH, device_ids=Device.objects.values("pk"))
+    dead = outbox.claim_next(limit=3, worker="wdead0001-")
+    alive = outbox.claim_next(limit=3, worker="walive001-")
+    assert all(d.claim_token.startswith("wdead0001-") for d in dead)
+    assert all(len(d.claim_token) == 32 for d in dead + alive)
+
+    assert outbox.release_claims("wdead0001-") == 3
+
+    states = dict(Delivery.objects.values_list("pk", "state"))
+    assert {states[d.pk] for d in dead} == {"queued"}
+    assert {states[d.pk] for d in alive} == {"sending"}
+    with pytest.raises(ValueError):
+        outbox.release_claims("")
 
 
 # Counts -----------------------------------------------------------------------------------

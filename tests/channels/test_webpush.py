@@ -20,6 +20,7 @@ from apps.channels.senders.webpush import (
     MAX_PAYLOAD_BYTES,
     OPENED_SALT,
     fit,
+    forget_gates,
     push_topic,
 )
 from apps.participants.models import Device
@@ -158,6 +159,7 @@ def test_it_requeues_after_429_no_sooner_than_retry_after(
     # Not due yet; due once the wait is over, and then delivered.
     assert outbox.claim_chunk(message_id=message.pk) == []
     later = delivery.next_attempt_at + timedelta(seconds=1)
+    forget_gates()  # the push service's pause is over too
     outbox.send_chunk(outbox.claim_chunk(message_id=message.pk, now=later))
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SENT
@@ -192,6 +194,7 @@ def test_it_retries_a_500_with_growing_backoff_and_fails_when_the_ttl_runs_out(
             break
         waits.append((delivery.next_attempt_at - started).total_seconds())
         _age(message, delivery, waits[-1])
+        forget_gates()  # the push service's own pause is over too
 
     assert waits[0] >= 15
     assert all(later > earlier for earlier, later in zip(waits, waits[1:], strict=False))
@@ -279,7 +282,8 @@ def test_it_never_sends_a_row_recorded_as_sent_again(push, make_device, make_mes
     send_all(message)
 
     assert send_all(message) == {}
-    outbox.send_message_chunks(message_id=message.pk)
+    outbox.drain(message_id=message.pk)
+    outbox.drain()
     outbox.sweep(now=timezone.now() + timedelta(hours=1))
     send_all(message)
 

@@ -195,39 +195,18 @@ def assert_accessible():
 
 
 @pytest.fixture
-def q2_worker():
-    """run() → works off every task waiting in django-q2's broker, as a cluster's worker
-    does: the tasks are taken from the broker, signed packages opened, run by q2's own
-    `worker` loop and acknowledged. Returns the tasks run; fails on a task that failed.
+def outbox_worker():
+    """run() → sends every due delivery, as an outbox worker's loop does (claim a chunk,
+    send it, write back), and returns the counts of what became of them.
 
     It runs in the test's thread because the live server shares its database connection
     with that thread (SQLite in memory); a worker process would see another database.
     """
-    import multiprocessing
-    import queue
+    from apps.channels import outbox
 
-    from django_q.brokers import get_broker
-    from django_q.signing import SignedPackage
-    from django_q.worker import worker
-
-    def run() -> list[dict]:
-        broker = get_broker()
-        done = []
-        while broker.queue_size():
-            tasks = broker.dequeue() or []
-            todo, results = queue.Queue(), queue.Queue()
-            for ack_id, payload in tasks:
-                task = SignedPackage.loads(payload)
-                task["ack_id"] = ack_id
-                todo.put(task)
-            todo.put("STOP")
-            worker(todo, results, multiprocessing.Value("f", -1))
-            while not results.empty():
-                task = results.get()
-                assert task["success"], f"q2 task {task['name']} failed: {task['result']}"
-                broker.acknowledge(task["ack_id"])
-                done.append(task)
-        return done
+    def run():
+        outbox.sweep()
+        return outbox.drain()
 
     return run
 

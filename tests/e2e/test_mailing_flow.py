@@ -1,7 +1,7 @@
 """A digitaal buurtonderzoek from composing to reading the answer, in a real browser.
 
 A Woerden mail author composes a buurtonderzoek for one street and sees the count; an
-approver of Woerden approves it; the outbox runs for real (q2's worker loop, the e-mail
+approver of Woerden approves it; the outbox runs for real (the outbox worker's loop, the e-mail
 sender, anymail's test backend), and the test reads the sent batch. The participant follows
 the respond link from the mail and answers with a photo; the author finds the answer, with
 its photo, in the mailing's inbox.
@@ -73,7 +73,7 @@ def test_a_buurtonderzoek_is_composed_approved_answered_and_read(
     woerden,
     woerden_author,
     woerden_approver,
-    q2_worker,
+    outbox_worker,
     assert_accessible,
     foreign_requests,
 ):
@@ -123,8 +123,7 @@ def test_a_buurtonderzoek_is_composed_approved_answered_and_read(
     assert mailing.state == Mailing.State.SENT
 
     # The outbox sends: one batch through the e-mail service, to the neighbour only.
-    tasks = q2_worker()
-    assert [t["func"] for t in tasks] == ["apps.channels.tasks.send_message_chunks"]
+    assert outbox_worker()["sent"] >= 1
     [batch] = mail.outbox
     assert batch.to == [neighbour.email]
     merge = batch.merge_data[neighbour.email]

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.channels.pushendpoint import PushEndpoint, make_subscriber
 from apps.channels.senders import webpush
@@ -412,13 +413,9 @@ def test_it_deletes_the_device_when_switched_off(client, device):
 
 
 @pytest.fixture
-def push_service(settings, monkeypatch):
-    """The local push service, subscriptions to it allowed, and django-q2 running tasks at
-    once (so the outbox's chunk task sends within the request's on-commit)."""
-    from django_q.conf import Conf
-
+def push_service(settings):
+    """The local push service, subscriptions to it allowed."""
     settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = True
-    monkeypatch.setattr(Conf, "SYNC", True)
     with PushEndpoint() as endpoint:
         yield endpoint
 
@@ -431,6 +428,7 @@ def test_it_sends_a_test_notification_that_arrives_encrypted(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, TEST, {"device": ref})
+    outbox.drain()  # what the outbox workers do
 
     assert response.status_code == 202
     assert response.json() == {"queued": True}

@@ -33,7 +33,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 
 from .. import email as composers
-from .base import Outcome
+from .base import Outcome, Reporter
 from .webpush import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -134,13 +134,23 @@ def _batches(rows: list, limit: int) -> list[list]:
 class EmailSender:
     kind = "email"
 
-    def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
+    def deliver(
+        self, deliveries: Sequence, *, deadline: float | None = None, report=None
+    ) -> list[Outcome]:
+        position = {d.pk: i for i, d in enumerate(deliveries)}
+        reporter = Reporter(report)
         outcomes: dict[int, Outcome] = {}
+
+        def record(decided: dict[int, Outcome]) -> None:
+            outcomes.update(decided)
+            for pk, outcome in decided.items():
+                reporter.add(position[pk], outcome)
+
         by_message: dict[int, list] = defaultdict(list)
         for delivery in deliveries:
             participant = delivery.participant
             if participant is None or not participant.may_receive_email:
-                outcomes[delivery.pk] = Outcome.permanent("no confirmed e-mail")
+                record({delivery.pk: Outcome.permanent("no confirmed e-mail")})
             else:
                 by_message[delivery.message_id].append(delivery)
         if by_message:
@@ -149,33 +159,32 @@ class EmailSender:
             connection.open()
             try:
                 for rows in by_message.values():
-                    outcomes.update(self._deliver_message(connection, esp, rows, deadline))
+                    self._deliver_message(connection, esp, rows, deadline, record)
             finally:
                 connection.close()
+        reporter.flush()
         return [outcomes[d.pk] for d in deliveries]
 
-    def _deliver_message(self, connection, esp: bool, rows: list, deadline) -> dict:
+    def _deliver_message(self, connection, esp: bool, rows: list, deadline, record) -> None:
         message = rows[0].message
         composer = composers.composer_for(message)
         content = composer.content(message)
         data = composer.recipients(message, rows)
-        outcomes: dict[int, Outcome] = {}
         recipients = []
         for delivery in rows:
             if delivery.pk in data:
                 recipients.append((delivery, delivery.participant.email, data[delivery.pk]))
             else:
-                outcomes[delivery.pk] = Outcome.permanent("no recipient data")
+                record({delivery.pk: Outcome.permanent("no recipient data")})
         if esp:
             send, limit = self._send_batch, batch_size(settings.EMAIL_BACKEND)
         else:
             send, limit = self._send_rendered, len(recipients) or 1
         for batch in _batches(recipients, limit):
             if deadline is not None and time.monotonic() > deadline:
-                outcomes.update((d.pk, Outcome.skipped()) for d, _, _ in batch)
+                record({d.pk: Outcome.skipped() for d, _, _ in batch})
                 continue
-            outcomes.update(send(connection, message, content, batch))
-        return outcomes
+            record(send(connection, message, content, batch))
 
     # An ESP: one API call per batch --------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import requests
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import Outcome, SendError
+from .base import Outcome, Report, Reporter, SendError
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -51,32 +51,37 @@ def deliver_to_phones(
     text_for: Callable[[object], str],
     send: Callable[[str, str], str],
     deadline: float | None = None,
+    report: Report | None = None,
 ) -> list[Outcome]:
     """Send each delivery's message (`text_for(message)`, made once per message) with
-    `send(number, text)` to its participant's confirmed phone."""
+    `send(number, text)` to its participant's confirmed phone; each outcome also goes to
+    `report` as it comes (in small batches)."""
     texts: dict[int, str] = {}
-    outcomes = []
+    outcomes: list[Outcome] = []
+    reporter = Reporter(report)
     for delivery in deliveries:
-        if deadline is not None and time.monotonic() > deadline:
-            outcomes.append(Outcome.skipped())
-            continue
-        participant = delivery.participant
-        if participant is None or not participant.phone:
-            outcomes.append(Outcome.permanent("no participant"))
-            continue
-        if participant.phone_confirmed_at is None:
-            outcomes.append(Outcome.permanent("phone not confirmed"))
-            continue
-        message = delivery.message
-        if message.pk not in texts:
-            texts[message.pk] = text_for(message)
-        try:
-            provider_id = send(participant.phone, texts[message.pk])
-        except SendError as exc:
-            error = str(exc)[:200]
-            outcomes.append(Outcome.transient(error) if exc.transient else Outcome.permanent(error))
-        except ValueError:
-            outcomes.append(Outcome.permanent("not an E.164 number"))
-        else:
-            outcomes.append(Outcome.sent(provider_id))
+        outcomes.append(_deliver_one(delivery, texts, text_for, send, deadline))
+        reporter.add(len(outcomes) - 1, outcomes[-1])
+    reporter.flush()
     return outcomes
+
+
+def _deliver_one(delivery, texts: dict[int, str], text_for, send, deadline) -> Outcome:
+    if deadline is not None and time.monotonic() > deadline:
+        return Outcome.skipped()
+    participant = delivery.participant
+    if participant is None or not participant.phone:
+        return Outcome.permanent("no participant")
+    if participant.phone_confirmed_at is None:
+        return Outcome.permanent("phone not confirmed")
+    message = delivery.message
+    if message.pk not in texts:
+        texts[message.pk] = text_for(message)
+    try:
+        provider_id = send(participant.phone, texts[message.pk])
+    except SendError as exc:
+        error = str(exc)[:200]
+        return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
+    except ValueError:
+        return Outcome.permanent("not an E.164 number")
+    return Outcome.sent(provider_id)

@@ -113,7 +113,9 @@ class SmsSender:
     def send(self, *, to: str, text: str) -> str:
         return send_sms(to, text)
 
-    def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
+    def deliver(
+        self, deliveries: Sequence, *, deadline: float | None = None, report=None
+    ) -> list[Outcome]:
         return http.deliver_to_phones(
-            deliveries, text_for=alert_text, send=send_sms, deadline=deadline
+            deliveries, text_for=alert_text, send=send_sms, deadline=deadline, report=report
         )

@@ -105,5 +105,9 @@ _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 class VoiceSender:
     kind = "voice"
 
-    def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
-        return deliver_to_phones(deliveries, text_for=spoken_text, send=call, deadline=deadline)
+    def deliver(
+        self, deliveries: Sequence, *, deadline: float | None = None, report=None
+    ) -> list[Outcome]:
+        return deliver_to_phones(
+            deliveries, text_for=spoken_text, send=call, deadline=deadline, report=report
+        )

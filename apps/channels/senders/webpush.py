@@ -12,14 +12,19 @@ service on 2 busy cores: one sender process sends 7–10 times as many pushes a 
 """
 
 import asyncio
+import atexit
 import base64
+import contextlib
 import hashlib
 import json
+import os
+import queue
 import re
 import ssl
+import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -31,7 +36,7 @@ from py_vapid import VapidException
 from pywebpush import WebPusher
 
 from .. import vapid
-from .base import Outcome
+from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
 DEFAULT_CONCURRENCY = 50
 DEFAULT_TIMEOUT_S = 10.0
@@ -156,10 +161,152 @@ def outcome_for(status: int, headers) -> Outcome:
 
 @dataclass
 class _Push:
+    position: int
+    origin: str
     endpoint: str
     keys: dict
     data: bytes
     headers: dict
+
+
+# Per push service (origin): how long to hold off after a 429 or 5xx without Retry-After:
+# 1 s, doubling to at most 30 s; a pause up to SHORT_PAUSE_S is waited out inside the chunk,
+# a longer one sends the rows back to the queue, due when it ends.
+PAUSE_BASE_S = 1.0
+PAUSE_MAX_S = 30.0
+SHORT_PAUSE_S = 1.0
+
+
+class OriginGate:
+    """How hard one worker process may push to one push service (an origin) right now.
+
+    A 429 or 5xx halves the requests it may have in flight there and pauses it for the
+    Retry-After it asked for (or 1, 2, 4 … 30 s); each run of successes as long as the
+    limit adds one again (additive increase, multiplicative decrease, as TCP does). Only
+    the first failure of a round counts: fifty requests in flight that all meet the same
+    outage halve the limit once, not fifty times.
+    """
+
+    def __init__(self, ceiling: int):
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self.strikes = 0
+        self.last_slowdown = float("-inf")
+        self._successes = 0
+        self._changed: asyncio.Condition | None = None
+
+    def pause_left(self, now: float | None = None) -> float:
+        return max(0.0, self.paused_until - (time.monotonic() if now is None else now))
+
+    async def acquire(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+
+    async def release(self) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+    def record(self, outcome: Outcome, *, started: float, now: float | None = None) -> None:
+        """Learn from one answer of the push service (`started`: when it was asked)."""
+        now = time.monotonic() if now is None else now
+        if outcome.status == Outcome.TRANSIENT:  # 429, 5xx, a timeout, no connection
+            if outcome.retry_after is not None:
+                self.paused_until = max(self.paused_until, now + outcome.retry_after)
+            if started < self.last_slowdown:
+                return  # asked before the last slow-down: the same outage
+            self.strikes += 1
+            self.last_slowdown = now
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+            if outcome.retry_after is None:
+                wait = min(PAUSE_BASE_S * 2 ** (self.strikes - 1), PAUSE_MAX_S)
+                self.paused_until = max(self.paused_until, now + wait)
+        elif outcome.status in (Outcome.SENT, Outcome.GONE):
+            self.strikes = 0
+            if self.limit < self.ceiling:
+                self._successes += 1
+                if self._successes >= self.limit:
+                    self.limit += 1
+                    self._successes = 0
+
+
+class PushClient:
+    """What one process keeps between chunks: an event loop in a thread of its own, one
+    aiohttp session on it (connections and TLS sessions to the push services stay open),
+    and the gate per push service. The calling thread builds payloads and writes results
+    to the database while this thread waits on the network.
+    """
+
+    def __init__(self, *, concurrency: int, cafile: str):
+        self.pid = os.getpid()
+        self.concurrency = concurrency
+        self.cafile = cafile
+        self.gates: dict[str, OriginGate] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="webpush", daemon=True)
+        self._thread.start()
+
+    def gate(self, origin: str) -> OriginGate:
+        if origin not in self.gates:
+            self.gates[origin] = OriginGate(self.concurrency)
+        return self.gates[origin]
+
+    async def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency,
+                ttl_dns_cache=300,
+                ssl=_tls_verification(self.cafile),
+                keepalive_timeout=30,
+            )
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def submit(self, coroutine) -> Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def close(self) -> None:
+        async def close_session():
+            if self._session is not None:
+                await self._session.close()
+
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self.submit(close_session()).result(timeout=5)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+
+
+_clients: dict[tuple, PushClient] = {}
+_clients_lock = threading.Lock()
+
+
+def push_client(*, concurrency: int) -> PushClient:
+    """This process's client (a forked worker makes its own: threads do not survive fork)."""
+    cafile = getattr(settings, "WEBPUSH_CA_FILE", "")
+    key = (os.getpid(), concurrency, cafile)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            for stale in [k for k in _clients if k[0] != os.getpid()]:
+                del _clients[stale]  # inherited from the parent: its thread is not here
+            client = _clients[key] = PushClient(concurrency=concurrency, cafile=cafile)
+            atexit.register(client.close)
+        return client
+
+
+def forget_gates() -> None:
+    """Forget what this process learnt about the push services (tests)."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.gates.clear()
 
 
 class WebPushSender:
@@ -178,26 +325,60 @@ class WebPushSender:
     def timeout(self) -> float:
         return self._timeout or getattr(settings, "WEBPUSH_TIMEOUT", DEFAULT_TIMEOUT_S)
 
-    def deliver(self, deliveries: Sequence, *, deadline: float | None = None) -> list[Outcome]:
+    @property
+    def client(self) -> PushClient:
+        return push_client(concurrency=self.concurrency)
+
+    def deliver(
+        self, deliveries: Sequence, *, deadline: float | None = None, report: Report | None = None
+    ) -> list[Outcome]:
         vapid.key()  # ImproperlyConfigured before anything is sent
+        reporter = Reporter(report)
+        outcomes: list[Outcome | None] = [None] * len(deliveries)
+        pushes = []
+        for position, job in enumerate(self._jobs(deliveries)):
+            if isinstance(job, Outcome):
+                outcomes[position] = job
+                reporter.add(position, job)
+            else:
+                pushes.append(job)
+        if pushes:
+            results: queue.SimpleQueue = queue.SimpleQueue()
+            client = self.client
+            future = client.submit(self._send_all(client, pushes, deadline, results))
+            for _ in pushes:
+                while True:
+                    try:
+                        position, outcome = results.get(timeout=REPORT_INTERVAL_S)
+                        break
+                    except queue.Empty:
+                        if future.done():
+                            future.result()  # raises what went wrong in the loop
+                        reporter.tick()  # keeps the caller's claim alive
+                outcomes[position] = outcome
+                reporter.add(position, outcome)
+            future.result()
+        reporter.flush()
+        return outcomes
+
+    def _jobs(self, deliveries: Sequence):
         now = timezone.now()
         bases: dict[int, dict] = {}
-        jobs: list[_Push | Outcome] = []
-        for delivery in deliveries:
+        for position, delivery in enumerate(deliveries):
             device, message = delivery.device, delivery.message
             if device is None:
-                jobs.append(Outcome.permanent("device gone"))
+                yield Outcome.permanent("device gone")
                 continue
             ttl = int((message.expires_at - now).total_seconds())
             if ttl <= 0:
-                jobs.append(Outcome.permanent("expired"))
+                yield Outcome.permanent("expired")
                 continue
             if message.pk not in bases:
                 bases[message.pk] = payload_base(message)
             try:
                 authorization = self.vapid_headers.authorization(device.endpoint)
             except VapidException:  # no https://host[:port] to sign for
-                jobs.append(Outcome.permanent("invalid endpoint"))
+                yield Outcome.permanent("invalid endpoint")
                 continue
             headers = {
                 "TTL": str(ttl),
@@ -207,36 +388,45 @@ class WebPushSender:
                 "Content-Type": "application/octet-stream",
                 "Authorization": authorization,
             }
-            jobs.append(
-                _Push(
-                    endpoint=device.endpoint,
-                    keys={"p256dh": device.p256dh, "auth": device.auth},
-                    data=payload(bases[message.pk], delivery.pk),
-                    headers=headers,
-                )
+            yield _Push(
+                position=position,
+                origin=vapid.origin(device.endpoint),
+                endpoint=device.endpoint,
+                keys={"p256dh": device.p256dh, "auth": device.auth},
+                data=payload(bases[message.pk], delivery.pk),
+                headers=headers,
             )
-        return _run(self._send_all(jobs, deadline))
 
-    async def _send_all(self, jobs: list, deadline: float | None) -> list[Outcome]:
-        pushes = [job for job in jobs if isinstance(job, _Push)]
-        if not pushes:
-            return list(jobs)
+    async def _send_all(self, client: PushClient, pushes: list, deadline, results) -> None:
+        session = await client.session()
         timeout = aiohttp.ClientTimeout(total=self.timeout, sock_connect=min(5.0, self.timeout))
-        connector = aiohttp.TCPConnector(
-            limit=self.concurrency, ttl_dns_cache=300, ssl=_tls_verification()
-        )
         slots = asyncio.Semaphore(self.concurrency)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            sent = await asyncio.gather(
-                *(self._send_one(session, slots, push, deadline) for push in pushes)
-            )
-        results = iter(sent)
-        return [next(results) if isinstance(job, _Push) else job for job in jobs]
 
-    async def _send_one(self, session, slots, push: _Push, deadline) -> Outcome:
-        async with slots:
-            if deadline is not None and time.monotonic() > deadline:
-                return Outcome.skipped()
+        async def one(push: _Push) -> None:
+            try:
+                async with slots:
+                    outcome = await self._send_one(client, session, timeout, push, deadline)
+            except Exception as exc:  # never leave the caller waiting for this push
+                outcome = Outcome.transient(f"sender error ({type(exc).__name__})")
+            results.put((push.position, outcome))
+
+        await asyncio.gather(*(one(push) for push in pushes))
+
+    async def _send_one(self, client, session, timeout, push: _Push, deadline) -> Outcome:
+        gate = client.gate(push.origin)
+        while (wait := gate.pause_left()) > 0:
+            if wait > SHORT_PAUSE_S or (
+                deadline is not None and time.monotonic() + wait > deadline
+            ):
+                return Outcome.deferred(wait)
+            await asyncio.sleep(wait)
+        if deadline is not None and time.monotonic() > deadline:
+            return Outcome.skipped()
+        await gate.acquire()
+        started = time.monotonic()
+        try:
+            if (wait := gate.pause_left()) > 0:  # paused while this one waited its turn
+                return Outcome.deferred(wait)
             try:
                 # Encrypted only now, so a full pipe of requests never waits for all of it.
                 pusher = WebPusher({"endpoint": push.endpoint, "keys": push.keys})
@@ -244,28 +434,27 @@ class WebPushSender:
             except Exception:
                 return Outcome.permanent("invalid subscription keys")
             try:
-                async with session.post(push.endpoint, data=body, headers=push.headers) as resp:
+                async with session.post(
+                    push.endpoint,
+                    data=body,
+                    headers=push.headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as resp:
                     await resp.read()  # drain it, so the connection goes back to the pool
-                    return outcome_for(resp.status, resp.headers)
+                    outcome = outcome_for(resp.status, resp.headers)
             except TimeoutError:
-                return Outcome.transient("timeout")
+                outcome = Outcome.transient("timeout")
             except aiohttp.ClientError as exc:
-                return Outcome.transient(f"connection error ({type(exc).__name__})")
+                outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
+            gate.record(outcome, started=started)
+            return outcome
+        finally:
+            await gate.release()
 
 
-def _tls_verification() -> ssl.SSLContext | bool:
+def _tls_verification(cafile: str) -> ssl.SSLContext | bool:
     """How push services' certificates are checked: against the system's CAs, or — where
     WEBPUSH_CA_FILE names one (a local push service over TLS, as the fan-out benchmark
     starts) — against that CA only."""
-    cafile = getattr(settings, "WEBPUSH_CA_FILE", "")
     return ssl.create_default_context(cafile=cafile) if cafile else True
-
-
-def _run(coroutine):
-    """Run `coroutine` to the end from synchronous code, also where a loop is running."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()

@@ -1,5 +1,6 @@
-{% load i18n static %}// The Burgernet web app's service worker (scope /app/): shows pushes, opens them and
-// reports that they were opened, and keeps the push subscription when the browser renews it.
+{% load i18n static %}// The Burgernet web app's service worker (scope /app/): shows pushes (each message once),
+// opens them and reports that they were opened, and keeps the push subscription when the
+// browser renews it.
 "use strict";
 
 importScripts("{% static 'webapp/device.js' %}");
@@ -52,7 +53,18 @@ self.addEventListener("push", function (event) {
   if (data.image) {
     options.image = data.image;
   }
-  event.waitUntil(self.registration.showNotification(data.title || DEFAULT_TITLE, options));
+  // A message this device showed before (the same message id, sent again after a worker
+  // died) stays silent; an update is a message of its own and is shown.
+  var first = BurgernetDevice.firstShowing(data.message).catch(function () {
+    return true; // without storage, better twice than never
+  });
+  event.waitUntil(
+    first.then(function (isFirst) {
+      if (isFirst) {
+        return self.registration.showNotification(data.title || DEFAULT_TITLE, options);
+      }
+    })
+  );
 });
 
 // Only pages of this site are opened, whatever the payload says.

@@ -5,15 +5,15 @@
 Generates participants with a confirmed e-mail address in a municipality made for the
 benchmark (so no real participant can be selected, and no real row is changed), writes a
 buurtonderzoek to it, and sends it through services.send_mailing → the outbox → the e-mail
-sender's chunk tasks, with EMAIL_BACKEND set to anymail's test backend (nothing leaves the
+sender's chunks, with EMAIL_BACKEND set to anymail's test backend (nothing leaves the
 machine; each batch send is one message in django.core.mail.outbox). Prints the recipient
 selection time, the number of API calls and the total time, and removes everything it made
 unless --keep.
 
-With --workers 0 (the default) the chunk tasks run in this process as django-q2's own
-worker runs them (q2's sync mode); with --workers N a running `manage.py qcluster` sends
-them and the command waits for the outbox to empty. That cluster must use the same
-EMAIL_BACKEND: the command can only count the API calls made in its own process.
+With --workers 0 (the default) this process drains the outbox as an outbox worker does
+(outbox.drain); with --workers N a running `manage.py outbox_worker` sends and the command
+waits for the outbox to empty. Those workers must use the same EMAIL_BACKEND: the command
+can only count the API calls made in its own process.
 """
 
 import math
@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from apps.channels import outbox
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, Municipality, Organisation, User
 from apps.mail import selection, services
@@ -121,11 +122,12 @@ class Command(BaseCommand):
         with override_settings(EMAIL_BACKEND=TEST_BACKEND):
             mail.outbox = []
             t1 = time.perf_counter()
-            with self._tasks_in_process(workers == 0):
-                services.send_mailing(mailing=mailing)
+            services.send_mailing(mailing=mailing)
             queued_s = None
             mailing.refresh_from_db()
             made["message"] = mailing.message_id
+            if not workers:
+                outbox.drain(message_id=mailing.message_id)
             if workers:
                 queued_s = time.perf_counter() - t1
                 self._wait_for(mailing.message_id, timeout)
@@ -244,15 +246,7 @@ class Command(BaseCommand):
             if made.get("municipality"):
                 Municipality.objects.filter(pk=made["municipality"]).delete()
 
-    # Running the tasks -----------------------------------------------------------------------
-
-    def _tasks_in_process(self, in_process: bool):
-        """q2's sync mode: async_task runs each chunk task at once, through q2's worker."""
-        from contextlib import nullcontext
-
-        if not in_process:
-            return nullcontext()
-        return _SyncTasks()
+    # Waiting for the workers --------------------------------------------------------------------
 
     def _wait_for(self, message_id, timeout):
         end = time.monotonic() + timeout
@@ -261,18 +255,5 @@ class Command(BaseCommand):
         )
         while pending.exists():
             if time.monotonic() > end:
-                raise CommandError(f"not sent within {timeout:.0f} s: is `qcluster` running?")
+                raise CommandError(f"not sent within {timeout:.0f} s: is `outbox_worker` running?")
             time.sleep(0.25)
-
-
-class _SyncTasks:
-    def __enter__(self):
-        from django_q.conf import Conf
-
-        self.previous = Conf.SYNC
-        Conf.SYNC = True
-
-    def __exit__(self, *exc):
-        from django_q.conf import Conf
-
-        Conf.SYNC = self.previous
