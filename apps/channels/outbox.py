@@ -513,10 +513,13 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
     by_token = defaultdict(list)
     for d in deliveries:
         by_token[d.claim_token].append(d)
-    for token, rows in by_token.items():
-        _update_claimed(token, rows)
-    if gone:
-        _forget_devices(gone)
+    # One transaction: a worker killed in between must not leave a row failed as "gone"
+    # with its device still there.
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        for token, rows in by_token.items():
+            _update_claimed(token, rows)
+        if gone:
+            _forget_devices(gone)
     return counts
 
 

@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -314,8 +315,12 @@ def serve_fast(
     port: int = 0, *, check_vapid: bool = True, certfile: str = "", keyfile: str = ""
 ) -> None:
     """The same service for benchmarks, on aiohttp's asyncio server: it counts (keeps
-    nothing), checks VAPID and answers 201. The threaded server spends more time per request
-    than the sender being measured; this one does not hide the sender's speed.
+    nothing but a count per push id and the time of each push it accepted), checks VAPID
+    and answers 201 — or, after `POST /_mode {"status": 500|429, "retry_after": 5,
+    "gone_every": 50, "delay": 2}`, what a fault trial asks (410 for one push id in
+    `gone_every`). `GET /_stats`, `/_timeline`, `/_per_id` tell what it got. The threaded
+    server spends more time per request than the sender being measured; this one does not
+    hide the sender's speed.
 
     With `certfile` and `keyfile` it speaks HTTPS, as every real push service does (RFC 8030):
     a sender that opens a connection per push then pays a TLS handshake per push, as it
@@ -337,8 +342,13 @@ def serve_fast(
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(certfile, keyfile or None)
     base_url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
-    counts = {"received": 0, "refused_vapid": 0}
+    counts = {"received": 0, "refused_vapid": 0, "accepted": 0, "gone": 0, "refused": 0}
     verified: dict[str, float] = {}
+    # For fault trials (manage.py bench_faults): what it answers, per push id how many it
+    # accepted, and when it accepted each (to find the longest time nothing came).
+    mode = {"status": 201, "retry_after": None, "gone_every": 0, "delay": 0.0}
+    per_id: dict[str, int] = {}
+    accepted_at: list[float] = []
 
     def vapid_ok(authorization: str) -> bool:
         now = time.time()
@@ -353,22 +363,62 @@ def serve_fast(
             exp = verified[authorization] = float(claims.get("exp", 0))
         return now < exp <= now + 24 * 3600
 
+    def gone(push_id: str) -> bool:
+        every = mode["gone_every"]
+        return bool(every) and zlib.crc32(push_id.encode()) % every == 0
+
     async def push(request):
         await request.read()
         counts["received"] += 1
         if check_vapid and not vapid_ok(request.headers.get("Authorization", "")):
             counts["refused_vapid"] += 1
             return web.Response(status=403)
+        if mode["delay"]:
+            await asyncio.sleep(mode["delay"])
+        push_id = request.match_info["push_id"]
+        if gone(push_id):
+            counts["gone"] += 1
+            return web.Response(status=410)
+        if mode["status"] != 201:
+            counts["refused"] += 1
+            headers = {}
+            if mode["retry_after"] is not None:
+                headers["Retry-After"] = str(mode["retry_after"])
+            return web.Response(status=mode["status"], headers=headers)
+        counts["accepted"] += 1
+        per_id[push_id] = per_id.get(push_id, 0) + 1
+        accepted_at.append(time.time())
         return web.Response(
             status=201, headers={"Location": f"{base_url}/message/{uuid.uuid4().hex}"}
         )
 
     async def stats(_request):
-        return web.json_response(counts)
+        copies: dict[int, int] = {}
+        for n in per_id.values():
+            copies[n] = copies.get(n, 0) + 1
+        return web.json_response({**counts, "distinct": len(per_id), "copies": copies})
+
+    async def set_mode(request):
+        mode.update(await request.json())
+        return web.json_response(mode)
+
+    async def timeline(_request):
+        return web.json_response({"accepted_at": accepted_at})
+
+    async def per_device(_request):
+        return web.json_response(per_id)
 
     async def serve():
         app = web.Application()
-        app.add_routes([web.post("/push/{push_id}", push), web.get("/_stats", stats)])
+        app.add_routes(
+            [
+                web.post("/push/{push_id}", push),
+                web.get("/_stats", stats),
+                web.post("/_mode", set_mode),
+                web.get("/_timeline", timeline),
+                web.get("/_per_id", per_device),
+            ]
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock, backlog=1024, ssl_context=tls).start()
