@@ -139,8 +139,8 @@ def test_it_reads_a_chunk_back_with_each_rows_message_and_recipient(
     outbox.enqueue(message=second, channel=Channel.SMS, participant_ids=[p.pk for p in people])
 
     # The longest TTL (which messages are live); savepoint, claim, release; the rows with
-    # their device or participant; their messages.
-    with django_assert_num_queries(6):
+    # their devices; their messages; their participants.
+    with django_assert_num_queries(7):
         rows = outbox.claim_chunk(limit=10)
 
     with django_assert_num_queries(0):
