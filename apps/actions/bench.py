@@ -62,7 +62,8 @@ PHONE_PREFIX = "+999"  # ITU has given +999 to no country: no real number starts
 PUSH_PATH = "/push/bench-"
 SOURCE = "bench_fanout"
 DAM = (52.3731, 4.8926)  # central Amsterdam
-REACH_RADIUS_M = 5000
+# The console's reach estimate: a city circle, and a wide one (issue 8: 10 km at 2 M).
+REACH_RADII_M = (5000, 10_000)
 REACH_REPEATS = 5
 KEY_POOL = 256  # devices share receiver keys: encryption costs the same per push
 INSERT_BATCH = 50_000
@@ -141,13 +142,15 @@ def _measure(options, service, rng, say, note) -> None:
     )
 
     now = timezone.now()
-    reach, times = measure_reach(now)
-    counts = ", ".join(f"{channel} {n:,}" for channel, n in reach.items())
-    say(
-        f"reach estimate, {REACH_RADIUS_M / 1000:g} km around the Dam (Amsterdam), "
-        f"time-critical: {statistics.median(times):.3f} s (median of {len(times)}, first "
-        f"{times[0]:.3f} s; {counts}) — target ≤ 0.5 s: {_met(statistics.median(times) <= 0.5)}"
-    )
+    for radius in REACH_RADII_M:
+        reach, times = measure_reach(now, radius)
+        counts = ", ".join(f"{channel} {n:,}" for channel, n in reach.items())
+        median = statistics.median(times)
+        say(
+            f"reach estimate, {radius / 1000:g} km around the Dam (Amsterdam), "
+            f"time-critical: {median:.3f} s (median of {len(times)}, first "
+            f"{times[0]:.3f} s; {counts}) — target ≤ 0.5 s: {_met(median <= 0.5)}"
+        )
 
     wanted = min(options.recipients, made["devices"])
     radius_m = pick_radius(wanted, now)
@@ -927,14 +930,14 @@ def _analyse(model_list) -> None:
 # Reach and release -------------------------------------------------------------------------
 
 
-def measure_reach(now: datetime) -> tuple[dict[str, int], list[float]]:
-    """estimate_reach for the 5 km circle around the Dam, as the console asks it."""
+def measure_reach(now: datetime, radius_m: float) -> tuple[dict[str, int], list[float]]:
+    """estimate_reach for a circle around the Dam, as the console asks it."""
     times = []
     reach = {}
     for _ in range(REACH_REPEATS):
         with timed() as t:
             reach = targeting.estimate_reach(
-                lat=DAM[0], lon=DAM[1], radius_m=REACH_RADIUS_M, at=now, time_critical=True
+                lat=DAM[0], lon=DAM[1], radius_m=radius_m, at=now, time_critical=True
             )
         times.append(t.seconds)
     return reach, times

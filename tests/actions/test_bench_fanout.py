@@ -59,13 +59,16 @@ def test_it_prints_every_figure_and_removes_what_it_made():
 
     population = _line(output, "population:")
     assert "3,000 participants" in population and "3,000 devices" in population
-    assert re.search(r"reach estimate.*: \d+\.\d+ s .*webpush \d", _line(output, "reach estimate"))
+    for radius in ("5 km", "10 km"):
+        line = _line(output, f"reach estimate, {radius}")
+        assert re.search(r"reach estimate.*: \d+\.\d+ s .*webpush \d", line)
     release = _line(output, "release,")
     pushes = int(re.search(r"for ([\d,]+) push recipients", release)[1].replace(",", ""))
     assert 380 <= pushes <= 420  # the radius is chosen for about 400
     naive = _line(output, "reference, naive")
     assert "extrapolated" in naive and re.search(r"[\d,]+ pushes/s", naive)
     assert re.search(r"[\d,]+ pushes/s", _line(output, "reference, bare encryption"))
+    assert re.search(r"[\d,]+ pushes/s", _line(output, "reference, the sender's own"))
     one = _line(output, "push, 1 worker process ")
     assert f"{pushes:,} sent, 0 not" in one
     assert re.search(r"\d+\.\d\d× the naive way, \d+\.\d\d× bare encryption", one)

@@ -98,9 +98,7 @@ def test_a_slow_chunk_keeps_its_claim_and_gives_back_what_it_did_not_start(
 # Retry-After and the slow-down per push service ---------------------------------------------
 
 
-def test_it_retries_when_retry_after_says_not_after_the_backoff(
-    push, make_device, make_message
-):
+def test_it_retries_when_retry_after_says_not_after_the_backoff(push, make_device, make_message):
     message = _message_to(make_message, make_device, 1, prefix="busy")
     push.answer("busy0", 429, headers={"Retry-After": "3"}, times=1)
     before = timezone.now()
@@ -223,9 +221,7 @@ def test_sending_goes_on_when_workers_are_killed_idle_or_with_their_supervisor(
             first = _message_to(make_message, make_device, 20, prefix="a")
             assert push.wait_for(20, timeout=20), "nothing was sent after a worker was killed"
             replaced = _wait(
-                lambda: (
-                    killed not in (now := _children(supervisor.pid)) and len(now) == 2 and now
-                ),
+                lambda: killed not in (now := _children(supervisor.pid)) and len(now) == 2 and now,
                 10,
                 "a new worker in place of the killed one",
             )
