@@ -247,11 +247,11 @@ class Group:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=90)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill_all()
         with contextlib.suppress(ProcessLookupError):
@@ -343,8 +343,10 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
         timeline = sorted(service.timeline())
         per_id = service.per_id()
     finally:
+        # The outbox workers finish their chunk; a q2 cluster whose worker was killed while
+        # it waited may never stop on SIGTERM (django-q2 #23), so it gets 10 s.
         for group in groups:
-            group.stop()
+            group.stop(timeout=90 if group.name == "outbox" else 10)
         service.stop()
     states = dict(Counter(Delivery.objects.filter(message=message).values_list("state", flat=True)))
     gone_devices = options.devices - Device.objects.filter(endpoint__contains=ENDPOINT_MARK).count()
