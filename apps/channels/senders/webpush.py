@@ -1,14 +1,16 @@
-"""The web-push sender: a chunk of pushes at once over reused connections, each encrypted
-for its own device (RFC 8291, aes128gcm), signed with VAPID (RFC 8292).
+"""The web-push sender: a chunk of pushes at once over kept connections, each encrypted
+for its own device (RFC 8291, aes128gcm, apps/channels/ece.py), signed with VAPID
+(RFC 8292).
 
 pywebpush's `webpush()` would send `TTL: 0` (a phone that is offline gets nothing), has no
-timeout, writes `aud`/`exp` into the claims dict it is given and signs again for every push,
-and opens a connection per call. Here pywebpush only encrypts (`WebPusher.encode`); aiohttp
-sends, with at most WEBPUSH_CONCURRENCY requests in flight over one connection pool, and
-one VAPID header per push-service origin is signed and reused until it nears its expiry.
-Measured with `manage.py bench_fanout` (docs/benchmarks.md), against a local HTTPS push
-service on 2 busy cores: one sender process sends 7–10 times as many pushes a second as one
-`webpush()` call per push does, two processes about 12 times as many.
+timeout, signs again for every push and opens a connection per call. Here each worker
+process keeps one aiohttp session in an event loop of its own thread (PushClient), so
+connections and TLS sessions to the push services last from chunk to chunk; the calling
+thread builds the payloads and writes the answers back to the database while that thread
+waits on the network. At most WEBPUSH_CONCURRENCY requests are in flight; one VAPID header
+per push service is signed and reused until it nears its expiry. Per push service a gate
+(OriginGate) slows down on 429 and 5xx and pauses for what Retry-After asks.
+Figures: `manage.py bench_fanout` and `bench_faults` (docs/benchmarks.md).
 """
 
 import asyncio
