@@ -186,9 +186,7 @@ def test_it_delivers_everything_after_a_worker_is_killed_mid_chunk(
     assert worker.returncode == -signal.SIGKILL, output
 
     states = Counter(Delivery.objects.filter(message=message).values_list("state", flat=True))
-    # Of the chunk of 30 it died in, only what was not yet written back: answers are
-    # written back every 250 ms, two requests are in flight, each answered after 0.2 s.
-    assert 0 < states["sending"] <= 8, states
+    assert states["sending"] > 0, states  # the chunk of 30 it died in
     sent_before = set(
         Delivery.objects.filter(message=message, state="sent").values_list("device_id", flat=True)
     )
@@ -197,15 +195,21 @@ def test_it_delivers_everything_after_a_worker_is_killed_mid_chunk(
             "device_id", flat=True
         )
     )
-    assert len(sent_before) >= 20
+    assert len(sent_before) >= 15  # written back during the chunk, not at its end
     assert len(sent_before) + len(in_flight) + states["queued"] == 60
+    # Of what the push service got, only what was not yet written back will be repeated:
+    # answers are written back every 250 ms, two requests are in flight, each answered
+    # after 0.2 s. (Before issue 8, the whole chunk's answers waited for its end.)
+    push_id = {d.pk: name for name, d in devices.items()}
+    got = set(_pushes_per_device(push))
+    unwritten = {pk for pk in in_flight if push_id[pk] in got}
+    assert len(unwritten) <= 8, (len(unwritten), states)
 
     push.answer(None, 201)
-    assert outbox.sweep(now=_lease_over())["requeued"] == 10
+    assert outbox.sweep(now=_lease_over())["requeued"] == len(in_flight)
     send_all(message)
 
     per_device = _pushes_per_device(push)
-    push_id = {d.pk: name for name, d in devices.items()}
     assert set(per_device) == set(devices)
     assert all(per_device[push_id[pk]] == 1 for pk in sent_before)
     repeated = {name for name, n in per_device.items() if n > 1}
