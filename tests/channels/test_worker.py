@@ -244,3 +244,54 @@ def test_sending_goes_on_when_workers_are_killed_idle_or_with_their_supervisor(
     assert states == {"sent": 20}, output
     assert Counter(p.push_id for p in push.pushes) == {f"a{i}": 1 for i in range(20)}
     assert "ended: signal 9" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_supervisor_lets_its_workers_finish_their_chunk_and_holds_nothing(
+    push, make_device, make_message
+):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the worker processes need a database they can share (PostgreSQL)")
+    message = _message_to(make_message, make_device, 150, prefix="s")
+    push.answer(None, 201, delay=0.05)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
+        "DATABASE_URL": _database_url(),
+        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
+        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
+        "WEBPUSH_ALLOW_INSECURE_ENDPOINTS": "true",
+        "WEBPUSH_CONCURRENCY": "2",
+    }
+    with tempfile.TemporaryFile() as log:
+        supervisor = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "outbox_worker",
+                "--processes",
+                "2",
+                "--chunk-size",
+                "20",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            assert push.wait_for(30, timeout=30), "nothing was sent"
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(timeout=60) == 0
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
+                supervisor.wait()
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+
+    states = Counter(Delivery.objects.filter(message=message).values_list("state", flat=True))
+    assert "sending" not in states, (states, output)  # every chunk finished and written
+    assert states["sent"] == push.received < 150, states  # it stopped before the end
+    outbox.drain(message_id=message.pk)  # another worker, later, sends the rest
+    assert Counter(p.push_id for p in push.pushes) == {f"s{i}": 1 for i in range(150)}
