@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from django.db import connection, transaction
 
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.channels.pushendpoint import b64url
+from apps.channels.pushendpoint import answers_gone, b64url, make_subscriber
 from apps.participants.models import Device
 
 SOURCE = "bench_faults"
@@ -109,14 +108,9 @@ def database_url() -> str:
 # The population ---------------------------------------------------------------------------
 
 
-def make_devices(n: int, base_url: str, rng: random.Random) -> None:
-    keys = []
-    for _ in range(KEY_POOL):
-        private = ec.generate_private_key(ec.SECP256R1())
-        public = private.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        keys.append((b64url(public), b64url(rng.randbytes(16))))
+def make_devices(n: int, base_url: str) -> None:
+    subscribers = [make_subscriber(base_url) for _ in range(KEY_POOL)]
+    keys = [(subscriber.p256dh, subscriber.auth) for subscriber in subscribers]
     batch = []
     for i in range(n):
         p256dh, auth = keys[i % KEY_POOL]
@@ -275,7 +269,7 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
     service = PushService()
     groups: list[Group] = []
     try:
-        make_devices(options.devices, service.base_url, rng)
+        make_devices(options.devices, service.base_url)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "burgernet.settings",
@@ -296,10 +290,7 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
 
         message = release(options.devices)
         expected = options.devices - sum(
-            1
-            for i in range(options.devices)
-            if options.gone_every
-            and zlib.crc32(f"bench-faults-{i}".encode()) % options.gone_every == 0
+            answers_gone(f"bench-faults-{i}", options.gone_every) for i in range(options.devices)
         )
         started = time.time()
         kills: list[Kill] = []

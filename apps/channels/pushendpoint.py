@@ -307,6 +307,12 @@ class PushEndpoint:
         return Handler
 
 
+def answers_gone(push_id: str, every: int) -> bool:
+    """Whether the fast service answers 410 for `push_id` when told `gone_every`: one id in
+    `every`, the same ones each run (a fault trial counts them beforehand)."""
+    return bool(every) and zlib.crc32(push_id.encode()) % every == 0
+
+
 def _interrupt(*_args):
     raise KeyboardInterrupt
 
@@ -363,10 +369,6 @@ def serve_fast(
             exp = verified[authorization] = float(claims.get("exp", 0))
         return now < exp <= now + 24 * 3600
 
-    def gone(push_id: str) -> bool:
-        every = mode["gone_every"]
-        return bool(every) and zlib.crc32(push_id.encode()) % every == 0
-
     async def push(request):
         await request.read()
         counts["received"] += 1
@@ -376,7 +378,7 @@ def serve_fast(
         if mode["delay"]:
             await asyncio.sleep(mode["delay"])
         push_id = request.match_info["push_id"]
-        if gone(push_id):
+        if answers_gone(push_id, mode["gone_every"]):
             counts["gone"] += 1
             return web.Response(status=410)
         if mode["status"] != 201:

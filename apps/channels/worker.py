@@ -25,7 +25,7 @@ import os
 import secrets
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.sharedctypes import RawArray
 
 from django.conf import settings
@@ -133,7 +133,6 @@ class _Slot:
     started: float = 0.0
     failures: int = 0
     restart_at: float = 0.0
-    history: list = field(default_factory=list)
 
 
 class Supervisor:

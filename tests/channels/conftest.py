@@ -1,6 +1,7 @@
 """A stand-in SMS gateway: a real HTTP server on 127.0.0.1 that records what it gets."""
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,3 +188,28 @@ def send_all():
         return totals
 
     return run
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for worker processes started by a test."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
+        return f"postgres://{auth}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    return f"sqlite:///{settings['NAME']}"
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """The environment of a worker process a test starts: this test database, the test VAPID
+    pair, the local push service allowed, and `extra`."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
+        "DATABASE_URL": database_url(),
+        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
+        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
+        "WEBPUSH_ALLOW_INSECURE_ENDPOINTS": "true",
+        **extra,
+    }

@@ -1,6 +1,5 @@
 """The sweep: what guarantees delivery when workers die."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from apps.channels import outbox
 from apps.channels.models import Channel, Delivery
 from apps.channels.senders import get_sender
 
-from .conftest import VAPID_PRIVATE, VAPID_PUBLIC
+from .conftest import worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -140,14 +139,6 @@ outbox.drain(message_id={message_id}, chunk_size={chunk_size})
 """
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
-        return f"postgres://{auth}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    return f"sqlite:///{settings['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_delivers_everything_after_a_worker_is_killed_mid_chunk(
     push, make_device, make_message, send_all
@@ -160,14 +151,7 @@ def test_it_delivers_everything_after_a_worker_is_killed_mid_chunk(
         message=message, channel=Channel.WEBPUSH, device_ids=[d.pk for d in devices.values()]
     )
     push.answer(None, 201, delay=0.2)  # a slow push service: the kill lands mid-chunk
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
-        "DATABASE_URL": _database_url(),
-        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
-        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
-        "WEBPUSH_CONCURRENCY": "2",
-    }
+    env = worker_env(WEBPUSH_CONCURRENCY="2")
     with tempfile.TemporaryFile() as log:
         worker = subprocess.Popen(
             [sys.executable, "-c", WORKER.format(message_id=message.pk, chunk_size=30)],

@@ -21,7 +21,7 @@ from apps.channels.models import Channel, Delivery
 from apps.channels.senders import Outcome
 from apps.channels.senders.webpush import OriginGate
 
-from .conftest import VAPID_PRIVATE, VAPID_PUBLIC
+from .conftest import worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -159,14 +159,6 @@ def test_a_push_service_gate_halves_pauses_and_recovers():
 # Real worker processes ------------------------------------------------------------------
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
-        return f"postgres://{auth}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    return f"sqlite:///{settings['NAME']}"
-
-
 def _children(pid: int) -> set[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -191,15 +183,7 @@ def test_sending_goes_on_when_workers_are_killed_idle_or_with_their_supervisor(
 ):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("the worker processes need a database they can share (PostgreSQL)")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
-        "DATABASE_URL": _database_url(),
-        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
-        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
-        "WEBPUSH_ALLOW_INSECURE_ENDPOINTS": "true",
-        "OUTBOX_POLL_SECONDS": "0.1",
-    }
+    env = worker_env(OUTBOX_POLL_SECONDS="0.1")
     with tempfile.TemporaryFile() as log:
         supervisor = subprocess.Popen(
             [sys.executable, "manage.py", "outbox_worker", "--processes", "2"],
@@ -254,15 +238,7 @@ def test_a_stopped_supervisor_lets_its_workers_finish_their_chunk_and_holds_noth
         pytest.skip("the worker processes need a database they can share (PostgreSQL)")
     message = _message_to(make_message, make_device, 150, prefix="s")
     push.answer(None, 201, delay=0.05)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "burgernet.settings",
-        "DATABASE_URL": _database_url(),
-        "VAPID_PRIVATE_KEY": VAPID_PRIVATE,
-        "VAPID_PUBLIC_KEY": VAPID_PUBLIC,
-        "WEBPUSH_ALLOW_INSECURE_ENDPOINTS": "true",
-        "WEBPUSH_CONCURRENCY": "2",
-    }
+    env = worker_env(WEBPUSH_CONCURRENCY="2")
     with tempfile.TemporaryFile() as log:
         supervisor = subprocess.Popen(
             [
