@@ -271,3 +271,33 @@ def test_a_stopped_supervisor_lets_its_workers_finish_their_chunk_and_holds_noth
     assert states["sent"] == push.received < 150, states  # it stopped before the end
     outbox.drain(message_id=message.pk)  # another worker, later, sends the rest
     assert Counter(p.push_id for p in push.pushes) == {f"s{i}": 1 for i in range(150)}
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"processes": 0}, "--processes must be at least 1"),
+        ({"chunk_size": 0}, "--chunk-size must be at least 1"),
+    ],
+)
+def test_the_worker_command_refuses_nonsense_and_starts_nothing(options, error):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=error):
+        call_command("outbox_worker", stdout=StringIO(), **options)
+
+
+def test_the_worker_command_drains_what_is_due_in_one_process(push, make_device, make_message):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    message = _message_to(make_message, make_device, 3)
+    out = StringIO()
+
+    call_command("outbox_worker", drain=True, stdout=out)
+
+    assert "'sent': 3" in out.getvalue()
+    assert outbox.stats(message)["webpush"]["sent"] == 3

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             counts = outbox.drain(chunk_size=chunk_size)
             self.stdout.write(f"sent what was due: {dict(counts)}")
             return
-        processes = processes or getattr(settings, "OUTBOX_PROCESSES", 2)
+        if processes is None:
+            processes = getattr(settings, "OUTBOX_PROCESSES", 2)
         if processes < 1:
             raise CommandError("--processes must be at least 1")
         Supervisor(processes=processes, chunk_size=chunk_size).run()
