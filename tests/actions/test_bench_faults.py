@@ -49,3 +49,19 @@ def test_it_refuses_a_database_with_devices_it_did_not_make(shared_database):
     Device.objects.create(endpoint="https://push.example/real", p256dh="x", auth="y")
     with pytest.raises(CommandError, match="did not make"):
         call_command("bench_faults", devices=10, stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"devices": 0}, "--devices must be at least 1"),
+        ({"processes": 0}, "--processes must be at least 1"),
+        ({"kills": -1}, "--kills must be at least 0"),
+        ({"outage_seconds": -1}, "cannot be negative"),
+        ({"timeout": 0}, "must be positive"),
+    ],
+)
+def test_it_refuses_nonsense_options_and_makes_nothing(db, options, error):
+    with pytest.raises(CommandError, match=error):
+        call_command("bench_faults", stdout=StringIO(), **options)
+    assert not Device.objects.exists()

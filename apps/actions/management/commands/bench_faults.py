@@ -48,6 +48,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o):
+        for name, least in (("devices", 1), ("processes", 1), ("kills", 0), ("gone_every", 0)):
+            if o[name] < least:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least {least}")
+        if o["outage_seconds"] < 0 or o["retry_after"] < 0 or o["timeout"] <= 0:
+            raise CommandError(
+                "--outage-seconds and --retry-after cannot be negative, --timeout must be positive"
+            )
         foreign = Device.objects.exclude(endpoint__contains=faults.ENDPOINT_MARK)
         if foreign.exists() and not o["allow_existing_data"]:
             raise CommandError(
