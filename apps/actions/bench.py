@@ -975,8 +975,8 @@ class Release:
 def measure_release(radius_m: float, now: datetime) -> Release:
     """A time-critical release, timed: what services.action_release does for its recipients
     — the message, one INSERT … SELECT per channel from the targeting query, the count that
-    outbox.release makes — in one transaction. outbox.release's chunk tasks are not queued:
-    this benchmark's own worker processes send."""
+    outbox.release makes — in one transaction. This benchmark's own worker processes then
+    send, as the outbox workers would."""
     target = targeting.Target(lat=DAM[0], lon=DAM[1], radius_m=radius_m, time_critical=True)
     with timed() as t, transaction.atomic():
         message = OutgoingMessage.objects.create(

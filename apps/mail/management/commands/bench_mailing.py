@@ -56,7 +56,7 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=0,
-            help="0: run the chunk tasks in this process; N: wait for a running qcluster.",
+            help="0: send in this process; N: wait for a running outbox_worker.",
         )
         parser.add_argument("--keep", action="store_true", help="Leave the generated rows.")
         parser.add_argument(
