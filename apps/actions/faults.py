@@ -6,7 +6,8 @@ the push service fails, and what it cost.
 2. A local push service (apps/channels/pushendpoint.py --fast) in a process of its own,
    counting what it accepts per device; a django-q2 cluster on the configured broker (it
    runs the schedules, as in production); `manage.py outbox_worker` with its workers.
-3. While the rows go out: SIGKILL at random moments to a busy outbox worker, to a q2
+3. While the rows go out: SIGKILL at random moments (each when a random 2–90 % of the
+   pushes has been accepted) to a busy outbox worker, to a q2
    worker (idle: q2 carries no sending), to the whole outbox supervisor with its workers,
    or to the whole q2 cluster; a killed supervisor or cluster is started again a second
    later, as systemd would. Meanwhile the push service answers 500 for a while, then 429
@@ -299,9 +300,9 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
         pending = Delivery.objects.filter(
             message=message, state__in=[Delivery.State.QUEUED, Delivery.State.SENDING]
         )
-        # Kills spread over the time the sending is expected to take (at least 20 s).
-        spacing = max(1.0, options.devices / 2500 / max(options.kills, 1))
-        next_kill = started + rng.uniform(0.5, 1.5) * spacing
+        # Kills at random moments of the sending: each when a random share of the pushes
+        # (2–90 %) has been accepted, so a faster sender meets as many kills as a slower one.
+        kill_at = sorted(rng.uniform(0.02, 0.9) * expected for _ in range(options.kills))
         while True:
             now = time.time()
             if now - started > options.timeout:
@@ -317,12 +318,12 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
                 outages.append((outage_start, time.time()))
                 out(f"  {time.time() - started:6.1f} s: the push service is healthy again")
                 continue
-            if len(kills) < options.kills and now >= next_kill:
+            if kill_at and accepted >= kill_at[0]:
                 kind = _kill_one(rng, workers, q2)
                 if kind:
+                    kill_at.pop(0)
                     kills.append(Kill(now - started, kind, accepted))
                     out(f"  {now - started:6.1f} s: kill -9 {kind} ({accepted:,} accepted)")
-                next_kill = now + rng.uniform(0.5, 1.5) * spacing
             if len(kills) >= options.kills and not plan and not pending.exists():
                 break
             if not pending.exists() and (len(kills) < options.kills or plan):

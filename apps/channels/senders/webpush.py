@@ -4,40 +4,39 @@ for its own device (RFC 8291, aes128gcm, apps/channels/ece.py), signed with VAPI
 
 pywebpush's `webpush()` would send `TTL: 0` (a phone that is offline gets nothing), has no
 timeout, signs again for every push and opens a connection per call. Here each worker
-process keeps one aiohttp session in an event loop of its own thread (PushClient), so
-connections and TLS sessions to the push services last from chunk to chunk; the calling
-thread builds the payloads and writes the answers back to the database while that thread
-waits on the network. At most WEBPUSH_CONCURRENCY requests are in flight; one VAPID header
-per push service is signed and reused until it nears its expiry. Per push service a gate
-(OriginGate) slows down on 429 and 5xx and pauses for what Retry-After asks.
+process keeps its connections to the push services from chunk to chunk (PushClient, over
+the small HTTP/1.1 client in http1.py) and sends a chunk in one selector loop in its own
+thread: a push is encrypted when a connection is free for it, and each answer is handed
+on as it comes, so the outbox writes results back during the chunk. At most
+WEBPUSH_CONCURRENCY requests are in flight; one VAPID header per push service is signed
+and reused until it nears its expiry. Per push service a gate (OriginGate) slows down on
+429 and 5xx and pauses for what Retry-After asks. Redirects are not followed: a redirect
+is a failed delivery.
 Figures: `manage.py bench_fanout` and `bench_faults` (docs/benchmarks.md).
 """
 
-import asyncio
 import atexit
 import base64
-import contextlib
 import hashlib
 import json
 import os
-import queue
 import re
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
-import aiohttp
-import yarl
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 from py_vapid import VapidException
 
 from .. import ece, vapid
+from . import http1
 from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
 DEFAULT_CONCURRENCY = 50
@@ -155,15 +154,15 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def outcome_for(status: int, headers) -> Outcome:
-    """What a push service's answer means for the delivery."""
+    """What a push service's answer means for the delivery (`headers` with lower-case names)."""
     if 200 <= status < 300:
-        return Outcome.sent((headers.get("Location") or "")[:200])
+        return Outcome.sent((headers.get("location") or "")[:200])
     if status in (404, 410):
         return Outcome.gone()
     if status in (408, 429) or status >= 500:
         return Outcome.transient(
             f"push service answered {status}",
-            retry_after=retry_after_seconds(headers.get("Retry-After")),
+            retry_after=retry_after_seconds(headers.get("retry-after")),
         )
     if status == 413:
         return Outcome.permanent("payload too large (413)")
@@ -175,12 +174,14 @@ def outcome_for(status: int, headers) -> Outcome:
 @dataclass(slots=True)
 class _Push:
     position: int
-    origin: str
-    url: yarl.URL
+    gate: str  # the push service's origin, as VAPID names it
+    target: http1.Origin
+    request_line: bytes  # "POST /path HTTP/1.1\r\n"
+    head: bytes  # the headers all pushes of this message to this service share
     p256dh: str
     auth: str
     data: bytes
-    headers: dict
+    resent: bool = False  # sent once more after a kept connection had closed
 
 
 # Per push service (origin): how long to hold off after a 429 or 5xx without Retry-After:
@@ -189,6 +190,8 @@ class _Push:
 PAUSE_BASE_S = 1.0
 PAUSE_MAX_S = 30.0
 SHORT_PAUSE_S = 1.0
+# How often the loop looks for answers that take too long.
+TIMEOUT_CHECK_S = 0.05
 
 
 class OriginGate:
@@ -209,22 +212,9 @@ class OriginGate:
         self.strikes = 0
         self.last_slowdown = float("-inf")
         self._successes = 0
-        self._changed: asyncio.Condition | None = None
 
     def pause_left(self, now: float | None = None) -> float:
         return max(0.0, self.paused_until - (time.monotonic() if now is None else now))
-
-    async def acquire(self) -> None:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
 
     def record(self, outcome: Outcome, *, started: float, now: float | None = None) -> None:
         """Learn from one answer of the push service (`started`: when it was asked)."""
@@ -251,58 +241,125 @@ class OriginGate:
 
 
 class PushClient:
-    """What one process keeps between chunks: an event loop in a thread of its own, one
-    aiohttp session on it (connections and TLS sessions to the push services stay open),
-    and the gate per push service. The calling thread builds payloads and writes results
-    to the database while this thread waits on the network.
-    """
+    """What one worker process keeps between chunks: kept-alive connections to the push
+    services (http1.Pool) and the gate per push service. `run()` sends a chunk's pushes
+    in the calling thread: one selector loop that encrypts a push when a connection is
+    free for it, and hands each answer to `done` as it comes (the outbox writes them back
+    in small batches from there)."""
 
     def __init__(self, *, concurrency: int, cafile: str):
         self.pid = os.getpid()
         self.concurrency = concurrency
-        self.cafile = cafile
         self.gates: dict[str, OriginGate] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="webpush", daemon=True)
-        self._thread.start()
+        self.pool = http1.Pool(tls=_tls_context(cafile))
 
     def gate(self, origin: str) -> OriginGate:
         if origin not in self.gates:
             self.gates[origin] = OriginGate(self.concurrency)
         return self.gates[origin]
 
-    async def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self.concurrency,
-                ttl_dns_cache=300,
-                ssl=_tls_verification(self.cafile),
-                keepalive_timeout=30,
-            )
-            # No cookies, no compressed answers, no default headers: a push service
-            # answers with a status and a Location, and every byte per push counts.
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-            )
-        return self._session
-
-    def submit(self, coroutine) -> Future:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
     def close(self) -> None:
-        async def close_session():
-            if self._session is not None:
-                await self._session.close()
+        self.pool.close()
 
-        if self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                self.submit(close_session()).result(timeout=5)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=5)
+    def run(self, pushes: list[_Push], done, *, timeout: float, deadline: float | None, tick):
+        """Send `pushes`; call done(position, outcome) for each, tick() at least every
+        REPORT_INTERVAL_S. Pushes not started by `deadline` are skipped; those of a paused
+        push service are deferred."""
+        waiting: dict[str, deque[_Push]] = {}
+        for push in pushes:
+            waiting.setdefault(push.gate, deque()).append(push)
+        in_flight: dict[http1.Connection, tuple[_Push, float]] = {}
+        selector = self.pool.selector
+        next_check = 0.0
+
+        def finish(conn, push, started, outcome, now):
+            del in_flight[conn]
+            gate = self.gates[push.gate]
+            gate.in_flight -= 1
+            gate.record(outcome, started=started, now=now)
+            done(push.position, outcome)
+
+        while waiting or in_flight:
+            now = time.monotonic()
+            wake = now + REPORT_INTERVAL_S
+            if waiting and deadline is not None and now > deadline:
+                for queued in waiting.values():
+                    for push in queued:
+                        done(push.position, Outcome.skipped())
+                waiting.clear()
+            for name in list(waiting):
+                queued, gate = waiting[name], self.gate(name)
+                while queued and len(in_flight) < self.concurrency:
+                    if (pause := gate.pause_left(now)) > 0:
+                        if pause > SHORT_PAUSE_S or (
+                            deadline is not None and now + pause > deadline
+                        ):
+                            for push in queued:
+                                done(push.position, Outcome.deferred(pause))
+                            queued.clear()
+                        else:
+                            wake = min(wake, now + pause)
+                        break
+                    if gate.in_flight >= gate.limit:
+                        break
+                    push = queued.popleft()
+                    try:
+                        # Encrypted only now, so a full pipe of requests never waits for all.
+                        body = ece.encrypt(push.data, ece.Subscriber(push.p256dh, push.auth))
+                    except ValueError:
+                        done(push.position, Outcome.permanent("invalid subscription keys"))
+                        continue
+                    try:
+                        conn = self.pool.connection(push.target, deadline=now + timeout)
+                    except OSError as exc:
+                        outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
+                        gate.record(outcome, started=now, now=now)
+                        done(push.position, outcome)
+                        continue
+                    conn.send(
+                        b"%s%sContent-Length: %d\r\n\r\n%s"
+                        % (push.request_line, push.head, len(body), body),
+                        deadline=min(conn.deadline, now + timeout),
+                    )
+                    gate.in_flight += 1
+                    in_flight[conn] = (push, now)
+                if not queued:
+                    del waiting[name]
+            if in_flight:
+                wake = min(wake, now + TIMEOUT_CHECK_S)
+            events = selector.select(max(0.0, wake - now)) if in_flight or waiting else ()
+            now = time.monotonic()
+            for key, mask in events:
+                conn = key.data
+                try:
+                    answer = conn.on_event(mask)
+                except (OSError, http1.ConnectionClosed, http1.ProtocolError) as exc:
+                    self.pool.discard(conn)
+                    if conn not in in_flight:
+                        continue  # an idle connection closed by the push service
+                    push, started = in_flight[conn]
+                    if isinstance(exc, http1.ConnectionClosed) and exc.early and not push.resent:
+                        # Closed while idle, before our request reached the service: send
+                        # it once more on a new connection, not counted as an attempt.
+                        del in_flight[conn]
+                        self.gates[push.gate].in_flight -= 1
+                        push.resent = True
+                        waiting.setdefault(push.gate, deque()).appendleft(push)
+                        continue
+                    outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
+                    finish(conn, push, started, outcome, now)
+                    continue
+                if answer is not None:
+                    push, started = in_flight[conn]
+                    self.pool.release(conn)
+                    finish(conn, push, started, outcome_for(answer.status, answer.headers), now)
+            if in_flight and now >= next_check:
+                next_check = now + TIMEOUT_CHECK_S
+                for conn in [c for c in in_flight if c.deadline <= now]:
+                    push, started = in_flight[conn]
+                    self.pool.discard(conn)
+                    finish(conn, push, started, Outcome.transient("timeout"), now)
+            tick()
 
 
 _clients: dict[tuple, PushClient] = {}
@@ -310,14 +367,15 @@ _clients_lock = threading.Lock()
 
 
 def push_client(*, concurrency: int) -> PushClient:
-    """This process's client (a forked worker makes its own: threads do not survive fork)."""
+    """This process's client (a forked worker makes its own: the parent's connections are
+    not its to use)."""
     cafile = getattr(settings, "WEBPUSH_CA_FILE", "")
     key = (os.getpid(), concurrency, cafile)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
             for stale in [k for k in _clients if k[0] != os.getpid()]:
-                del _clients[stale]  # inherited from the parent: its thread is not here
+                del _clients[stale]  # inherited from the parent
             client = _clients[key] = PushClient(concurrency=concurrency, cafile=cafile)
             atexit.register(client.close)
         return client
@@ -356,36 +414,29 @@ class WebPushSender:
         vapid.key()  # ImproperlyConfigured before anything is sent
         reporter = Reporter(report)
         outcomes: list[Outcome | None] = [None] * len(deliveries)
+
+        def done(position: int, outcome: Outcome) -> None:
+            outcomes[position] = outcome
+            reporter.add(position, outcome)
+
         pushes = []
         for position, job in enumerate(self._jobs(deliveries)):
             if isinstance(job, Outcome):
-                outcomes[position] = job
-                reporter.add(position, job)
+                done(position, job)
             else:
                 pushes.append(job)
         if pushes:
-            results: queue.SimpleQueue = queue.SimpleQueue()
-            client = self.client
-            future = client.submit(self._send_all(client, pushes, deadline, results))
-            for _ in pushes:
-                while True:
-                    try:
-                        position, outcome = results.get(timeout=REPORT_INTERVAL_S)
-                        break
-                    except queue.Empty:
-                        if future.done():
-                            future.result()  # raises what went wrong in the loop
-                        reporter.tick()  # keeps the caller's claim alive
-                outcomes[position] = outcome
-                reporter.add(position, outcome)
-            future.result()
+            self.client.run(
+                pushes, done, timeout=self.timeout, deadline=deadline, tick=reporter.tick
+            )
         reporter.flush()
         return outcomes
 
     def _jobs(self, deliveries: Sequence):
         now = timezone.now()
         bases: dict[int, tuple[dict, bytes]] = {}
-        authorizations: dict[str, str] = {}  # per push service, for this chunk
+        targets: dict[str, tuple[http1.Origin, str] | None] = {}  # per endpoint's origin
+        heads: dict[tuple[str, int], bytes] = {}  # per origin and message
         for position, delivery in enumerate(deliveries):
             device, message = delivery.device, delivery.message
             if device is None:
@@ -400,93 +451,69 @@ class WebPushSender:
                 bases[message.pk] = (base, base_prefix(base))
             base, prefix = bases[message.pk]
             origin = vapid.origin(device.endpoint)
-            if origin not in authorizations:
-                try:
-                    authorizations[origin] = self.vapid_headers.authorization(device.endpoint)
-                except VapidException:  # no https://host[:port] to sign for
-                    authorizations[origin] = ""
-            if not authorizations[origin]:
+            if origin not in targets:
+                targets[origin] = self._target(device.endpoint)
+            request_line = _request_line(device.endpoint)
+            if targets[origin] is None or request_line is None:
                 yield Outcome.permanent("invalid endpoint")
                 continue
-            try:
-                url = yarl.URL(device.endpoint)
-            except ValueError:
-                yield Outcome.permanent("invalid endpoint")
-                continue
+            target, authorization = targets[origin]
+            if (origin, message.pk) not in heads:
+                heads[(origin, message.pk)] = (
+                    f"Host: {target.host_header()}\r\n"
+                    f"TTL: {ttl}\r\n"
+                    f"Urgency: {'high' if message.urgency == 'high' else 'normal'}\r\n"
+                    f"Topic: {base['topic']}\r\n"
+                    "Content-Encoding: aes128gcm\r\n"
+                    "Content-Type: application/octet-stream\r\n"
+                    f"Authorization: {authorization}\r\n"
+                ).encode("latin-1")
             yield _Push(
                 position=position,
-                origin=origin,
-                url=url,
+                gate=origin,
+                target=target,
+                request_line=request_line,
+                head=heads[(origin, message.pk)],
                 p256dh=device.p256dh,
                 auth=device.auth,
                 data=payload(base, delivery.pk, prefix=prefix),
-                headers={
-                    "TTL": str(ttl),
-                    "Urgency": "high" if message.urgency == "high" else "normal",
-                    "Topic": base["topic"],
-                    "Content-Encoding": "aes128gcm",
-                    "Content-Type": "application/octet-stream",
-                    "Authorization": authorizations[origin],
-                },
             )
 
-    async def _send_all(self, client: PushClient, pushes: list, deadline, results) -> None:
-        session = await client.session()
-        timeout = aiohttp.ClientTimeout(total=self.timeout, sock_connect=min(5.0, self.timeout))
-        slots = asyncio.Semaphore(self.concurrency)
-
-        async def one(push: _Push) -> None:
-            try:
-                async with slots:
-                    outcome = await self._send_one(client, session, timeout, push, deadline)
-            except Exception as exc:  # never leave the caller waiting for this push
-                outcome = Outcome.transient(f"sender error ({type(exc).__name__})")
-            results.put((push.position, outcome))
-
-        await asyncio.gather(*(one(push) for push in pushes))
-
-    async def _send_one(self, client, session, timeout, push: _Push, deadline) -> Outcome:
-        gate = client.gate(push.origin)
-        while (wait := gate.pause_left()) > 0:
-            if wait > SHORT_PAUSE_S or (
-                deadline is not None and time.monotonic() + wait > deadline
-            ):
-                return Outcome.deferred(wait)
-            await asyncio.sleep(wait)
-        if deadline is not None and time.monotonic() > deadline:
-            return Outcome.skipped()
-        await gate.acquire()
-        started = time.monotonic()
+    def _target(self, endpoint: str) -> tuple[http1.Origin, str] | None:
+        """Where pushes to `endpoint`'s service go, and the VAPID header they carry; None
+        when the endpoint names no http(s) host to send to."""
         try:
-            if (wait := gate.pause_left()) > 0:  # paused while this one waited its turn
-                return Outcome.deferred(wait)
-            try:
-                # Encrypted only now, so a full pipe of requests never waits for all of it.
-                body = ece.encrypt(push.data, ece.Subscriber(push.p256dh, push.auth))
-            except ValueError:
-                return Outcome.permanent("invalid subscription keys")
-            try:
-                async with session.post(
-                    push.url,
-                    data=body,
-                    headers=push.headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                ) as resp:
-                    await resp.read()  # drain it, so the connection goes back to the pool
-                    outcome = outcome_for(resp.status, resp.headers)
-            except TimeoutError:
-                outcome = Outcome.transient("timeout")
-            except aiohttp.ClientError as exc:
-                outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
-            gate.record(outcome, started=started)
-            return outcome
-        finally:
-            await gate.release()
+            parts = urlsplit(endpoint)
+            port = parts.port
+        except ValueError:
+            return None
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("https", "http") or not host or not _HOST.match(host):
+            return None
+        try:
+            authorization = self.vapid_headers.authorization(endpoint)
+        except VapidException:
+            return None
+        default_port = 443 if parts.scheme == "https" else 80
+        return http1.Origin(parts.scheme, host, port or default_port), authorization
 
 
-def _tls_verification(cafile: str) -> ssl.SSLContext | bool:
+_HOST = re.compile(r"^[a-z0-9._:-]+$")
+_PATH = re.compile(r"^/[\x21-\x7e]*$")
+
+
+def _request_line(endpoint: str) -> bytes | None:
+    """The request line of a push to `endpoint`; None when its path is not plain ASCII
+    (a push service's endpoints are; anything else could smuggle a header)."""
+    parts = urlsplit(endpoint)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not _PATH.match(target):
+        return None
+    return b"POST %s HTTP/1.1\r\n" % target.encode("ascii")
+
+
+def _tls_context(cafile: str) -> ssl.SSLContext:
     """How push services' certificates are checked: against the system's CAs, or — where
     WEBPUSH_CA_FILE names one (a local push service over TLS, as the fan-out benchmark
     starts) — against that CA only."""
-    return ssl.create_default_context(cafile=cafile) if cafile else True
+    return ssl.create_default_context(cafile=cafile or None)
