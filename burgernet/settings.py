@@ -250,7 +250,7 @@ WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", 
 if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
     raise ImproperlyConfigured("WEBPUSH_ALLOW_INSECURE_ENDPOINTS cannot be on when DEBUG is off.")
 # Pushes in flight at once per worker, and seconds to wait for a push service's answer.
-WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=50)
+WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=256)
 WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)
 # A CA file to check push services' certificates against instead of the system's (a local
 # push service over TLS, as bench_fanout starts); empty: the system's CAs.

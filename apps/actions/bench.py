@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as daytime
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -82,6 +82,7 @@ class Options:
     workers: tuple[int, ...] = (1, 2)
     chunk_size: int = outbox.DEFAULT_CHUNK_SIZE
     tls: bool = True  # the push service speaks HTTPS, as real ones do
+    far_ms: int = 50  # one more 1-worker run against the push service answering this late
     keep: bool = False
     allow_existing: bool = False
     seed: int = 2024
@@ -189,6 +190,7 @@ def _measure(options, service, rng, say, note) -> None:
         f"{own_encryption:,.0f} pushes/s — the same payloads"
     )
 
+    near_rate = 0.0
     for workers in options.workers:
         label = f"push, {workers} worker process{'es' if workers > 1 else ''}"
         if workers > 1 and vendor == "sqlite":
@@ -212,6 +214,35 @@ def _measure(options, service, rng, say, note) -> None:
                 if workers == 1
                 else f", all in ≤ 30 s: {_met(push.seconds <= 30)}"
             )
+        )
+        if push.sent:
+            per_push = push.cpu_seconds / push.sent * 1e6
+            say(
+                f"  CPU per push: the sending process{'es' if workers > 1 else ''} "
+                f"{per_push:,.0f} µs (of which the sender's own encryption alone takes "
+                f"{1e6 / own_encryption:,.0f} µs); the local push service "
+                f"{push.service_cpu_seconds / push.sent * 1e6:,.0f} µs on the same "
+                f"{os.cpu_count()} CPUs; by CPU time one process sends "
+                f"{1e6 / per_push:,.0f} pushes per second = {_ratio(1e6 / per_push, encryption)} "
+                f"bare encryption"
+            )
+        if workers == 1:
+            near_rate = rate
+
+    if options.far_ms and 1 in options.workers and vendor != "sqlite":
+        service.answer_after(options.far_ms / 1000)
+        try:
+            push = measure_push(release.message, 1, options.chunk_size, service)
+        finally:
+            service.answer_after(0)
+        rate = push.sent / push.seconds if push.seconds else 0.0
+        capped = 50 / (options.far_ms / 1000)
+        say(
+            f"push, 1 worker process, the push service answering {options.far_ms} ms late "
+            f"(a distant one): {rate:,.0f} pushes/s — {push.sent:,} sent, {push.failed:,} not, "
+            f"in {push.seconds:.1f} s; {_ratio(rate, near_rate)} the same worker with the "
+            f"service next door (50 in flight would allow {capped:,.0f}/s) — target not "
+            f"capped by the in-flight limit (≥ 0.8× next door): {_met(rate >= 0.8 * near_rate)}"
         )
 
 
@@ -1030,6 +1061,17 @@ class PushService:
         with urlopen(f"{self.base_url}/_stats", timeout=10, context=tls) as response:  # noqa: S310
             return json.load(response)["received"]
 
+    def answer_after(self, seconds: float) -> None:
+        """Make the service answer each push `seconds` late, as a distant one would."""
+        tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        request = Request(  # noqa: S310 (our own local push service)
+            f"{self.base_url}/_mode",
+            data=json.dumps({"delay": seconds}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urlopen(request, timeout=10, context=tls):  # noqa: S310
+            pass
+
 
 @contextmanager
 def push_service(*, tls: bool) -> Iterator[PushService]:
@@ -1203,6 +1245,14 @@ class Push:
     seconds: float
     received: int
     in_process: bool
+    cpu_seconds: float = 0.0  # of the sending processes, all their threads
+    service_cpu_seconds: float = 0.0  # of the local push service meanwhile
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_push(message: OutgoingMessage, workers: int, chunk_size: int, service) -> Push:
@@ -1224,18 +1274,30 @@ def measure_push(message: OutgoingMessage, workers: int, chunk_size: int, servic
     # every earlier run's dead row versions slow each claim's index scan down.
     _analyse([Delivery])
     before = service.received()
+    service_cpu = _cpu_seconds(service.process.pid)
     in_process = connection.vendor == "sqlite"
     if in_process:
+        cpu = time.process_time()
         with timed() as t:
             outbox.drain(message_id=message.pk, chunk_size=chunk_size)
+        cpu = time.process_time() - cpu
     else:
-        t = _run_workers(message.pk, workers, chunk_size)
+        t, cpu = _run_workers(message.pk, workers, chunk_size)
     states = Counter(dict(rows.values_list("state").annotate(n=models.Count("pk")).order_by()))
     sent = states.pop(Delivery.State.SENT, 0)
-    return Push(sent, sum(states.values()), t.seconds, service.received() - before, in_process)
+    service_cpu = _cpu_seconds(service.process.pid) - service_cpu
+    return Push(
+        sent,
+        sum(states.values()),
+        t.seconds,
+        service.received() - before,
+        in_process,
+        cpu,
+        service_cpu,
+    )
 
 
-def _run_workers(message_id: int, workers: int, chunk_size: int) -> Timer:
+def _run_workers(message_id: int, workers: int, chunk_size: int) -> tuple[Timer, float]:
     # Forked, so each worker uses this process's settings (also a test's database); no
     # connection may cross the fork.
     connections.close_all()
@@ -1256,14 +1318,15 @@ def _run_workers(message_id: int, workers: int, chunk_size: int) -> Timer:
     errors = [outcome for outcome in outcomes if isinstance(outcome, str)]
     if errors:
         raise BenchError(f"a worker failed: {errors[0]}")
-    return timer
+    return timer, sum(outcome["cpu_seconds"] for outcome in outcomes)
 
 
 def _worker(message_id: int, chunk_size: int, go, done) -> None:
     try:
         go.wait()
+        cpu = time.process_time()
         totals = outbox.drain(message_id=message_id, chunk_size=chunk_size)
-        done.put(dict(totals))
+        done.put({"totals": dict(totals), "cpu_seconds": time.process_time() - cpu})
     except Exception as exc:  # reported to the parent, which stops the benchmark
         done.put(f"{type(exc).__name__}: {exc}")
     finally:

@@ -65,6 +65,7 @@ class Worker:
     ):
         self.name = name
         self.chunk_size = chunk_size or outbox.DEFAULT_CHUNK_SIZE
+        self.sizer = outbox.ChunkSizer(self.chunk_size)
         self.poll = _poll_seconds() if poll is None else poll
         self.parent_pid = parent_pid
         self.heartbeat = heartbeat
@@ -102,10 +103,12 @@ class Worker:
             if time.monotonic() - self._last_sweep >= SWEEP_EVERY_S:
                 self._last_sweep = time.monotonic()
                 outbox.sweep()
-            deliveries = outbox.claim_next(limit=self.chunk_size, worker=self.name)
+            deliveries = outbox.claim_next(limit=self.sizer.size, worker=self.name)
             if not deliveries:
                 return False
+            started = time.monotonic()
             outbox.send_chunk(deliveries)
+            self.sizer.sent(len(deliveries), time.monotonic() - started)
             return True
         except (DatabaseError, InterfaceError) as exc:
             # The database went away or refused: try again in a moment with a new connection.

@@ -75,8 +75,11 @@ def test_it_prints_every_figure_and_removes_what_it_made():
     two = _line(output, "push, 2 worker processes")
     if connection.vendor == "sqlite":
         assert "skipped" in two
+        assert "50 ms late" not in output
     else:
         assert f"{pushes:,} sent, 0 not" in two and f"received {pushes:,}" in two
+        far = _line(output, "push, 1 worker process, the push service answering 50 ms late")
+        assert f"{pushes:,} sent, 0 not" in far and "the same worker with the service" in far
 
     assert not Participant.objects.exists()
     assert not Address.objects.exists()
@@ -134,6 +137,12 @@ def test_it_refuses_a_size_below_one(option):
         _run(option, "0")
 
     assert _nothing_generated_left()
+
+
+@uses_database
+def test_it_refuses_a_negative_distance_to_the_push_service():
+    with pytest.raises(CommandError, match="cannot be negative"):
+        _run("--far-ms", "-1")
 
 
 @pytest.mark.parametrize(

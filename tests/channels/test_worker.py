@@ -61,6 +61,71 @@ def test_it_writes_answers_back_in_small_batches_during_a_chunk(
     assert written[-1][1] == 120 - written[-1][0]
 
 
+@pytest.fixture
+def postgresql_committed(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("written back from a thread only on PostgreSQL")
+
+
+def test_a_big_chunk_is_written_back_from_a_thread_of_its_own_and_in_order(
+    postgresql_committed, push, make_device, make_message, monkeypatch
+):
+    import threading
+
+    message = _message_to(make_message, make_device, outbox.BACKGROUND_WRITE_ROWS + 50)
+    chunk = outbox.claim_chunk(message_id=message.pk, limit=1000)
+    threads = set()
+    write_back = outbox._write_back
+
+    def spy(deliveries, outcomes, *, now):
+        threads.add(threading.get_ident())
+        return write_back(deliveries, outcomes, now=now)
+
+    monkeypatch.setattr(outbox, "_write_back", spy)
+
+    counts = outbox.send_chunk(chunk)
+
+    assert counts == {"sent": len(chunk)}
+    assert threads and threading.get_ident() not in threads
+    assert Delivery.objects.filter(message=message, state="sent").count() == len(chunk)
+    # The thread's connection is closed: nothing holds on to the database.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_a_failed_background_write_stops_the_chunk_and_leaves_its_rows_claimed(
+    postgresql_committed, push, make_device, make_message, monkeypatch
+):
+    from django.db import OperationalError
+
+    from apps.channels.senders.webpush import WebPushSender
+
+    message = _message_to(make_message, make_device, outbox.BACKGROUND_WRITE_ROWS + 100)
+    chunk = outbox.claim_chunk(message_id=message.pk, limit=1000)
+    calls = []
+
+    def broken(deliveries, outcomes, *, now):
+        calls.append(len(deliveries))
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(outbox, "_write_back", broken)
+
+    with pytest.raises(OperationalError):
+        outbox.send_chunk(chunk)
+
+    assert len(calls) == 1  # nothing written after the first failure
+    assert push.received < len(chunk)  # the chunk stopped early
+    # Not written: the rows stay claimed, for the supervisor or the sweep to give back.
+    assert Delivery.objects.filter(message=message, state="sending").count() == len(chunk)
+    # What was in flight was given up: the next chunk starts with a clean client.
+    for gate in WebPushSender().client.gates.values():
+        assert gate.in_flight == 0
+
+
 def test_a_slow_chunk_keeps_its_claim_and_gives_back_what_it_did_not_start(
     push, make_device, make_message, settings, monkeypatch
 ):
@@ -154,6 +219,86 @@ def test_a_push_service_gate_halves_pauses_and_recovers():
     for _ in range(1000):
         gate.record(Outcome.sent(), started=23, now=23)
     assert gate.limit == 40
+
+
+def _simulate(gate: OriginGate, *, rtt: float, cpu_rate: float, seconds: float) -> float:
+    """A worker that can start `cpu_rate` pushes per second, sending through `gate` to a
+    service answering after `rtt`; the rate of answers it reached in the last half."""
+    import heapq
+
+    answers: list[float] = []
+    in_flight: list[tuple[float, float]] = []
+    step = 1 / cpu_rate
+    now = 0.0
+    while now < seconds:
+        while in_flight and in_flight[0][0] <= now:
+            done_at, started = heapq.heappop(in_flight)
+            gate.in_flight -= 1
+            gate.record(Outcome.sent(), started=started, now=done_at)
+            answers.append(done_at)
+        if gate.in_flight < gate.allowed():
+            gate.in_flight += 1
+            heapq.heappush(in_flight, (now + rtt, now))
+            now += step
+        else:
+            now = in_flight[0][0]
+    return sum(1 for t in answers if t >= seconds / 2) / (seconds / 2)
+
+
+def test_the_in_flight_window_grows_for_a_distant_push_service_and_stays_small_nearby():
+    far = OriginGate(ceiling=256)
+    rate = _simulate(far, rtt=0.050, cpu_rate=3000, seconds=3)
+    # 50 in flight would cap it at 1,000/s; the window lets the worker's CPU set the pace.
+    assert rate > 2700 and far.window > 150
+
+    near = OriginGate(ceiling=256)
+    rate = _simulate(near, rtt=0.0005, cpu_rate=3000, seconds=3)
+    assert rate > 2700 and near.window <= 24  # few in flight: few repeated after a kill
+
+
+def test_a_worker_opens_its_window_to_a_slow_answering_push_service(
+    push, make_device, make_message
+):
+    from apps.channels.senders.webpush import WINDOW_FLOOR, WebPushSender
+
+    push.answer(None, 201, delay=0.05)
+    message = _message_to(make_message, make_device, 300, prefix="far")
+
+    counts = outbox.send_chunk(outbox.claim_chunk(message_id=message.pk, limit=300))
+
+    assert counts == {"sent": 300}
+    [gate] = WebPushSender().client.gates.values()
+    assert gate.window > 2 * WINDOW_FLOOR
+
+
+def test_claims_grow_to_about_a_second_of_sending_and_shrink_for_a_slow_service():
+    sizer = outbox.ChunkSizer(500)
+    assert sizer.size == 500
+    sizer.sent(500, 0.17)  # ~3,000 rows/s
+    assert 2900 <= sizer.size <= 3000
+    sizer.sent(3000, 0.1)  # faster still: capped
+    assert sizer.size == outbox.MAX_CHUNK_SIZE
+    sizer.sent(5000, 50)  # a slow push service: back to the floor
+    assert sizer.size == 500
+
+
+def test_a_drain_claims_bigger_chunks_once_it_knows_its_pace(
+    push, make_device, make_message, monkeypatch
+):
+    message = _message_to(make_message, make_device, 120, prefix="pace")
+    sizes = []
+    claim = outbox.claim_chunk
+
+    def recording_claim(**kwargs):
+        sizes.append(kwargs["limit"])
+        return claim(**kwargs)
+
+    monkeypatch.setattr(outbox, "claim_chunk", recording_claim)
+
+    outbox.drain(message_id=message.pk, chunk_size=10)
+
+    assert sizes[0] == 10 and max(sizes) > 10
+    assert Delivery.objects.filter(message=message, state="sent").count() == 120
 
 
 # Real worker processes ------------------------------------------------------------------

@@ -8,7 +8,8 @@ process keeps its connections to the push services from chunk to chunk (PushClie
 the small HTTP/1.1 client in http1.py) and sends a chunk in one selector loop in its own
 thread: a push is encrypted when a connection is free for it, and each answer is handed
 on as it comes, so the outbox writes results back during the chunk. At most
-WEBPUSH_CONCURRENCY requests are in flight; one VAPID header per push service is signed
+WEBPUSH_CONCURRENCY requests are in flight, and per push service as many as its distance
+needs (OriginGate's window); one VAPID header per push service is signed
 and reused until it nears its expiry. Per push service a gate (OriginGate) slows down on
 429 and 5xx and pauses for what Retry-After asks. Redirects are not followed: a redirect
 is a failed delivery.
@@ -39,7 +40,7 @@ from .. import ece, vapid
 from . import http1
 from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
-DEFAULT_CONCURRENCY = 50
+DEFAULT_CONCURRENCY = 256  # the ceiling per push service; see OriginGate's window
 DEFAULT_TIMEOUT_S = 10.0
 # A push service must accept an encrypted body of 4096 bytes (RFC 8030, section 7.2).
 # aes128gcm adds a header (salt 16, record size 4, key-id length 1, sender key 65) and,
@@ -192,26 +193,51 @@ PAUSE_MAX_S = 30.0
 SHORT_PAUSE_S = 1.0
 # How often the loop looks for answers that take too long.
 TIMEOUT_CHECK_S = 0.05
+# The in-flight window per push service (OriginGate): never below WINDOW_FLOOR; its rate
+# measured over intervals of RATE_INTERVAL_S, the fastest of the last RATE_INTERVALS
+# counting; the shortest round trip kept for MIN_RTT_KEEP_S.
+WINDOW_FLOOR = 16
+RATE_INTERVAL_S = 0.1
+RATE_INTERVALS = 10
+MIN_RTT_KEEP_S = 10.0
 
 
 class OriginGate:
     """How hard one worker process may push to one push service (an origin) right now.
 
-    A 429 or 5xx halves the requests it may have in flight there and pauses it for the
-    Retry-After it asked for (or 1, 2, 4 … 30 s); each run of successes as long as the
-    limit adds one again (additive increase, multiplicative decrease, as TCP does). Only
-    the first failure of a round counts: fifty requests in flight that all meet the same
-    outage halve the limit once, not fifty times.
+    Two limits on the requests in flight there, the lower one holds:
+
+    - `limit`, for failures: a 429 or 5xx halves it and pauses the service for the
+      Retry-After it asked for (or 1, 2, 4 … 30 s); each run of successes as long as the
+      limit adds one again (additive increase, multiplicative decrease, as TCP does). Only
+      the first failure of a round counts: fifty requests in flight that all meet the same
+      outage halve the limit once, not fifty times.
+    - `window`, for distance: about twice what the service can have in flight at the rate
+      it answers (the fastest answers of the last second times the shortest round trip of
+      the last ten, as TCP BBR estimates a path), at least WINDOW_FLOOR. A service next
+      door needs few requests in flight, and few in flight means few sent twice when the
+      worker is killed; a service 50 ms away gets as many as it takes to keep the worker
+      busy, up to the ceiling (WEBPUSH_CONCURRENCY).
     """
 
     def __init__(self, ceiling: int):
         self.ceiling = ceiling
         self.limit = ceiling
+        self.window = min(WINDOW_FLOOR, ceiling)
         self.in_flight = 0
         self.paused_until = 0.0
         self.strikes = 0
         self.last_slowdown = float("-inf")
         self._successes = 0
+        self._min_rtt = float("inf")
+        self._min_rtt_until = 0.0
+        self._answers = 0
+        self._interval_start: float | None = None
+        self._rates: deque[float] = deque(maxlen=RATE_INTERVALS)
+
+    def allowed(self) -> int:
+        """Requests that may be in flight now."""
+        return min(self.limit, self.window)
 
     def pause_left(self, now: float | None = None) -> float:
         return max(0.0, self.paused_until - (time.monotonic() if now is None else now))
@@ -238,6 +264,20 @@ class OriginGate:
                 if self._successes >= self.limit:
                     self.limit += 1
                     self._successes = 0
+            self._measure(now - started, now)
+
+    def _measure(self, rtt: float, now: float) -> None:
+        if rtt <= self._min_rtt or now > self._min_rtt_until:
+            self._min_rtt, self._min_rtt_until = rtt, now + MIN_RTT_KEEP_S
+        if self._interval_start is None:
+            self._interval_start = now
+        self._answers += 1
+        elapsed = now - self._interval_start
+        if elapsed >= RATE_INTERVAL_S:
+            self._rates.append(self._answers / elapsed)
+            self._answers, self._interval_start = 0, now
+            in_flight = 2 * max(self._rates) * self._min_rtt
+            self.window = min(self.ceiling, round(in_flight) + WINDOW_FLOOR)
 
 
 class PushClient:
@@ -265,101 +305,130 @@ class PushClient:
         """Send `pushes`; call done(position, outcome) for each, tick() at least every
         REPORT_INTERVAL_S. Pushes not started by `deadline` are skipped; those of a paused
         push service are deferred."""
-        waiting: dict[str, deque[_Push]] = {}
+        _Run(self, pushes, done, timeout=timeout, deadline=deadline).loop(tick)
+
+
+class _Run:
+    """One chunk's pushes going out through a PushClient: waiting per push service, then
+    in flight on a connection, then answered (or timed out, or failed)."""
+
+    def __init__(self, client: PushClient, pushes, done, *, timeout: float, deadline):
+        self.client = client
+        self.pool = client.pool
+        self.done = done
+        self.timeout = timeout
+        self.deadline = deadline
+        self.waiting: dict[str, deque[_Push]] = {}
         for push in pushes:
-            waiting.setdefault(push.gate, deque()).append(push)
-        in_flight: dict[http1.Connection, tuple[_Push, float]] = {}
-        selector = self.pool.selector
+            self.waiting.setdefault(push.gate, deque()).append(push)
+        self.in_flight: dict[http1.Connection, tuple[_Push, float]] = {}
+
+    def loop(self, tick) -> None:
         next_check = 0.0
+        try:
+            while self.waiting or self.in_flight:
+                now = time.monotonic()
+                wake = self.start(now)
+                if self.in_flight:
+                    wake = min(wake, now + TIMEOUT_CHECK_S)
+                events = self.pool.selector.select(max(0.0, wake - now))
+                now = time.monotonic()
+                for key, mask in events:
+                    self.on_event(key.data, mask, now)
+                if self.in_flight and now >= next_check:
+                    next_check = now + TIMEOUT_CHECK_S
+                    self.time_out(now)
+                tick()
+        finally:
+            # Left early (the write-back failed): what is in flight is given up and its
+            # connections closed, so the next chunk starts clean.
+            for conn, (push, _started) in self.in_flight.items():
+                self.pool.discard(conn)
+                self.client.gates[push.gate].in_flight -= 1
 
-        def finish(conn, push, started, outcome, now):
-            del in_flight[conn]
-            gate = self.gates[push.gate]
-            gate.in_flight -= 1
-            gate.record(outcome, started=started, now=now)
-            done(push.position, outcome)
+    def start(self, now: float) -> float:
+        """Start what may start now; returns when to look again at the latest."""
+        wake = now + REPORT_INTERVAL_S
+        if self.waiting and self.deadline is not None and now > self.deadline:
+            for queued in self.waiting.values():
+                for push in queued:
+                    self.done(push.position, Outcome.skipped())
+            self.waiting.clear()
+        for name in list(self.waiting):
+            queued, gate = self.waiting[name], self.client.gate(name)
+            while queued and len(self.in_flight) < self.client.concurrency:
+                if (pause := gate.pause_left(now)) > 0:
+                    if pause > SHORT_PAUSE_S or (
+                        self.deadline is not None and now + pause > self.deadline
+                    ):
+                        for push in queued:
+                            self.done(push.position, Outcome.deferred(pause))
+                        queued.clear()
+                    else:
+                        wake = min(wake, now + pause)
+                    break
+                if gate.in_flight >= gate.allowed():
+                    break
+                self.send(queued.popleft(), gate, now)
+            if not queued:
+                del self.waiting[name]
+        return wake
 
-        while waiting or in_flight:
-            now = time.monotonic()
-            wake = now + REPORT_INTERVAL_S
-            if waiting and deadline is not None and now > deadline:
-                for queued in waiting.values():
-                    for push in queued:
-                        done(push.position, Outcome.skipped())
-                waiting.clear()
-            for name in list(waiting):
-                queued, gate = waiting[name], self.gate(name)
-                while queued and len(in_flight) < self.concurrency:
-                    if (pause := gate.pause_left(now)) > 0:
-                        if pause > SHORT_PAUSE_S or (
-                            deadline is not None and now + pause > deadline
-                        ):
-                            for push in queued:
-                                done(push.position, Outcome.deferred(pause))
-                            queued.clear()
-                        else:
-                            wake = min(wake, now + pause)
-                        break
-                    if gate.in_flight >= gate.limit:
-                        break
-                    push = queued.popleft()
-                    try:
-                        # Encrypted only now, so a full pipe of requests never waits for all.
-                        body = ece.encrypt(push.data, ece.Subscriber(push.p256dh, push.auth))
-                    except ValueError:
-                        done(push.position, Outcome.permanent("invalid subscription keys"))
-                        continue
-                    try:
-                        conn = self.pool.connection(push.target, deadline=now + timeout)
-                    except OSError as exc:
-                        outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
-                        gate.record(outcome, started=now, now=now)
-                        done(push.position, outcome)
-                        continue
-                    conn.send(
-                        b"%s%sContent-Length: %d\r\n\r\n%s"
-                        % (push.request_line, push.head, len(body), body),
-                        deadline=min(conn.deadline, now + timeout),
-                    )
-                    gate.in_flight += 1
-                    in_flight[conn] = (push, now)
-                if not queued:
-                    del waiting[name]
-            if in_flight:
-                wake = min(wake, now + TIMEOUT_CHECK_S)
-            events = selector.select(max(0.0, wake - now)) if in_flight or waiting else ()
-            now = time.monotonic()
-            for key, mask in events:
-                conn = key.data
-                try:
-                    answer = conn.on_event(mask)
-                except (OSError, http1.ConnectionClosed, http1.ProtocolError) as exc:
-                    self.pool.discard(conn)
-                    if conn not in in_flight:
-                        continue  # an idle connection closed by the push service
-                    push, started = in_flight[conn]
-                    if isinstance(exc, http1.ConnectionClosed) and exc.early and not push.resent:
-                        # Closed while idle, before our request reached the service: send
-                        # it once more on a new connection, not counted as an attempt.
-                        del in_flight[conn]
-                        self.gates[push.gate].in_flight -= 1
-                        push.resent = True
-                        waiting.setdefault(push.gate, deque()).appendleft(push)
-                        continue
-                    outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
-                    finish(conn, push, started, outcome, now)
-                    continue
-                if answer is not None:
-                    push, started = in_flight[conn]
-                    self.pool.release(conn)
-                    finish(conn, push, started, outcome_for(answer.status, answer.headers), now)
-            if in_flight and now >= next_check:
-                next_check = now + TIMEOUT_CHECK_S
-                for conn in [c for c in in_flight if c.deadline <= now]:
-                    push, started = in_flight[conn]
-                    self.pool.discard(conn)
-                    finish(conn, push, started, Outcome.transient("timeout"), now)
-            tick()
+    def send(self, push: _Push, gate: OriginGate, now: float) -> None:
+        try:
+            # Encrypted only now, so a full pipe of requests never waits for all of it.
+            body = ece.encrypt(push.data, ece.Subscriber(push.p256dh, push.auth))
+        except ValueError:
+            self.done(push.position, Outcome.permanent("invalid subscription keys"))
+            return
+        try:
+            conn = self.pool.connection(push.target, deadline=now + self.timeout)
+        except OSError as exc:
+            outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
+            gate.record(outcome, started=now, now=now)
+            self.done(push.position, outcome)
+            return
+        conn.send(
+            b"%s%sContent-Length: %d\r\n\r\n%s" % (push.request_line, push.head, len(body), body),
+            deadline=min(conn.deadline, now + self.timeout),
+        )
+        gate.in_flight += 1
+        self.in_flight[conn] = (push, now)
+
+    def on_event(self, conn: http1.Connection, mask: int, now: float) -> None:
+        try:
+            answer = conn.on_event(mask)
+        except (OSError, http1.ConnectionClosed, http1.ProtocolError) as exc:
+            self.pool.discard(conn)
+            if conn not in self.in_flight:
+                return  # an idle connection, closed by the push service
+            push, started = self.in_flight[conn]
+            if isinstance(exc, http1.ConnectionClosed) and exc.early and not push.resent:
+                # Closed while idle, before our request reached the service: sent once
+                # more on a new connection, not counted as an attempt.
+                del self.in_flight[conn]
+                self.client.gates[push.gate].in_flight -= 1
+                push.resent = True
+                self.waiting.setdefault(push.gate, deque()).appendleft(push)
+                return
+            outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
+            self.finish(conn, outcome, now)
+            return
+        if answer is not None and conn in self.in_flight:
+            self.pool.release(conn)
+            self.finish(conn, outcome_for(answer.status, answer.headers), now)
+
+    def time_out(self, now: float) -> None:
+        for conn in [c for c in self.in_flight if c.deadline <= now]:
+            self.pool.discard(conn)
+            self.finish(conn, Outcome.transient("timeout"), now)
+
+    def finish(self, conn: http1.Connection, outcome: Outcome, now: float) -> None:
+        push, started = self.in_flight.pop(conn)
+        gate = self.client.gates[push.gate]
+        gate.in_flight -= 1
+        gate.record(outcome, started=started, now=now)
+        self.done(push.position, outcome)
 
 
 _clients: dict[tuple, PushClient] = {}

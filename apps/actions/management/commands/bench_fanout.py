@@ -38,6 +38,13 @@ class Command(BaseCommand):
             help="numbers of worker processes to send with, one run each",
         )
         parser.add_argument("--chunk-size", type=int, default=defaults.chunk_size)
+        parser.add_argument(
+            "--far-ms",
+            type=int,
+            default=defaults.far_ms,
+            help="one more run with 1 worker, the push service answering this many ms late "
+            "(a distant push service); 0 leaves it out",
+        )
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument(
             "--plain-http",
@@ -58,6 +65,8 @@ class Command(BaseCommand):
         for name in sizes:
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+        if options["far_ms"] < 0:
+            raise CommandError("--far-ms cannot be negative")
         if any(n < 1 for n in options["workers"]):
             raise CommandError("--workers must be at least 1")
         settings = bench.Options(
@@ -71,6 +80,7 @@ class Command(BaseCommand):
             allow_existing=options["allow_existing_data"],
             seed=options["seed"],
             tls=not options["plain_http"],
+            far_ms=options["far_ms"],
         )
 
         def say(line: str) -> None:

@@ -26,7 +26,8 @@ class Command(BaseCommand):
             "--chunk-size",
             type=int,
             default=outbox.DEFAULT_CHUNK_SIZE,
-            help=f"rows per claim (default {outbox.DEFAULT_CHUNK_SIZE})",
+            help=f"rows per claim at least (default {outbox.DEFAULT_CHUNK_SIZE}); claims grow to "
+            f"about a second of sending, at most {outbox.MAX_CHUNK_SIZE}",
         )
         parser.add_argument(
             "--drain", action="store_true", help="send what is due now in this process, then stop"
