@@ -19,6 +19,7 @@ from apps.channels.senders.webpush import (
     MAX_BODY_BYTES,
     MAX_PAYLOAD_BYTES,
     OPENED_SALT,
+    OpenedTokens,
     fit,
     forget_gates,
     push_topic,
@@ -373,3 +374,15 @@ def test_it_makes_and_keeps_a_development_key_with_debug_on(settings, tmp_path):
     assert os.stat(settings.VAPID_DEV_KEY_FILE).st_mode & 0o077 == 0
     vapid._keys.clear()  # a new process
     assert vapid.public_key() == public
+
+
+def test_the_chunk_token_maker_signs_exactly_as_django_signing_does(settings, monkeypatch):
+    settings.SECRET_KEY = "another-secret-for-this-test-Ω"
+    monkeypatch.setattr(time, "time", lambda: 1_780_000_000.5)
+    tokens = OpenedTokens()
+    for delivery_id in (1, 42, 10**12):
+        token = tokens(delivery_id)
+        assert token == signing.dumps({"d": delivery_id}, salt=OPENED_SALT, compress=False)
+        assert signing.loads(token, salt=OPENED_SALT) == {"d": delivery_id}
+    with pytest.raises(signing.BadSignature):
+        signing.loads(tokens(7), salt="another.salt")

@@ -19,6 +19,7 @@ Figures: `manage.py bench_fanout` and `bench_faults` (docs/benchmarks.md).
 import atexit
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -66,6 +67,30 @@ def push_topic(message) -> str:
 def opened_token(delivery_id: int) -> str:
     """A signed token naming the delivery, for the web app's "opened" report."""
     return signing.dumps({"d": delivery_id}, salt=OPENED_SALT, compress=False)
+
+
+class OpenedTokens:
+    """opened_token() for a whole chunk at a third of the cost (10.8 → ~3 µs a push):
+    the same token that `signing.dumps({"d": id}, salt=OPENED_SALT)` makes, and that
+    `signing.loads` checks, with the signing key derived and the timestamp read once.
+    (Django signs `b64(json):b62(time)` with HMAC-SHA256 keyed by
+    sha256(salt + "signer" + SECRET_KEY); a test holds this to signing.dumps.)"""
+
+    def __init__(self):
+        secret = settings.SECRET_KEY
+        secret = secret.encode() if isinstance(secret, str) else secret
+        key = hashlib.sha256((OPENED_SALT + "signer").encode() + secret).digest()
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._stamp = signing.b62_encode(int(time.time()))
+
+    def __call__(self, delivery_id: int) -> str:
+        value = b"%s:%s" % (
+            signing.b64_encode(b'{"d":%d}' % delivery_id),
+            self._stamp.encode(),
+        )
+        mac = self._mac.copy()
+        mac.update(value)
+        return (value + b":" + signing.b64_encode(mac.digest())).decode()
 
 
 def _json(data: dict) -> bytes:
@@ -120,13 +145,15 @@ def payload_base(message) -> dict:
     return fit(data, MAX_PAYLOAD_BYTES - _RESERVE)
 
 
-def payload(base: dict, delivery_id: int, *, prefix: bytes | None = None) -> bytes:
+def payload(
+    base: dict, delivery_id: int, *, prefix: bytes | None = None, tokens=opened_token
+) -> bytes:
     """One delivery's payload: `base` with the delivery's id and "opened" token. `prefix`
     is base_prefix(base), made once per message: the JSON of `base` is then not written
-    again for every delivery."""
+    again for every delivery; `tokens` an OpenedTokens made once per chunk."""
     if prefix is None:
         prefix = base_prefix(base)
-    token = opened_token(delivery_id)
+    token = tokens(delivery_id)
     body = prefix + b',"delivery":%d,"token":"%s"}' % (delivery_id, token.encode())
     if len(body) > MAX_PAYLOAD_BYTES:  # only a message.data that will not fit gets here
         body = _json(fit({**base, "delivery": delivery_id}, MAX_PAYLOAD_BYTES))
@@ -504,14 +531,18 @@ class WebPushSender:
     def _jobs(self, deliveries: Sequence):
         now = timezone.now()
         bases: dict[int, tuple[dict, bytes]] = {}
+        ttls: dict[int, int] = {}  # per message: what is left of its time to live
         targets: dict[str, tuple[http1.Origin, str] | None] = {}  # per endpoint's origin
         heads: dict[tuple[str, int], bytes] = {}  # per origin and message
+        tokens = OpenedTokens()
         for position, delivery in enumerate(deliveries):
             device, message = delivery.device, delivery.message
             if device is None:
                 yield Outcome.permanent("device gone")
                 continue
-            ttl = int((message.expires_at - now).total_seconds())
+            ttl = ttls.get(message.pk)
+            if ttl is None:
+                ttl = ttls[message.pk] = int((message.expires_at - now).total_seconds())
             if ttl <= 0:
                 yield Outcome.permanent("expired")
                 continue
@@ -545,7 +576,7 @@ class WebPushSender:
                 head=heads[(origin, message.pk)],
                 p256dh=device.p256dh,
                 auth=device.auth,
-                data=payload(base, delivery.pk, prefix=prefix),
+                data=payload(base, delivery.pk, prefix=prefix, tokens=tokens),
             )
 
     def _target(self, endpoint: str) -> tuple[http1.Origin, str] | None:
