@@ -181,5 +181,26 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = selectors.units_in_scope(policy.user_scope(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        user = request.user
+
+        class PlacedActionForm(form_class):
+            """The centre must lie in the user's region: the service's rule, asked here
+            too so that the admin shows it on the form instead of failing on save."""
+
+            def clean(self):
+                data = super().clean()
+                kind = data.get("kind", getattr(self.instance, "kind", ""))
+                if data.get("lat") is not None and data.get("lon") is not None:
+                    problem = services.action_point_problem(
+                        by=user, kind=kind, lat=data["lat"], lon=data["lon"]
+                    )
+                    if problem:
+                        self.add_error("lat", problem)
+                return data
+
+        return PlacedActionForm
+
     def save_model(self, request, obj, form, change):
         services.action_save_draft(action=obj, by=request.user, changed=form.changed_data)

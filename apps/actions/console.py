@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -57,7 +56,7 @@ logger = logging.getLogger(__name__)
 HISTORY_PAGE_SIZE = 25
 VIEW = "action.view"
 MANAGE = "action.manage"
-MSG_OUTSIDE_REGION = _lazy("Dit punt ligt buiten het werkgebied van uw eenheid.")
+MSG_OUTSIDE_REGION = services.MSG_OUTSIDE_REGION
 MSG_AMBER_ONLY = _lazy("Alleen de Landelijke Eenheid mag een AMBER Alert maken.")
 MSG_NOT_EDITABLE = _lazy(
     "Deze actie is al verstuurd en kan niet meer worden bewerkt. Stuur een update als er "
@@ -87,22 +86,6 @@ def _render(request, template: str, context: dict, status: int = 200) -> HttpRes
     """Render a console page; `can_create` decides whether "new action" is offered."""
     context.setdefault("can_create", policy.has_role_for(request.user, MANAGE))
     return render(request, template, context, status=status)
-
-
-def _point_scope(lat: float, lon: float) -> Scope:
-    """Where a point lies for the scope policy: the municipality of the nearest postcode
-    area (a point just across the border belongs to the nearest Dutch one)."""
-    nearest = (
-        PostcodeArea.objects.exclude(municipality=None)
-        .annotate(d=(F("lat") - lat) * (F("lat") - lat) + (F("lon") - lon) * (F("lon") - lon))
-        .order_by("d")
-        .first()
-    )
-    return policy.scope_of(nearest) if nearest else Scope()
-
-
-def _may_use_point(user, lat: float, lon: float) -> bool:
-    return policy.can(user, MANAGE, _point_scope(lat, lon))
 
 
 def _channel_label(channel: str) -> str:
@@ -198,13 +181,9 @@ def _tiles_attribution() -> str:
 
 
 def _point_problem(request, fields: dict) -> str | None:
-    """Why the user may not place an action at this point (None when allowed). An AMBER
-    Alert is nationwide: whether the user may start one, the service says."""
-    if fields["kind"] == Action.Kind.AMBER_ALERT:
-        return None
-    if _may_use_point(request.user, fields["lat"], fields["lon"]):
-        return None
-    return str(MSG_OUTSIDE_REGION)
+    return services.action_point_problem(
+        by=request.user, kind=fields["kind"], lat=fields["lat"], lon=fields["lon"]
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,8 +215,8 @@ def create(request):
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
-            except PermissionDenied:
-                form.add_error(None, str(MSG_AMBER_ONLY))
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
                 status = 403
             else:
                 messages.success(request, _("De actie is als concept opgeslagen."))
@@ -293,8 +272,8 @@ def edit(request, pk):
                     action.refresh_from_db()
                     return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
                 _add_errors(form, exc)
-            except PermissionDenied:
-                form.add_error(None, str(MSG_AMBER_ONLY))
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
                 status = 403
             else:
                 messages.success(request, _("De wijzigingen in het concept zijn opgeslagen."))
@@ -329,7 +308,7 @@ def reach(request):
     if amber:
         allowed = policy.can(request.user, "action.amber", Scope.nation())
     else:
-        allowed = _may_use_point(request.user, data["lat"], data["lon"])
+        allowed = policy.may_act_at(request.user, MANAGE, data["lat"], data["lon"])
     if not allowed:
         return JsonResponse({"errors": {"__all__": [str(MSG_OUTSIDE_REGION)]}}, status=403)
     counts = targeting.estimate_reach(

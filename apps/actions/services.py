@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.governance import audit
+from apps.governance import audit, policy
 from apps.governance.models import PoliceUnit
 from apps.governance.policy import require
 
@@ -72,6 +72,29 @@ class Sent:
 
 # Drafts ------------------------------------------------------------------------------------
 
+MSG_OUTSIDE_REGION = _("Dit punt ligt buiten het werkgebied van uw eenheid.")
+
+
+def action_point_problem(*, by, kind: str, lat: float, lon: float) -> str | None:
+    """Why `by` may not centre an action of `kind` at (lat, lon), or None.
+
+    The centre must lie in the user's region (a national operator's: anywhere). The circle
+    may reach beyond it: people flee across borders. An AMBER Alert is nationwide; who may
+    start one is checked on its own. Every path that places or releases an action asks
+    here: the console, the admin (through its form and action_save_draft) and release.
+    """
+    if kind == Action.Kind.AMBER_ALERT:
+        return None
+    if policy.may_act_at(by, "action.manage", lat, lon):
+        return None
+    return str(MSG_OUTSIDE_REGION)
+
+
+def _require_point(by, action: Action) -> None:
+    problem = action_point_problem(by=by, kind=action.kind, lat=action.lat, lon=action.lon)
+    if problem:
+        raise PermissionDenied(problem)
+
 
 def action_create(*, by, persons=(), vehicles=(), **fields) -> Action:
     """Create a draft action in the user's region (the whole country for an AMBER Alert).
@@ -118,6 +141,7 @@ def action_save_draft(
     if action.photo and not action.photo._committed:  # a new upload
         action.photo = photos.prepare(action.photo.file)
     action.full_clean()
+    _require_point(by, action)
     with transaction.atomic():
         if not is_new:
             current = Action.objects.select_for_update().filter(pk=action.pk)
@@ -152,6 +176,7 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
     with transaction.atomic():
         _lock(action)
         _require_manage(by, action)
+        _require_point(by, action)
         problems = action.release_problems()
         if problems:
             raise ValidationError(problems, code="release")

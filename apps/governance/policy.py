@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from .models import AuditEntry, Municipality, Organisation, PostcodeArea, User
 from .roles import Role, roles_of
@@ -148,6 +148,24 @@ def scope_of(obj) -> Scope:
     if hasattr(obj, "scope"):
         return obj.scope()
     raise TypeError(f"no scope known for {type(obj).__name__}")
+
+
+def point_scope(lat: float, lon: float) -> Scope:
+    """Where a point lies: the municipality of the nearest postcode area (a point just
+    across the border belongs to the nearest Dutch one)."""
+    nearest = (
+        PostcodeArea.objects.exclude(municipality=None)
+        .annotate(d=(F("lat") - lat) * (F("lat") - lat) + (F("lon") - lon) * (F("lon") - lon))
+        .order_by("d")
+        .only("municipality_id")
+        .first()
+    )
+    return scope_of(nearest) if nearest else Scope()
+
+
+def may_act_at(user, verb: str, lat: float, lon: float) -> bool:
+    """May `user` do `verb` at this point (in its own region; country-wide staff anywhere)?"""
+    return can(user, verb, point_scope(lat, lon))
 
 
 def has_role_for(user, verb: str) -> bool:

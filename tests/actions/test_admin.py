@@ -174,3 +174,35 @@ def test_a_tips_photo_in_the_inline_links_to_the_tip_photo_view(
     assert f'href="{tip_url}"' in page
     assert "/media/" not in page
     assert client.get(tip_url).status_code == 200
+
+
+# The centre of an action lies in the operator's region, whatever the path (issue 9) -------
+
+
+def test_the_admin_refuses_a_centre_in_another_region_and_creates_nothing(
+    staff_client, operator_mn
+):
+    from .conftest import AMSTERDAM
+
+    response = staff_client(operator_mn).post(
+        ADD, add_form(lat=str(AMSTERDAM[0]), lon=str(AMSTERDAM[1]))
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "buiten het werkgebied" in str(errors)
+    assert not Action.objects.exists()
+
+
+def test_the_admin_refuses_to_move_a_drafts_centre_into_another_region(
+    staff_client, operator_mn, draft_mn
+):
+    from .conftest import AMSTERDAM
+
+    form = add_form(lat=str(AMSTERDAM[0]), lon=str(AMSTERDAM[1]), kind=draft_mn.kind)
+    response = staff_client(operator_mn).post(change_url(draft_mn), form)
+
+    assert response.status_code == 200
+    assert "buiten het werkgebied" in str(response.context["adminform"].form.errors)
+    draft_mn.refresh_from_db()
+    assert (draft_mn.lat, draft_mn.lon) == UTRECHT

@@ -119,9 +119,10 @@ def test_it_refuses_a_radius_or_point_out_of_bounds(operator_mn, field, value):
 
 
 @pytest.mark.parametrize(("radius", "lat", "lon"), [(100, *UTRECHT), (50_000, 49.0, 9.0)])
-def test_it_accepts_the_limits(operator_mn, radius, lat, lon):
+def test_it_accepts_the_limits(national_operator, radius, lat, lon):
+    # A national operator: a regional one may only centre an action in its region.
     action = services.action_create(
-        by=operator_mn, **action_fields(radius_m=radius, lat=lat, lon=lon)
+        by=national_operator, **action_fields(radius_m=radius, lat=lat, lon=lon)
     )
     assert action.pk
 

@@ -398,3 +398,54 @@ def test_it_keeps_channel_choices_and_waits_for_quiet_hours_with_the_end_message
 
     assert claimed_sms(AT) == {now.pk}
     assert claimed_sms(AT + timedelta(hours=8, minutes=1)) == {waiting.pk}
+
+
+# The centre of an action lies in the operator's region, whatever the path (issue 9) -------
+
+
+def test_a_draft_cannot_be_created_with_its_centre_in_another_region(operator_mn):
+    with pytest.raises(PermissionDenied, match="buiten het werkgebied"):
+        services.action_create(by=operator_mn, **action_fields(lat=AMSTERDAM[0], lon=AMSTERDAM[1]))
+    assert not Action.objects.exists()
+
+
+def test_a_draft_cannot_be_moved_into_another_region(operator_mn, draft_mn):
+    draft_mn.lat, draft_mn.lon = AMSTERDAM
+    with pytest.raises(PermissionDenied, match="buiten het werkgebied"):
+        services.action_save_draft(action=draft_mn, by=operator_mn, changed=["lat", "lon"])
+    draft_mn.refresh_from_db()
+    assert (draft_mn.lat, draft_mn.lon) == UTRECHT
+
+
+def test_a_draft_placed_in_another_region_by_any_other_path_is_not_released(
+    operator_mn, draft_mn, make_participant
+):
+    make_participant(AMSTERDAM)
+    # Written past the services (an old row, a data fix, a bug elsewhere).
+    Action.objects.filter(pk=draft_mn.pk).update(lat=AMSTERDAM[0], lon=AMSTERDAM[1])
+    draft_mn.refresh_from_db()
+
+    with pytest.raises(PermissionDenied, match="buiten het werkgebied"):
+        services.action_release(action=draft_mn, by=operator_mn)
+
+    draft_mn.refresh_from_db()
+    assert draft_mn.state == Action.State.DRAFT
+    assert not Delivery.objects.exists()
+
+
+def test_a_national_operator_may_place_an_action_anywhere(national_operator):
+    action = services.action_create(
+        by=national_operator,
+        police_unit=PoliceUnit.objects.get(name="Amsterdam"),
+        **action_fields(lat=UTRECHT[0], lon=UTRECHT[1]),
+    )
+    assert action.pk
+
+
+def test_a_circle_may_reach_across_the_border_of_the_region(operator_mn):
+    # Centre in Midden-Nederland, 40 km wide: reaches into Amsterdam's region. Allowed.
+    near_border = point_at(UTRECHT, 15_000, bearing_deg=330)
+    action = services.action_create(
+        by=operator_mn, **action_fields(lat=near_border[0], lon=near_border[1], radius_m=30_000)
+    )
+    assert action.pk
