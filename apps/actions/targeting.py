@@ -15,12 +15,16 @@ Two choices, for whoever reads the numbers:
   that is what the citizen was promised when setting them ("tussen deze tijden sturen wij u
   geen sms en bellen wij u niet"). E-mail and web push are not held off. Follow-up messages
   (updates, end messages, corrections) keep to the quiet hours too.
+
+Who may be reached on a channel at a moment (registration, choice, a blocked e-mail
+address, quiet hours, active windows) is participants' rule: apps/participants/reach.py.
+Here: where, and which messages reached whom.
 """
 
 import math
 import operator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import reduce
 from zoneinfo import ZoneInfo
 
@@ -29,14 +33,13 @@ from django.db.models import (
     Case,
     Count,
     ExpressionWrapper,
-    F,
     FloatField,
     Q,
     QuerySet,
     Value,
     When,
 )
-from django.db.models.functions import ExtractHour, ExtractMinute, Length
+from django.db.models.functions import Length
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels.models import Channel, Delivery
@@ -47,7 +50,7 @@ from apps.governance.geo import (
     haversine_limit,
     in_circle_q,
 )
-from apps.participants import schedule
+from apps.participants import reach
 from apps.participants.devices import CELL_MAX_AGE
 from apps.participants.models import Address, Device, Participant
 
@@ -145,7 +148,7 @@ def in_area_by_channel(target: Target, *, channels, at: datetime) -> QuerySet:
     boolean column per channel, `to_<channel>`, for outbox.enqueue_by_choice. One address
     query for all channels instead of one per channel."""
     local = _local(at)
-    wanted = {channel: _eligible(channel, local) for channel in channels}
+    wanted = {channel: reach.alertable(channel, local) for channel in channels}
     return (
         Participant.objects.filter(
             reduce(operator.or_, wanted.values()) & _participant_in_area(target, local)
@@ -169,15 +172,15 @@ def alerted(*, message_ids, channel: str, at: datetime) -> QuerySet:
     reached = _reached(message_ids, channel)
     if channel == Channel.WEBPUSH:
         return _devices(Q(pk__in=reached))
-    return _participants(_chosen(channel) & Q(pk__in=reached))
+    return _participants(reach.reachable(channel) & Q(pk__in=reached))
 
 
 def quiet_hours_ends(participant_ids, *, at: datetime) -> dict[datetime, QuerySet]:
     """Of `participant_ids`, those in their quiet hours at `at`, by the moment (aware) their
     quiet hours end: {end: ids of the participants whose quiet hours end then}."""
     local = _local(at)
-    now = _minute_of(local)
-    quiet = Participant.objects.filter(_quiet(local), pk__in=participant_ids)
+    now = reach.minute_of(local)
+    quiet = Participant.objects.filter(reach.quiet(local), pk__in=participant_ids)
     ends = {}
     for end in quiet.order_by().values_list("quiet_end", flat=True).distinct():
         day = local.date() if end > now else local.date() + timedelta(days=1)
@@ -193,7 +196,7 @@ def in_area_or_alerted(target: Target, *, channel: str, at: datetime, message_id
         return _devices(reached | _device_in_area(target, at))
     local = _local(at)
     return _participants(
-        _eligible(channel, local) & (reached | _participant_in_area(target, local))
+        reach.alertable(channel, local) & (reached | _participant_in_area(target, local))
     )
 
 
@@ -224,7 +227,7 @@ def estimate_reach(
     by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
     counts = {}
     if by_address:
-        eligible = {channel: _eligible(channel, local) for channel in by_address}
+        eligible = {channel: reach.alertable(channel, local) for channel in by_address}
         counts = (
             Participant.objects.filter(
                 _participant_in_area(target, local) & reduce(operator.or_, eligible.values())
@@ -247,7 +250,7 @@ def estimate_reach(
 
 def _participants_in(target: Target, channel: str, at: datetime) -> QuerySet:
     local = _local(at)
-    return _participants(_eligible(channel, local) & _participant_in_area(target, local))
+    return _participants(reach.alertable(channel, local) & _participant_in_area(target, local))
 
 
 def _participants(condition: Q) -> QuerySet:
@@ -268,62 +271,8 @@ def _participant_in_area(target: Target, local: datetime) -> Q:
     return _has_active_address(addresses, local)
 
 
-def _eligible(channel: str, local: datetime) -> Q:
-    """A registration that is complete, chose `channel`, and is not in quiet hours for it."""
-    if channel in (Channel.SMS, Channel.VOICE):
-        return _chosen(channel) & ~_quiet(local)
-    return _chosen(channel)
-
-
-def _chosen(channel: str) -> Q:
-    """A registration that is complete and chose `channel`, whatever the hour."""
-    condition = Q(phone_confirmed_at__isnull=False)
-    if channel == Channel.SMS:
-        return condition & Q(wants_sms=True)
-    if channel == Channel.VOICE:
-        return condition & Q(wants_voice=True)
-    if channel == Channel.EMAIL:
-        # Actions follow the addresses; the postcode given with the e-mail address is for
-        # Burgernetmail, the neighbourhood mailings.
-        return condition & Q(wants_email=True, email_confirmed_at__isnull=False) & ~Q(email="")
-    raise ValueError(f"participants are not reached on channel {channel!r}")
-
-
-def _quiet(local: datetime) -> Q:
-    """Within the participant's quiet hours, as Participant.is_quiet_at decides (an end at
-    or before the start runs over midnight)."""
-    now = _minute_of(local)
-    return Q(quiet_start__isnull=False, quiet_end__isnull=False) & (
-        Q(quiet_start__lte=F("quiet_end")) & Q(quiet_start__lte=now, quiet_end__gt=now)
-        | Q(quiet_start__gt=F("quiet_end")) & (Q(quiet_start__lte=now) | Q(quiet_end__gt=now))
-    )
-
-
 def _has_active_address(addresses, local: datetime) -> Q:
-    return Q(pk__in=_active(addresses, local).values("participant_id"))
-
-
-def _active(addresses, local: datetime) -> QuerySet:
-    """The addresses active at `local`: always, or by a window that covers it, as
-    schedule.is_active_at counts on minutes: a window started today and not ended yet, or
-    one started yesterday that runs over midnight and has not ended yet.
-
-    The windows are joined rather than asked with EXISTS, so the database reads only the
-    windows of the addresses in the box (an address with two windows may come twice; the
-    caller wants participant ids, where that does not matter).
-    """
-    minute = local.hour * 60 + local.minute
-    weekday = local.weekday()
-    return addresses.alias(
-        w_start=ExtractHour("windows__start") * 60 + ExtractMinute("windows__start"),
-        w_end=ExtractHour("windows__end") * 60 + ExtractMinute("windows__end"),
-        w_today=F("windows__days").bitand(schedule.days_to_mask([weekday])),
-        w_yesterday=F("windows__days").bitand(schedule.days_to_mask([(weekday - 1) % 7])),
-    ).filter(
-        Q(always_active=True)
-        | Q(w_today__gt=0, w_start__lte=minute) & (Q(w_end__gt=minute) | Q(w_end__lte=F("w_start")))
-        | Q(w_yesterday__gt=0, w_end__lte=F("w_start"), w_end__gt=minute)
-    )
+    return Q(pk__in=reach.active_addresses(addresses, local).values("participant_id"))
 
 
 # Devices -----------------------------------------------------------------------------------
@@ -376,11 +325,6 @@ def _local(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("targeting needs an aware datetime")
     return at.astimezone(LOCAL_TZ)
-
-
-def _minute_of(local: datetime) -> time:
-    """The time of day to the minute: windows and quiet hours are kept in whole minutes."""
-    return time(local.hour, local.minute)
 
 
 def _reached(message_ids, channel: str) -> QuerySet:

@@ -19,9 +19,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels.models import Channel
 from apps.governance.geo import in_circle_q
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
+from apps.participants import reach
 from apps.participants.models import Address, Country, Participant
 
 from .models import Kind, MailingArea
@@ -205,11 +207,9 @@ def area_centre(area: MailingArea) -> tuple[float, float] | None:
 
 
 def may_receive_mail() -> Q:
-    """Participant.may_receive_email, for a queryset, and e-mail chosen as a channel
-    ("E-mail (ook Burgernetmail uit uw buurt)")."""
-    return ~Q(email="") & Q(
-        email_confirmed_at__isnull=False, email_suppressed_at__isnull=True, wants_email=True
-    )
+    """E-mail chosen as a channel ("E-mail (ook Burgernetmail uit uw buurt)") and an open
+    address (participants' rules: reach.py)."""
+    return reach.chose(Channel.EMAIL) & reach.email_open()
 
 
 def _address_condition(area: MailingArea) -> Q:

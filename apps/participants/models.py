@@ -10,7 +10,10 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels.models import Channel
+
 from . import schedule
+from .reach import CHOICE_FIELDS, PHONE_CHANNELS, minute_of
 
 MAX_ADDRESSES = 5
 MAX_WINDOWS_PER_ADDRESS = 3
@@ -119,6 +122,22 @@ class Participant(models.Model):
     def may_receive_email(self) -> bool:
         """A confirmed address that no bounce, complaint or unsubscribe has blocked."""
         return self.has_confirmed_email and self.email_suppressed_at is None
+
+    def chose(self, channel: str) -> bool:
+        """Whether the participant chose `channel` (reach.chose)."""
+        if channel not in CHOICE_FIELDS:
+            raise ValueError(f"participants are not reached on channel {channel!r}")
+        return bool(getattr(self, CHOICE_FIELDS[channel]))
+
+    def may_be_alerted(self, channel: str, local_moment) -> bool:
+        """Whether an action may alert the participant on `channel` at a local moment
+        (reach.alertable): registered, chose it, an open address for e-mail, and for SMS
+        and voice outside the quiet hours."""
+        if not (self.is_confirmed and self.chose(channel)):
+            return False
+        if channel == Channel.EMAIL and not self.may_receive_email:
+            return False
+        return channel not in PHONE_CHANNELS or not self.is_quiet_at(minute_of(local_moment))
 
     def is_quiet_at(self, local_time) -> bool:
         """Whether `local_time` (a time of day) falls in the quiet hours."""

@@ -449,3 +449,34 @@ def test_a_circle_may_reach_across_the_border_of_the_region(operator_mn):
         by=operator_mn, **action_fields(lat=near_border[0], lon=near_border[1], radius_m=30_000)
     )
     assert action.pk
+
+
+# A blocked e-mail address is not alerted (issue 9, bug 2) ---------------------------------
+
+
+def test_a_participant_whose_email_is_blocked_is_neither_counted_nor_sent_an_email(
+    operator_mn, make_participant
+):
+    from django.utils import timezone
+
+    from apps.actions import targeting
+    from apps.participants.models import Participant
+
+    open_address = make_participant(UTRECHT, wants_email=True, email_confirmed=True)
+    blocked = make_participant(UTRECHT, wants_email=True, email_confirmed=True)
+    Participant.objects.filter(pk=blocked.pk).update(
+        email_suppressed_at=timezone.now(), email_suppressed_reason="bounce"
+    )
+    action = services.action_create(by=operator_mn, **action_fields(kind="suspicious_situation"))
+
+    estimate = targeting.estimate_reach(
+        lat=action.lat, lon=action.lon, radius_m=action.radius_m, at=AT, time_critical=False
+    )
+    message = services.action_release(action=action, by=operator_mn, at=AT).message
+
+    assert estimate["email"] == 1
+    assert set(
+        Delivery.objects.filter(message=message, channel="email").values_list(
+            "participant_id", flat=True
+        )
+    ) == {open_address.pk}
