@@ -212,8 +212,8 @@ def estimate_reach(
 ) -> dict[str, int]:
     """How many recipients a release at `at` would have, per channel it would use.
 
-    Counts only, over the same conditions as the release: one query for the participants
-    (a count per channel), one for the devices.
+    Counts only, over the same conditions as the release: one query over the addresses (a
+    count of participants per channel), one for the devices.
     """
     target = Target(
         lat=lat,
@@ -227,16 +227,19 @@ def estimate_reach(
     by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
     counts = {}
     if by_address:
-        eligible = {channel: reach.alertable(channel, local) for channel in by_address}
+        # Counted on the addresses alone: each carries its participant's reachability
+        # (reach.address_alertable), so no participant row is read.
         counts = (
-            Participant.objects.filter(
-                _participant_in_area(target, local) & reduce(operator.or_, eligible.values())
-            )
+            _addresses_in_area(target, local)
             .order_by()
             .aggregate(
                 **{
-                    str(channel): Count("pk", filter=condition)
-                    for channel, condition in eligible.items()
+                    str(channel): Count(
+                        "participant_id",
+                        distinct=True,
+                        filter=reach.address_alertable(channel, local),
+                    )
+                    for channel in by_address
                 }
             )
         )
@@ -260,19 +263,20 @@ def _participants(condition: Q) -> QuerySet:
 
 def _participant_in_area(target: Target, local: datetime) -> Q:
     """Has an address in the target's area that is active at `local`."""
+    return Q(pk__in=_addresses_in_area(target, local).values("participant_id"))
+
+
+def _addresses_in_area(target: Target, local: datetime) -> QuerySet:
+    """The addresses in the target's area that are active at `local` (an address with two
+    windows may come twice)."""
     if target.exercise:
-        # Exercises never reach citizens; a condition no row meets keeps the SQL valid.
-        return Q(pk__isnull=True)
+        return Address.objects.none()  # exercises never reach citizens
     addresses = Address.objects.all()
     if not target.nationwide:
         addresses = addresses.filter(
             in_circle_q("lat", "lon", target.lat, target.lon, target.radius_m)
         )
-    return _has_active_address(addresses, local)
-
-
-def _has_active_address(addresses, local: datetime) -> Q:
-    return Q(pk__in=reach.active_addresses(addresses, local).values("participant_id"))
+    return reach.active_addresses(addresses, local)
 
 
 # Devices -----------------------------------------------------------------------------------

@@ -170,6 +170,15 @@ class Address(models.Model):
     )
     always_active = models.BooleanField(_("altijd actief"), default=True)
     created_at = models.DateTimeField(_("toegevoegd op"), auto_now_add=True)
+    # The participant's reachability, copied to each address by the database (triggers of
+    # migration 0007, on every write to either table, so no write path can forget it), so
+    # that a reach estimate counts addresses alone (reach.address_alertable). Never set
+    # from Python: whatever a save writes here, the database writes over it.
+    reach_sms = models.BooleanField(db_default=False, editable=False)
+    reach_voice = models.BooleanField(db_default=False, editable=False)
+    reach_email = models.BooleanField(db_default=False, editable=False)
+    quiet_start = models.TimeField(null=True, blank=True, editable=False)
+    quiet_end = models.TimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["participant", "created_at", "id"]
@@ -181,7 +190,16 @@ class Address(models.Model):
         indexes = [
             models.Index(
                 fields=["lat", "lon"],
-                include=["id", "participant", "always_active"],
+                include=[
+                    "id",
+                    "participant",
+                    "always_active",
+                    "reach_sms",
+                    "reach_voice",
+                    "reach_email",
+                    "quiet_start",
+                    "quiet_end",
+                ],
                 name="address_lat_lon_cover",
             )
         ]

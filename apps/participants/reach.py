@@ -14,6 +14,10 @@ answer over the same participants (tests/participants/test_reach.py).
 | quiet hours | `quiet(local)` | `Participant.is_quiet_at(time)` |
 | address active | `active_addresses(qs, local)` | `Address.is_active_at(local)` |
 | alerted by an action | `alertable(channel, local)` | `Participant.may_be_alerted(…)` |
+
+`address_alertable` asks `alertable` of an address instead of its participant: the
+database copies each participant's reachability onto its addresses (triggers of migration
+participants/0007), so a reach estimate counts addresses alone.
 """
 
 from datetime import datetime, time
@@ -76,6 +80,25 @@ def alertable(channel: str, local: datetime) -> Q:
     """May be alerted on `channel` at `local`: reachable, and for SMS and voice not in the
     quiet hours (the app and e-mail do not ring)."""
     condition = reachable(channel)
+    if channel in PHONE_CHANNELS:
+        condition &= ~quiet(local)
+    return condition
+
+
+ADDRESS_REACH_FIELDS = {
+    Channel.SMS: "reach_sms",
+    Channel.VOICE: "reach_voice",
+    Channel.EMAIL: "reach_email",
+}
+
+
+def address_alertable(channel: str, local: datetime) -> Q:
+    """alertable(channel, local), asked of Address rows: reachable() as the database copied
+    it onto the address, and the participant's quiet hours, copied too."""
+    try:
+        condition = Q(**{ADDRESS_REACH_FIELDS[channel]: True})
+    except KeyError:
+        raise ValueError(f"participants are not reached on channel {channel!r}") from None
     if channel in PHONE_CHANNELS:
         condition &= ~quiet(local)
     return condition

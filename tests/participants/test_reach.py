@@ -129,3 +129,71 @@ def test_active_addresses_in_sql_answer_as_is_active_at_in_python():
         active = reach.active_addresses(Address.objects.all(), moment)
         expected = {a.pk for a in addresses if a.is_active_at(moment)}
         assert set(active.values_list("pk", flat=True)) == expected, moment
+
+
+# The reachability the database copies onto each address -------------------------------
+
+
+def _address_ids(channel, moment) -> set[int]:
+    return set(
+        Address.objects.filter(reach.address_alertable(channel, moment)).values_list(
+            "participant_id", flat=True
+        )
+    )
+
+
+def _assert_addresses_agree(people):
+    for person in people:
+        person.refresh_from_db()
+    housed = set(Address.objects.values_list("participant_id", flat=True))
+    for moment in MOMENTS:
+        for channel in CHANNELS:
+            expected = {
+                p.pk for p in people if p.pk in housed and p.may_be_alerted(channel, moment)
+            }
+            assert _address_ids(channel, moment) == expected, (channel, moment)
+
+
+def _with_address(person: Participant, n: int = 0) -> Address:
+    return Address.objects.create(
+        participant=person,
+        label="thuis",
+        postcode="3511AA",
+        house_number=n + 1,
+        lat=52.09,
+        lon=5.12,
+    )
+
+
+def test_each_address_carries_its_participants_reachability_whatever_wrote_it():
+    people = _every_kind_of_participant()
+    addresses = [_with_address(p, n) for n, p in enumerate(people)]
+    _assert_addresses_agree(people)
+
+    # A participant saved through the model, and rows changed by queryset updates (as the
+    # e-mail webhook and the unsubscribe link do).
+    first, second, third = people[0], people[1], people[2]
+    first.wants_sms = not first.wants_sms
+    first.quiet_start, first.quiet_end = time(1), time(3)
+    first.save()
+    Participant.objects.filter(pk=second.pk).update(
+        email_suppressed_at=timezone.now(), email_suppressed_reason="bounce"
+    )
+    Participant.objects.filter(pk=third.pk).update(phone_confirmed_at=None, wants_voice=True)
+    _assert_addresses_agree(people)
+
+    # An address saved from a stale copy, and one whose copy is written over on purpose:
+    # the database writes its participant's values again.
+    stale = Address.objects.get(pk=addresses[3].pk)
+    Participant.objects.filter(pk=people[3].pk).update(wants_sms=not people[3].wants_sms)
+    stale.label = "werk"
+    stale.save()
+    Address.objects.filter(pk=addresses[4].pk).update(
+        reach_sms=True, reach_voice=True, reach_email=True, quiet_start=None, quiet_end=None
+    )
+    _assert_addresses_agree(people)
+
+    # A second address, added later, and one moved to another participant.
+    _with_address(people[5], 99)
+    Address.objects.filter(pk=addresses[6].pk).update(participant=people[7])
+    _assert_addresses_agree(people)
