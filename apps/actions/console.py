@@ -49,7 +49,7 @@ from .forms import (
     signalement_initial,
 )
 from .models import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, Action, Tip
-from .selectors import visible_actions
+from .selectors import actions_reaching, visible_actions
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ HISTORY_PAGE_SIZE = 25
 VIEW = "action.view"
 MANAGE = "action.manage"
 MSG_OUTSIDE_REGION = services.MSG_OUTSIDE_REGION
+MSG_FORBIDDEN = _lazy("U mag deze actie niet versturen.")
 MSG_AMBER_ONLY = _lazy("Alleen de Landelijke Eenheid mag een AMBER Alert maken.")
 MSG_NOT_EDITABLE = _lazy(
     "Deze actie is al verstuurd en kan niet meer worden bewerkt. Stuur een update als er "
@@ -139,6 +140,7 @@ def index(request):
         "actions/console/index.html",
         {
             "active": _active(request.user),
+            "reaching": _reaching(request.user),
             "search": search,
             "page": page,
             "query": query.urlencode(),
@@ -146,10 +148,31 @@ def index(request):
     )
 
 
+def _reaching(user):
+    return actions_reaching(user).select_related("police_unit").order_by("-released_at")
+
+
 @require_GET
 @staff_required(verb=VIEW)
 def active(request):
-    return render(request, "actions/console/_active.html", {"active": _active(request.user)})
+    context = {"active": _active(request.user), "reaching": _reaching(request.user)}
+    return render(request, "actions/console/_active.html", context)
+
+
+@require_GET
+@staff_required(verb=VIEW)
+def neighbour(request, pk):
+    """A running action of another unit whose circle reaches into this user's region:
+    what the alert said, read-only (no tips, photos or buttons)."""
+    action = get_object_or_404(_reaching(request.user), pk=pk)
+    context = {
+        "action": action,
+        "persons": action.persons.all(),
+        "vehicles": action.vehicles.all(),
+        "tiles_url": _tiles_url(),
+        "tiles_attribution": _tiles_attribution(),
+    }
+    return _render(request, "actions/console/neighbour.html", context)
 
 
 # A new action ----------------------------------------------------------------------------------
@@ -520,6 +543,7 @@ def _detail(request, action: Action, status: int = 200, **forms):
         edit_errors=forms.get("edit_errors", []),
         tiles_url=_tiles_url(),
         tiles_attribution=_tiles_attribution(),
+        reaches_units=", ".join(action.reaches_units.values_list("name", flat=True)),
     )
     if action.state == Action.State.DRAFT:
         counts = targeting.estimate_reach(
@@ -564,6 +588,8 @@ def release(request, pk):
         sent = services.action_release(action=action, by=request.user)
     except ValidationError as exc:
         return _detail(request, action, status=400, release_errors=_errors_of(exc))
+    except PermissionDenied as exc:  # e.g. a centre outside the region, placed elsewhere
+        return _detail(request, action, status=403, release_errors=[str(exc) or MSG_FORBIDDEN])
     total = sum(sent.queued.values())
     messages.success(request, _("De actie is verstuurd naar %(n)s ontvangers.") % {"n": total})
     return redirect("console:detail", pk=action.pk)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("bereik/", console.reach, name="reach"),
     path("adres/", console.address, name="address"),
     path("<int:pk>/", console.detail, name="detail"),
+    path("buren/<int:pk>/", console.neighbour, name="neighbour"),
     path("<int:pk>/live/", console.live, name="live"),
     path("<int:pk>/foto/", media.console_action_photo, name="photo"),
     path("<int:pk>/bewerken/", console.edit, name="edit"),

@@ -101,6 +101,15 @@ class Action(models.Model):
         related_name="actions",
         verbose_name=_("politie-eenheid"),
     )
+    # Other police units whose region the circle reaches into (people flee across
+    # borders): set when the draft is saved; their operators see the action, read-only.
+    reaches_units = models.ManyToManyField(
+        "governance.PoliceUnit",
+        blank=True,
+        related_name="reaching_actions",
+        verbose_name=_("reikt tot in"),
+        editable=False,
+    )
     organisation = models.ForeignKey(
         "governance.Organisation",
         on_delete=models.PROTECT,

@@ -31,3 +31,22 @@ def visible_actions(user) -> QuerySet:
     return Action.objects.filter(police_unit__in=units_in_scope(scope)).exclude(
         kind=Action.Kind.AMBER_ALERT
     )
+
+
+def actions_reaching(user) -> QuerySet:
+    """Released actions of other units whose circle reaches into the user's region: its
+    operators see them, read-only and marked (people flee across borders). Only what the
+    alert itself said; tips and photos stay with the unit that runs the action."""
+    if not policy.has_role_for(user, "action.view"):
+        return Action.objects.none()
+    scope = policy.user_scope(user)
+    if scope.nationwide:
+        return Action.objects.none()  # the national unit sees every action already
+    return (
+        Action.objects.filter(
+            state=Action.State.RELEASED,
+            reaches_units__in=units_in_scope(scope),
+        )
+        .exclude(pk__in=visible_actions(user).values("pk"))
+        .distinct()
+    )

@@ -90,6 +90,15 @@ def action_point_problem(*, by, kind: str, lat: float, lon: float) -> str | None
     return str(MSG_OUTSIDE_REGION)
 
 
+def _units_reached(action: Action):
+    """The other regional units whose region the action's circle reaches into."""
+    if action.is_amber:
+        return []  # nationwide: every unit knows
+    return policy.units_reached(action.lat, action.lon, action.radius_m).exclude(
+        pk=action.police_unit_id
+    )
+
+
 def _require_point(by, action: Action) -> None:
     problem = action_point_problem(by=by, kind=action.kind, lat=action.lat, lon=action.lon)
     if problem:
@@ -150,6 +159,7 @@ def action_save_draft(
             # The region it was in must have been the user's too, not only the new one.
             _require_manage(by, current.get())
         action.save()
+        action.reaches_units.set(_units_reached(action))
         if replace_signalement and not is_new:
             action.persons.all().delete()
             action.vehicles.all().delete()

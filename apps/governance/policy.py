@@ -13,7 +13,8 @@ from functools import cached_property
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
 
-from .models import AuditEntry, Municipality, Organisation, PostcodeArea, User
+from .geo import in_circle_q
+from .models import AuditEntry, Municipality, Organisation, PoliceUnit, PostcodeArea, User
 from .roles import Role, roles_of
 
 ALL_ROLES = frozenset(Role)
@@ -161,6 +162,22 @@ def point_scope(lat: float, lon: float) -> Scope:
         .first()
     )
     return scope_of(nearest) if nearest else Scope()
+
+
+# A postcode area's centre stands for the area: a circle that reaches within this much of
+# a centre is taken to reach into the area (a PC4 area is a few km across).
+AREA_MARGIN_M = 1000
+
+
+def units_reached(lat: float, lon: float, radius_m: float) -> QuerySet:
+    """The regional police units whose region a circle reaches into: those of the
+    municipalities with a postcode area within the circle (plus AREA_MARGIN_M)."""
+    return PoliceUnit.objects.filter(
+        is_national=False,
+        municipalities__postcodes__in=PostcodeArea.objects.filter(
+            in_circle_q("lat", "lon", lat, lon, radius_m + AREA_MARGIN_M)
+        ),
+    ).distinct()
 
 
 def may_act_at(user, verb: str, lat: float, lon: float) -> bool:

@@ -62,6 +62,8 @@ def test_it_prints_every_figure_and_removes_what_it_made():
     for radius in ("5 km", "10 km"):
         line = _line(output, f"reach estimate, {radius}")
         assert re.search(r"reach estimate.*: \d+\.\d+ s .*webpush \d", line)
+        # Phone recipients counted too (the addresses' copy of reachability was filled).
+        assert re.search(r"sms [1-9]", line), line
     release = _line(output, "release,")
     pushes = int(re.search(r"for ([\d,]+) push recipients", release)[1].replace(",", ""))
     assert 380 <= pushes <= 420  # the radius is chosen for about 400

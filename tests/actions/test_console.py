@@ -20,7 +20,7 @@ from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PostcodeArea
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes
+from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, point_at
 
 pytestmark = pytest.mark.django_db
 
@@ -1125,3 +1125,55 @@ def test_it_sends_an_exercise_only_to_test_devices_labelled_everywhere(
     assert b'id="exercise-banner"' in mn.get(reverse("console:detail", args=[action.pk])).content
     public_page = client.get(reverse("alerts:action", kwargs={"ref": action.ref})).content.decode()
     assert 'id="exercise-banner"' in public_page and "<title>OEFENING" in public_page
+
+
+# A circle that reaches into another unit's region (issue 9) ------------------------------
+
+
+@pytest.fixture
+def reaching_ams(operator_mn, alerted):
+    """A released Midden-Nederland action whose 30 km circle reaches into Amsterdam's region."""
+    near_border = point_at(UTRECHT, 15_000, bearing_deg=330)
+    action = services.action_create(
+        by=operator_mn,
+        **action_fields(
+            title="Overval tankstation", lat=near_border[0], lon=near_border[1], radius_m=30_000
+        ),
+    )
+    return action
+
+
+def test_a_draft_says_which_other_regions_its_circle_reaches_into(mn, reaching_ams):
+    page = mn.get(reverse("console:detail", args=[reaching_ams.pk])).content.decode()
+    assert 'id="reaches-units"' in page and "reikt tot in" in page and "Amsterdam" in page
+    assert "Midden-Nederland" not in page.split('id="reaches-units"')[1].split("</p>")[0]
+
+
+def test_the_other_unit_sees_a_released_reaching_action_read_only_and_marked(
+    mn, ams, reaching_ams, operator_mn
+):
+    overview = ams.get(reverse("console:index")).content.decode()
+    assert "Overval tankstation" not in overview  # a draft stays with its own unit
+    assert ams.get(reverse("console:neighbour", args=[reaching_ams.pk])).status_code == 404
+
+    services.action_release(action=reaching_ams, by=operator_mn)
+    services.tip_submit(action=reaching_ams, text="Ik zag een rode auto", phone="0612345678")
+
+    overview = ams.get(reverse("console:active")).content.decode()
+    assert 'id="reaching-actions"' in overview and "andere eenheid" in overview
+    page = ams.get(reverse("console:neighbour", args=[reaching_ams.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "Overval tankstation" in html
+    assert "rode auto" not in html and "0612345678" not in html  # tips stay with the unit
+    # Still not theirs to see in full, or to change.
+    assert ams.get(reverse("console:detail", args=[reaching_ams.pk])).status_code == 403
+    response = ams.post(reverse("console:update", args=[reaching_ams.pk]), {"text": "Niet van ons"})
+    assert response.status_code == 403
+    # Its own unit does not list it among "other units".
+    assert 'id="reaching-actions"' not in mn.get(reverse("console:active")).content.decode()
+
+
+def test_an_action_within_its_own_region_reaches_no_other_unit(mn, draft_mn):
+    assert list(draft_mn.reaches_units.all()) == []
+    page = mn.get(reverse("console:detail", args=[draft_mn.pk])).content.decode()
+    assert 'id="reaches-units"' not in page

@@ -83,6 +83,10 @@ POSTGRESQL = [
     FOR EACH ROW WHEN ({" OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in PARTICIPANT_COLUMNS)})
     EXECUTE FUNCTION participants_participant_spread_reach()
     """,
+    # Also with session_replication_role = replica (bulk loads that skip key checks, as
+    # bench_fanout's, and logical replicas): a copy left unset would hide people.
+    "ALTER TABLE participants_address ENABLE ALWAYS TRIGGER participants_address_reach",
+    "ALTER TABLE participants_participant ENABLE ALWAYS TRIGGER participants_participant_reach",
 ]
 POSTGRESQL_REVERSE = [
     "DROP TRIGGER IF EXISTS participants_participant_reach ON participants_participant",
