@@ -343,8 +343,20 @@ def reach(request):
         amber=amber,
         exercise=data["exercise"],
     )
+    others = []
+    if not amber:
+        own = getattr(request.user.organisation, "police_unit_id", None)
+        reached = policy.units_reached(data["lat"], data["lon"], data["radius_m"])
+        others = list(reached.exclude(pk=own).values_list("name", flat=True))
+    note = _("Deze cirkel reikt tot in %(units)s.") % {"units": ", ".join(others)} if others else ""
     return JsonResponse(
-        {"reach": counts, "channels": _reach_rows(counts), "total": sum(counts.values())}
+        {
+            "reach": counts,
+            "channels": _reach_rows(counts),
+            "total": sum(counts.values()),
+            "reaches_into": others,
+            "reaches_note": note,
+        }
     )
 
 

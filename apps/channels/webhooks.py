@@ -8,12 +8,11 @@ address (Participant.email_suppressed_at) until the participant confirms it agai
 """
 
 import logging
+from collections.abc import Callable
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from django.db import transaction
 from django.utils import timezone
-
-from apps.governance import audit
 
 from .models import Channel, Delivery
 
@@ -102,21 +101,29 @@ def record_tracking_event(sender=None, *, event: AnymailTrackingEvent, esp_name:
         if RANK[receipt] >= RANK[delivery.receipt]:
             Delivery.objects.filter(pk=delivery.pk).update(receipt=receipt, receipt_at=when)
         reason = suppression_reason(event, receipt)
-        if reason and delivery.participant is not None:
-            _suppress(delivery.participant, reason, event)
+        if reason and delivery.participant_id is not None:
+            _suppress(delivery, reason, event)
     logger.info("email tracking (%s): delivery %s %s", esp_name, delivery.pk, receipt)
 
 
-def _suppress(participant, reason: str, event: AnymailTrackingEvent) -> None:
-    """Stop mail to the participant's address — if it is still the address reported."""
-    address = participant.email
-    if event.recipient and address.lower() != event.recipient.strip().lower():
-        return  # changed since: the new address is not the one that bounced
-    model = type(participant)
-    updated = model.objects.filter(
-        pk=participant.pk, email=address, email_suppressed_at__isnull=True
-    ).update(email_suppressed_at=timezone.now(), email_suppressed_reason=reason)
-    if updated:
-        audit.record(
-            verb="participant.email_suppressed", target=participant, detail={"reason": reason}
-        )
+Suppressor = Callable[..., bool]
+_suppressor: Suppressor | None = None
+
+
+def register_suppressor(suppressor: Suppressor) -> None:
+    """Let participants block an address: suppressor(participant_id=, reason=, address=)
+    (participants.services.email_suppress, registered by its app config)."""
+    global _suppressor
+    _suppressor = suppressor
+
+
+def _suppress(delivery: Delivery, reason: str, event: AnymailTrackingEvent) -> None:
+    """Stop mail to the address the report was about, through participants' service."""
+    if _suppressor is None:
+        logger.error("email tracking: no suppressor registered; address not blocked")
+        return
+    _suppressor(
+        participant_id=delivery.participant_id,
+        reason=reason,
+        address=(event.recipient or "").strip() or None,
+    )

@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.actions import photos
 from apps.governance import audit
 from apps.governance.access import is_staff_verified
+from apps.participants import services as participant_services
 from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
@@ -136,18 +136,13 @@ def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int,
     """
     if not participant.email or email_digest(participant.email) != digest:
         return False
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Participant.objects.filter(
-            pk=participant.pk, email=participant.email, email_suppressed_at__isnull=True
-        ).update(email_suppressed_at=now, email_suppressed_reason=UNSUBSCRIBED, updated_at=now)
-        if changed:
-            audit.record(
-                verb="mail.unsubscribed",
-                target=participant,
-                detail={"mailing": mailing_id, "via": via},
-            )
-    return bool(changed)
+    return participant_services.email_suppress(
+        participant_id=participant.pk,
+        reason=UNSUBSCRIBED,
+        address=participant.email,
+        verb="mail.unsubscribed",
+        detail={"mailing": mailing_id, "via": via},
+    )
 
 
 # Respond ---------------------------------------------------------------------------------

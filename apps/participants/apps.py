@@ -8,3 +8,12 @@ class ParticipantsConfig(AppConfig):
     name = "apps.participants"
     label = "participants"
     verbose_name = "Deelnemers"
+
+    def ready(self):
+        # The e-mail services' reports (bounce, complaint, unsubscribe) reach the
+        # participant through channels, which imports no domain app: it calls this hook.
+        from apps.channels import webhooks
+
+        from .services import email_suppress
+
+        webhooks.register_suppressor(email_suppress)

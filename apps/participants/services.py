@@ -459,6 +459,38 @@ def update_preferences(*, participant: Participant, preferences: Preferences) ->
     return participant
 
 
+def email_suppress(
+    *,
+    participant_id: int,
+    reason: str,
+    address: str | None = None,
+    verb: str = "participant.email_suppressed",
+    detail: dict | None = None,
+) -> bool:
+    """Stop e-mail to a participant's address until they confirm it again: after a hard
+    bounce, a complaint or an unsubscribe ("bounced", "complained", "unsubscribed").
+
+    The one writer of the block: the e-mail services' webhooks (through the hook channels
+    calls, see apps.py) and Burgernetmail's unsubscribe link come here. `address` is the
+    address the report was about: when the participant has another address by now, that
+    one is not blocked. An address already blocked keeps its first reason. Audited with
+    the reason (and `detail`), never the address. True when this call blocked it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().filter(pk=participant_id).first()
+        if participant is None or not participant.email:
+            return False
+        if address is not None and participant.email.lower() != address.strip().lower():
+            return False  # changed since: the new address is not the one reported
+        changed = Participant.objects.filter(
+            pk=participant.pk, email=participant.email, email_suppressed_at__isnull=True
+        ).update(email_suppressed_at=now, email_suppressed_reason=reason, updated_at=now)
+        if changed:
+            audit.record(verb=verb, target=participant, detail={"reason": reason, **(detail or {})})
+    return bool(changed)
+
+
 def change_email(*, participant: Participant, email: EmailInput | None) -> Participant:
     """Set, change or remove the e-mail address; a new address is confirmed by a link
     first. Removing it also stops e-mail messages."""

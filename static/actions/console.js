@@ -181,6 +181,11 @@
         });
         table.hidden = false;
         reachStatus.textContent = panel.dataset.total.replace("%(n)s", count(data.total));
+        // Another unit's region within the circle: said before saving (the text comes
+        // translated from the server).
+        var units = document.getElementById("reach-units");
+        units.textContent = data.reaches_note || "";
+        units.hidden = !data.reaches_note;
       })
       .catch(function () {});
   }

@@ -1177,3 +1177,17 @@ def test_an_action_within_its_own_region_reaches_no_other_unit(mn, draft_mn):
     assert list(draft_mn.reaches_units.all()) == []
     page = mn.get(reverse("console:detail", args=[draft_mn.pk])).content.decode()
     assert 'id="reaches-units"' not in page
+
+
+def test_the_reach_estimate_names_the_other_regions_the_circle_reaches_into(mn, alerted):
+    near_border = point_at(UTRECHT, 15_000, bearing_deg=330)
+    query = {"lat": near_border[0], "lon": near_border[1], "time_critical": "on"}
+
+    wide = mn.get(reverse("console:reach"), {**query, "radius_m": 30_000}).json()
+    small = mn.get(
+        reverse("console:reach"), {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000}
+    ).json()
+
+    assert "Amsterdam" in wide["reaches_into"] and "Midden-Nederland" not in wide["reaches_into"]
+    assert "reikt tot in" in wide["reaches_note"] and "Amsterdam" in wide["reaches_note"]
+    assert (small["reaches_into"], small["reaches_note"]) == ([], "")

@@ -55,7 +55,7 @@ def test_it_audits_once_without_personal_data(client, preventive, participant):
     client.post(path)
     client.post(one_click_path(preventive, participant), ONE_CLICK)
     entry = AuditEntry.objects.get(verb="mail.unsubscribed")
-    assert entry.detail == {"mailing": preventive.pk, "via": "link"}
+    assert entry.detail == {"reason": "unsubscribed", "mailing": preventive.pk, "via": "link"}
     assert entry.ip is None
     assert participant.email not in str(entry.detail) + entry.target_repr
     assert participant.phone not in entry.target_repr

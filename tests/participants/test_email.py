@@ -102,3 +102,51 @@ def test_it_refuses_a_link_to_an_address_that_was_changed_since(client, particip
     assert participant.email == "ander@example.org"
     assert participant.email_confirmed_at is None
     assert mail.outbox[-1].to == ["ander@example.org"]
+
+
+# One writer of the block on an address (issue 9) ------------------------------------------
+
+
+def _confirmed_email_participant():
+    from django.utils import timezone
+
+    from apps.participants.models import Participant
+
+    return Participant.objects.create(
+        phone="+31633333333",
+        phone_confirmed_at=timezone.now(),
+        email="Deelnemer@Example.org",
+        email_confirmed_at=timezone.now(),
+        wants_email=True,
+    )
+
+
+def test_suppressing_blocks_the_address_once_and_keeps_the_first_reason():
+    from apps.governance.models import AuditEntry
+    from apps.participants.services import email_suppress
+
+    person = _confirmed_email_participant()
+    assert email_suppress(
+        participant_id=person.pk, reason="bounced", address="deelnemer@example.ORG"
+    )
+    assert not email_suppress(participant_id=person.pk, reason="complained")
+    person.refresh_from_db()
+    assert (person.email_suppressed_reason, person.may_receive_email) == ("bounced", False)
+    [entry] = AuditEntry.objects.filter(verb="participant.email_suppressed")
+    assert entry.detail == {"reason": "bounced"} and "xample" not in entry.target_repr
+
+
+def test_a_report_about_an_old_address_does_not_block_the_new_one():
+    from apps.participants.services import email_suppress
+
+    person = _confirmed_email_participant()
+    assert not email_suppress(participant_id=person.pk, reason="bounced", address="oud@example.org")
+    person.refresh_from_db()
+    assert person.may_receive_email
+
+
+def test_channels_blocks_addresses_through_the_participants_service():
+    from apps.channels import webhooks
+    from apps.participants.services import email_suppress
+
+    assert webhooks._suppressor is email_suppress
