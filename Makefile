@@ -45,3 +45,6 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	@# the layer contracts (pyproject.toml [tool.importlinter]); its script's #! may point
+	@# at a moved venv, so through the venv's python
+	$(BIN)/python -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"

@@ -142,7 +142,7 @@ AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # The same client address as the audit trail and the rate limits (honours PROXY_COUNT only;
 # without django-ipware, axes would otherwise see the proxy's address for everyone).
-AXES_CLIENT_IP_CALLABLE = "burgernet.client.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.web.client.client_ip"
 # Masked in the failed attempts axes stores (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # Reverse proxies in front of the site; 0 means REMOTE_ADDR is the client.

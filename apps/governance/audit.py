@@ -1,6 +1,6 @@
 """The audit trail: every later service records what it did through `record`."""
 
-from burgernet.client import client_ip
+from apps.web.client import client_ip
 
 from .models import AuditEntry
 

@@ -26,8 +26,8 @@ from apps.participants import services as participant_services
 from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
-from burgernet import ratelimit
-from burgernet.client import client_ip, declared_length
+from apps.web import ratelimit
+from apps.web.client import client_ip, declared_length
 
 from . import links
 from .models import Kind, Mailing, Response, ResponseEntry

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from burgernet import ratelimit
-from burgernet.client import client_ip
+from apps.web import ratelimit
+from apps.web.client import client_ip
 
 from . import services, tokens
 from .forms import (

@@ -22,8 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.channels import vapid
-from burgernet import ratelimit
-from burgernet.client import client_ip, declared_length
+from apps.web import ratelimit
+from apps.web.client import client_ip, declared_length
 
 from . import devices
 

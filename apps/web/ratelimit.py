@@ -23,10 +23,5 @@ def hit(scope: str, ident: str, *, limit: int, window_s: int) -> bool:
     return count <= limit
 
 
-def is_limited(scope: str, ident: str, *, limit: int) -> bool:
-    """True when `limit` attempts were already counted, without counting one more."""
-    return (cache.get(_key(scope, ident)) or 0) >= limit
-
-
 def reset(scope: str, ident: str) -> None:
     cache.delete(_key(scope, ident))
