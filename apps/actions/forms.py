@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.widgets import CheckedFileInput
+from apps.web import photos
 
-from . import photos
 from .models import (
     MAX_LAT,
     MAX_LON,

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.governance.geo import bounding_box, distance_m
 from apps.governance.models import PostcodeArea
 from apps.participants.forms import error_links
-from apps.web import ratelimit
+from apps.web import photos, ratelimit
 from apps.web.client import client_ip, declared_length
 
-from . import media, photos, services
+from . import media, services
 from .models import Action
 from .public_forms import TipForm
 

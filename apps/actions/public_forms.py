@@ -1,7 +1,6 @@
 """The tip form on the citizens' action page: what was seen, an optional photo, and an
 optional number to be called back on."""
 
-import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -11,27 +10,6 @@ from apps.participants import phones
 TIP_TEXT_MAX = 2000
 
 MSG_TEXT_REQUIRED = _("Beschrijf wat u zag.")
-MSG_PHONE_INVALID = _(
-    "Dit is geen geldig telefoonnummer. Vul bijvoorbeeld 06 12345678 in, of laat het veld leeg."
-)
-MSG_PHONE_COUNTRY = _(
-    "Vul een Nederlands, Belgisch of Duits nummer in. Begin een Belgisch of Duits nummer met "
-    "+32 of +49."
-)
-MSG_PHONE_PREMIUM = _("Een betaalnummer (zoals een 0900-nummer) kan niet.")
-
-
-def callback_number(raw: str) -> str:
-    """The number in E.164 form: a Dutch, Belgian or German mobile or fixed line (the control
-    room calls it back; it need not receive SMS)."""
-    try:
-        return phones.parse_mobile(raw)
-    except ValidationError as exc:
-        if exc.code == "not_mobile":
-            number = phonenumbers.parse(raw.strip(), phones.DEFAULT_REGION)
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        message = {"country": MSG_PHONE_COUNTRY, "premium": MSG_PHONE_PREMIUM}
-        raise ValidationError(message.get(exc.code, MSG_PHONE_INVALID), code=exc.code) from None
 
 
 class TipForm(forms.Form):
@@ -76,7 +54,7 @@ class TipForm(forms.Form):
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()
-        return callback_number(raw) if raw else ""
+        return phones.callback_number(raw) if raw else ""
 
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))

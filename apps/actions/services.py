@@ -21,8 +21,9 @@ from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance import audit, policy
 from apps.governance.models import PoliceUnit
 from apps.governance.policy import require
+from apps.web import photos
 
-from . import media, photos, targeting
+from . import media, targeting
 from .models import (
     MSG_NOT_DRAFT,
     MSG_NOT_RELEASED,

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from apps.actions import photos
 from apps.governance.models import Municipality
+from apps.web import photos
 
 from . import selection, services
 from .models import SUBJECT_MAX, Kind, Mailing, MailingArea

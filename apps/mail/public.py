@@ -19,14 +19,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.actions import photos
 from apps.governance import audit
 from apps.governance.access import is_staff_verified
 from apps.participants import services as participant_services
 from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
-from apps.web import ratelimit
+from apps.web import photos, ratelimit
 from apps.web.client import client_ip, declared_length
 
 from . import links

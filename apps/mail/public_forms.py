@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.actions.public_forms import callback_number
+from apps.participants.phones import callback_number
 
 OBSERVATION_MAX = 5000
 

@@ -11,11 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.actions import photos
 from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import audit, policy
 from apps.governance.roles import Role, roles_of
+from apps.web import photos
 
 from . import selection
 from .models import Kind, Mailing, MailingArea, MailTemplate

@@ -1,4 +1,5 @@
-"""Mobile numbers of participants: Dutch, Belgian and German mobiles, in E.164."""
+"""Phone numbers: participants' mobiles (Dutch, Belgian and German, in E.164), and the
+numbers citizens leave to be called back on (a tip, a mailing response)."""
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -48,3 +49,28 @@ def display(e164: str) -> str:
     if phonenumbers.region_code_for_number(number) == DEFAULT_REGION:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# Call-back numbers (tips and mailing responses) ----------------------------------------
+
+MSG_CALLBACK_INVALID = _(
+    "Dit is geen geldig telefoonnummer. Vul bijvoorbeeld 06 12345678 in, of laat het veld leeg."
+)
+MSG_CALLBACK_COUNTRY = _(
+    "Vul een Nederlands, Belgisch of Duits nummer in. Begin een Belgisch of Duits nummer met "
+    "+32 of +49."
+)
+MSG_CALLBACK_PREMIUM = _("Een betaalnummer (zoals een 0900-nummer) kan niet.")
+
+
+def callback_number(raw: str) -> str:
+    """The number in E.164 form: a Dutch, Belgian or German mobile or fixed line (the control
+    room calls it back; it need not receive SMS)."""
+    try:
+        return parse_mobile(raw)
+    except ValidationError as exc:
+        if exc.code == "not_mobile":
+            number = phonenumbers.parse(raw.strip(), DEFAULT_REGION)
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        message = {"country": MSG_CALLBACK_COUNTRY, "premium": MSG_CALLBACK_PREMIUM}
+        raise ValidationError(message.get(exc.code, MSG_CALLBACK_INVALID), code=exc.code) from None

@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from apps.actions import photos, services
+from apps.actions import services
 from apps.actions.forms import MSG_POINT_OUTSIDE, AddressSearchForm
 from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PostcodeArea
+from apps.web import photos
 
 from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, point_at
 

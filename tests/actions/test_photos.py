@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.actions import photos
+from apps.web import photos
 
 
 def _jpeg_with_gps(size=(40, 30), orientation=None) -> bytes:

@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from apps.actions import photos, public, services
+from apps.actions import public, services
 from apps.actions.models import Action, Tip
 from apps.governance.models import AuditEntry
+from apps.web import photos
 
 from .conftest import action_fields, png_bytes
 

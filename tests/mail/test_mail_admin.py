@@ -4,9 +4,9 @@ narrowed to the sending organisation, personal fields of responses for managers 
 import pytest
 from django.urls import reverse
 
-from apps.actions import photos
 from apps.governance.models import AuditEntry
 from apps.mail.models import MailTemplate, Response, ResponseEntry
+from apps.web import photos
 
 from .fixtures_public import jpeg_upload
 

@@ -10,10 +10,10 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from apps.actions import photos
 from apps.governance.models import AuditEntry
 from apps.mail import public
 from apps.mail.models import Mailing, Response, ResponseEntry
+from apps.web import photos
 
 from .fixtures_public import *  # noqa: F403
 from .fixtures_public import (
