@@ -60,6 +60,8 @@ class Options:
     retry_after: int = 5
     timeout: float = 900.0
     seed: int = 2024
+    in_flight: int = 0  # WEBPUSH_CONCURRENCY of the workers (0: the setting's default)
+    service_delay_ms: int = 0  # the push service answers each push this late
 
 
 @dataclass
@@ -281,7 +283,9 @@ def run(options: Options, *, broker: str, out: Callable[[str], None], log) -> Re
             "Q_REDIS_URL": broker if broker.startswith("redis") else "",
             "DEBUG": "true",
         }
-        service.mode(gone_every=options.gone_every)
+        if options.in_flight:
+            env["WEBPUSH_CONCURRENCY"] = str(options.in_flight)
+        service.mode(gone_every=options.gone_every, delay=options.service_delay_ms / 1000)
         workers = Group(
             "outbox", ["outbox_worker", "--processes", str(options.processes)], env, log
         )

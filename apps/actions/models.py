@@ -31,8 +31,8 @@ class Action(models.Model):
     something, with a point, a radius and the region (politie-eenheid) it belongs to.
 
     Life: draft → released → ended, or released → cancelled when it went out by mistake.
-    Which verbs are allowed is decided here (`can_release()` …); the verbs themselves, with
-    their messages, live in services.py.
+    Which verbs are allowed is decided here (`release_problems()`, `can_edit()` …); the
+    verbs themselves, with their messages, live in services.py.
     """
 
     class Kind(models.TextChoices):
@@ -229,9 +229,6 @@ class Action(models.Model):
         if self.is_amber and not self.is_time_critical:
             problems.append(MSG_AMBER_TIME_CRITICAL)
         return problems
-
-    def can_release(self) -> bool:
-        return not self.release_problems()
 
     def can_edit(self) -> bool:
         return self.state == self.State.DRAFT

@@ -108,30 +108,12 @@ class Target:
 # Public querysets --------------------------------------------------------------------------
 
 
-def participants_in_circle(
-    *, lat: float, lon: float, radius_m: float, at: datetime, channel: str
-) -> QuerySet:
-    """Ids of the participants to reach on `channel` (sms, voice or email) at `at`: each
-    once, however many of their addresses lie in the circle."""
-    return _participants_in(Target(lat=lat, lon=lon, radius_m=radius_m), channel, at)
-
-
-def participants_nationwide(*, at: datetime, channel: str) -> QuerySet:
-    """Ids of the participants to reach on `channel` anywhere (an AMBER Alert)."""
-    return _participants_in(Target(lat=0, lon=0, radius_m=0, nationwide=True), channel, at)
-
-
 def devices_in_circle(
     *, lat: float, lon: float, radius_m: float, now: datetime, exercise: bool = False
 ) -> QuerySet:
     """Ids of the devices whose fresh area cell touches the circle. Test devices of staff
     get exercises and only exercises."""
     target = Target(lat=lat, lon=lon, radius_m=radius_m, exercise=exercise)
-    return _devices(_device_in_area(target, now))
-
-
-def devices_nationwide(*, now: datetime, exercise: bool = False) -> QuerySet:
-    target = Target(lat=0, lon=0, radius_m=0, nationwide=True, exercise=exercise)
     return _devices(_device_in_area(target, now))
 
 

@@ -46,8 +46,6 @@ MAX_CHUNK_SIZE = 5000
 # A chunk this big is written back from a thread of its own (_ChunkWriter).
 BACKGROUND_WRITE_ROWS = 200
 CHUNK_TARGET_S = 1.0
-DEFAULT_LEASE_S = 20
-DEFAULT_CHUNK_S = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 15 * 60
 FIELDS_WRITTEN_BACK = [
@@ -68,13 +66,13 @@ def default_lease_seconds() -> int:
     third of that while it sends (see _ChunkWriter), so only a dead worker's claim runs
     out, and its rows are back in the queue this long after it died (at once, when the
     worker's supervisor saw it die)."""
-    return getattr(settings, "OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_S)
+    return settings.OUTBOX_LEASE_SECONDS
 
 
 def chunk_seconds() -> float:
     """How long one chunk may go on starting sends; what it has not started by then goes
     back to the queue (a slow push service does not hold a worker's rows for ever)."""
-    return getattr(settings, "OUTBOX_CHUNK_SECONDS", DEFAULT_CHUNK_S)
+    return settings.OUTBOX_CHUNK_SECONDS
 
 
 def _due(now: datetime) -> Q:

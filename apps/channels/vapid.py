@@ -28,7 +28,7 @@ _keys: dict[tuple, Vapid02] = {}
 
 
 def _dev_key_file() -> Path:
-    return Path(getattr(settings, "VAPID_DEV_KEY_FILE", Path(settings.BASE_DIR) / ".vapid-dev.pem"))
+    return Path(settings.VAPID_DEV_KEY_FILE)
 
 
 def _public_b64(vapid: Vapid02) -> str:

@@ -41,13 +41,13 @@ SUPERVISOR_TICK_S = 0.2
 
 
 def _poll_seconds() -> float:
-    return getattr(settings, "OUTBOX_POLL_SECONDS", 0.25)
+    return settings.OUTBOX_POLL_SECONDS
 
 
 def silent_seconds_allowed() -> float:
     """How long a worker may show no sign of life before its supervisor kills it: a whole
     chunk, plus the slowest answer, plus a margin."""
-    return outbox.chunk_seconds() + getattr(settings, "WEBPUSH_TIMEOUT", 10.0) + 30
+    return outbox.chunk_seconds() + settings.WEBPUSH_TIMEOUT + 30
 
 
 class Worker:

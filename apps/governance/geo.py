@@ -27,9 +27,6 @@ class BoundingBox:
     min_lon: float
     max_lon: float
 
-    def contains(self, lat: float, lon: float) -> bool:
-        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
-
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
     """The smallest lat/lon box that holds the circle; a prefilter before the exact distance."""

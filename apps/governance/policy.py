@@ -66,13 +66,6 @@ class Scope:
             return False
         return other.municipality_ids <= self.municipality_ids
 
-    def overlaps(self, other: Scope) -> bool:
-        if self.is_empty or other.is_empty:
-            return False
-        if self.nationwide or other.nationwide:
-            return True
-        return bool(self.municipality_ids & other.municipality_ids)
-
     def filter(self, queryset: QuerySet, municipality_path: str) -> QuerySet:
         """Narrow a queryset to rows whose municipality (at `municipality_path`) is inside."""
         if self.nationwide:

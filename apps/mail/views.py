@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -66,10 +66,7 @@ def _tiles_url() -> str:
 
 
 def _inbox_url(mailing: Mailing) -> str:
-    try:
-        return reverse("mail_inbox:inbox", args=[mailing.pk])
-    except NoReverseMatch:  # the inbox's URLs come with the responses inbox
-        return f"/mail/reacties/{mailing.pk}/"
+    return reverse("mail_inbox:inbox", args=[mailing.pk])
 
 
 # The list ----------------------------------------------------------------------------------

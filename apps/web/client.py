@@ -5,7 +5,7 @@ from django.conf import settings
 
 
 def client_ip(request) -> str | None:
-    count = getattr(settings, "PROXY_COUNT", 0)
+    count = settings.PROXY_COUNT
     if count:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]

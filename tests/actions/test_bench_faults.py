@@ -30,6 +30,10 @@ def test_a_trial_with_kills_and_outages_loses_nothing_and_cleans_up(shared_datab
         retry_after=1,
         gone_every=20,
         timeout=240,
+        # Slow enough that the kills fall while the 400 pushes go out (2 workers x 4 in
+        # flight, 50 ms each: about 160 pushes a second).
+        in_flight=4,
+        service_delay_ms=50,
         stdout=out,
     )
 
@@ -57,6 +61,8 @@ def test_it_refuses_a_database_with_devices_it_did_not_make(shared_database):
         ({"devices": 0}, "--devices must be at least 1"),
         ({"processes": 0}, "--processes must be at least 1"),
         ({"kills": -1}, "--kills must be at least 0"),
+        ({"in_flight": -1}, "--in-flight must be at least 0"),
+        ({"service_delay_ms": -5}, "--service-delay-ms must be at least 0"),
         ({"outage_seconds": -1}, "cannot be negative"),
         ({"timeout": 0}, "must be positive"),
     ],

@@ -64,18 +64,18 @@ def test_it_makes_an_amber_alert_nationwide(national_operator, operator_mn, mana
 
 
 def test_it_allows_each_verb_only_in_its_state(draft_mn):
-    assert draft_mn.can_release() and draft_mn.can_edit()
+    assert not draft_mn.release_problems() and draft_mn.can_edit()
     assert not (draft_mn.can_update() or draft_mn.can_end() or draft_mn.can_cancel())
     assert not draft_mn.accepts_tips()
     draft_mn.state = Action.State.RELEASED
-    assert not draft_mn.can_release() and not draft_mn.can_edit()
+    assert draft_mn.release_problems() and not draft_mn.can_edit()
     assert draft_mn.can_update() and draft_mn.can_end() and draft_mn.can_cancel()
     assert draft_mn.accepts_tips()
     for state in (Action.State.ENDED, Action.State.CANCELLED):
         draft_mn.state = state
         assert not any(
             [
-                draft_mn.can_release(),
+                not draft_mn.release_problems(),
                 draft_mn.can_update(),
                 draft_mn.can_end(),
                 draft_mn.can_cancel(),
@@ -86,7 +86,7 @@ def test_it_allows_each_verb_only_in_its_state(draft_mn):
 
 def test_it_needs_a_photo_for_an_amber_alert(national_operator):
     amber = services.action_create(by=national_operator, **action_fields(kind="amber_alert"))
-    assert not amber.can_release()
+    assert amber.release_problems()
     assert "foto" in str(amber.release_problems()[0])
 
 

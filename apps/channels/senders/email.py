@@ -38,7 +38,6 @@ from .webpush import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 500
 # The most recipients one API call of each service takes (anymail does not split batches).
 BATCH_LIMITS = {"postmark": 500, "sendgrid": 1000, "mailgun": 1000, "amazon_ses": 50}
 # How each service writes a merge field in on-the-fly content ("{}" stands for the name),
@@ -60,7 +59,7 @@ REFUSED = {"rejected", "invalid", "failed"}
 
 def batch_size(backend_path: str) -> int:
     """EMAIL_BATCH_SIZE, kept within what the configured service takes in one call."""
-    size = int(getattr(settings, "EMAIL_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+    size = int(settings.EMAIL_BATCH_SIZE)
     if size < 1:
         raise ImproperlyConfigured("EMAIL_BATCH_SIZE must be at least 1.")
     parts = backend_path.split(".")
@@ -70,9 +69,7 @@ def batch_size(backend_path: str) -> int:
 
 def merge_field_format(backend_path: str) -> str:
     """How the `${name}` fields are written for the configured service."""
-    fmt = getattr(settings, "EMAIL_MERGE_FIELD_FORMAT", "") or MERGE_FIELD_FORMATS.get(
-        backend_path, ""
-    )
+    fmt = settings.EMAIL_MERGE_FIELD_FORMAT or MERGE_FIELD_FORMATS.get(backend_path, "")
     if not fmt:
         hint = (
             "EMAIL_BATCH_TEMPLATE_ID"
@@ -190,7 +187,7 @@ class EmailSender:
 
     def _send_batch(self, connection, message, content, batch) -> dict[int, Outcome]:
         backend = settings.EMAIL_BACKEND
-        template_id = getattr(settings, "EMAIL_BATCH_TEMPLATE_ID", "")
+        template_id = settings.EMAIL_BATCH_TEMPLATE_ID
         addresses = [address for _, address, _ in batch]
         if template_id:
             # The subject comes from the template (anymail leaves a None subject out).
@@ -318,7 +315,7 @@ def check_settings(app_configs=None, **kwargs) -> list:
         is_anymail = issubclass(import_string(backend), AnymailBaseBackend)
     except ImportError:
         return [Error(f"EMAIL_BACKEND {backend!r} cannot be imported.", id="channels.E001")]
-    if not is_anymail or getattr(settings, "EMAIL_BATCH_TEMPLATE_ID", ""):
+    if not is_anymail or settings.EMAIL_BATCH_TEMPLATE_ID:
         return []
     try:
         merge_field_format(backend)

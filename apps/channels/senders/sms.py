@@ -24,7 +24,6 @@ from .base import Outcome, SendError, mask_phone
 logger = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-DEFAULT_GATEWAY_TIMEOUT_S = 10.0
 # Three concatenated SMS of 153 GSM characters: long enough for an alert and its link.
 MAX_ALERT_CHARS = 459
 
@@ -81,7 +80,7 @@ def _http(to: str, text: str, sender_id: str) -> str:
     url = settings.SMS_GATEWAY_URL
     if not url:
         raise ImproperlyConfigured("SMS_GATEWAY_URL must be set for the http SMS backend.")
-    timeout = float(getattr(settings, "SMS_GATEWAY_TIMEOUT", DEFAULT_GATEWAY_TIMEOUT_S))
+    timeout = float(settings.SMS_GATEWAY_TIMEOUT)
     return http.post_to_gateway(
         name="SMS gateway",
         url=url,

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import Outcome, SendError, mask_phone
-from .http import DEFAULT_TIMEOUT_S, deliver_to_phones, post_to_gateway
+from .http import deliver_to_phones, post_to_gateway
 from .sms import E164
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _http(to: str, text: str) -> str:
         url=settings.VOICE_GATEWAY_URL,
         token=settings.VOICE_GATEWAY_TOKEN,
         payload={"to": to, "text": text, "language": LANGUAGE},
-        timeout=float(getattr(settings, "VOICE_GATEWAY_TIMEOUT", DEFAULT_TIMEOUT_S)),
+        timeout=float(settings.VOICE_GATEWAY_TIMEOUT),
         error=VoiceError,
     )
 

@@ -41,7 +41,6 @@ from .. import ece, vapid
 from . import http1
 from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
-DEFAULT_CONCURRENCY = 256  # the ceiling per push service; see OriginGate's window
 DEFAULT_TIMEOUT_S = 10.0
 # A push service must accept an encrypted body of 4096 bytes (RFC 8030, section 7.2).
 # aes128gcm adds a header (salt 16, record size 4, key-id length 1, sender key 65) and,
@@ -465,7 +464,7 @@ _clients_lock = threading.Lock()
 def push_client(*, concurrency: int) -> PushClient:
     """This process's client (a forked worker makes its own: the parent's connections are
     not its to use)."""
-    cafile = getattr(settings, "WEBPUSH_CA_FILE", "")
+    cafile = settings.WEBPUSH_CA_FILE
     key = (os.getpid(), concurrency, cafile)
     with _clients_lock:
         client = _clients.get(key)
@@ -494,11 +493,11 @@ class WebPushSender:
 
     @property
     def concurrency(self) -> int:
-        return self._concurrency or getattr(settings, "WEBPUSH_CONCURRENCY", DEFAULT_CONCURRENCY)
+        return self._concurrency or settings.WEBPUSH_CONCURRENCY
 
     @property
     def timeout(self) -> float:
-        return self._timeout or getattr(settings, "WEBPUSH_TIMEOUT", DEFAULT_TIMEOUT_S)
+        return self._timeout or settings.WEBPUSH_TIMEOUT
 
     @property
     def client(self) -> PushClient:

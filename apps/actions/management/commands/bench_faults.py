@@ -37,6 +37,18 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=defaults.timeout)
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument(
+            "--in-flight",
+            type=int,
+            default=defaults.in_flight,
+            help="pushes in flight per worker at most (WEBPUSH_CONCURRENCY; 0: the default)",
+        )
+        parser.add_argument(
+            "--service-delay-ms",
+            type=int,
+            default=defaults.service_delay_ms,
+            help="the push service answers each push this many ms late (a slower trial)",
+        )
+        parser.add_argument(
             "--broker",
             default="",
             help="django-q2's broker for the trial's cluster: empty for the ORM, or a Redis URL",
@@ -48,7 +60,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o):
-        for name, least in (("devices", 1), ("processes", 1), ("kills", 0), ("gone_every", 0)):
+        for name, least in (
+            ("devices", 1),
+            ("processes", 1),
+            ("kills", 0),
+            ("gone_every", 0),
+            ("in_flight", 0),
+            ("service_delay_ms", 0),
+        ):
             if o[name] < least:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least {least}")
         if o["outage_seconds"] < 0 or o["retry_after"] < 0 or o["timeout"] <= 0:
@@ -70,6 +89,8 @@ class Command(BaseCommand):
             retry_after=o["retry_after"],
             timeout=o["timeout"],
             seed=o["seed"],
+            in_flight=o["in_flight"],
+            service_delay_ms=o["service_delay_ms"],
         )
         out = self.stdout.write
         out(

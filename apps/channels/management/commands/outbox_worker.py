@@ -42,7 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(f"sent what was due: {dict(counts)}")
             return
         if processes is None:
-            processes = getattr(settings, "OUTBOX_PROCESSES", 2)
+            processes = settings.OUTBOX_PROCESSES
         if processes < 1:
             raise CommandError("--processes must be at least 1")
         Supervisor(processes=processes, chunk_size=chunk_size).run()
