@@ -1057,20 +1057,21 @@ class PushService:
     ca_file: str  # its certificate, when it speaks HTTPS
 
     def received(self) -> int:
-        tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
-        with urlopen(f"{self.base_url}/_stats", timeout=10, context=tls) as response:  # noqa: S310
-            return json.load(response)["received"]
+        return self._call("/_stats")["received"]
 
     def answer_after(self, seconds: float) -> None:
         """Make the service answer each push `seconds` late, as a distant one would."""
+        self._call("/_mode", {"delay": seconds})
+
+    def _call(self, path: str, data: dict | None = None) -> dict:
         tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         request = Request(  # noqa: S310 (our own local push service)
-            f"{self.base_url}/_mode",
-            data=json.dumps({"delay": seconds}).encode(),
+            f"{self.base_url}{path}",
+            data=None if data is None else json.dumps(data).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urlopen(request, timeout=10, context=tls):  # noqa: S310
-            pass
+        with urlopen(request, timeout=10, context=tls) as response:  # noqa: S310
+            return json.load(response)
 
 
 @contextmanager
