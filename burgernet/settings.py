@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.participants",
     "apps.actions",
     "apps.mail",
+    "apps.bench",
 ]
 
 MIDDLEWARE = [

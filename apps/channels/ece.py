@@ -6,7 +6,7 @@ through http_ece's general code (which also handles the old aesgcm coding, key l
 several records) and derives each key with a fresh HKDF object. Here a push costs one key
 pair, one ECDH, three HMACs and one AES-GCM record: measured 121 µs against 169 µs per
 push (docs/benchmarks.md). The tests decrypt what this writes with http_ece, and the
-local push service does the same (apps/channels/pushendpoint.py).
+local push service does the same (apps/bench/pushendpoint.py).
 """
 
 import base64

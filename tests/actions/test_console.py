@@ -1042,7 +1042,7 @@ def push_service(settings):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from apps.channels.pushendpoint import PushEndpoint, b64url
+    from apps.bench.pushendpoint import PushEndpoint, b64url
 
     key = ec.generate_private_key(ec.SECP256R1())
     settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
@@ -1057,7 +1057,7 @@ def push_service(settings):
 
 
 def _subscribed_device(push_service, push_id: str, *, test: bool):
-    from apps.channels.pushendpoint import make_subscriber
+    from apps.bench.pushendpoint import make_subscriber
     from apps.participants.models import Device
 
     phone = make_subscriber(push_service.url_for(push_id))

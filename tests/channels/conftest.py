@@ -84,7 +84,7 @@ def _vapid_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from apps.channels.pushendpoint import b64url
+    from apps.bench.pushendpoint import b64url
 
     key = ec.generate_private_key(ec.SECP256R1())
     private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
@@ -110,7 +110,7 @@ def vapid_keys(settings):
 @pytest.fixture
 def push(vapid_keys, settings):
     """The local push service, started for the test."""
-    from apps.channels.pushendpoint import PushEndpoint
+    from apps.bench.pushendpoint import PushEndpoint
 
     settings.WEBPUSH_TIMEOUT = 2.0
     with PushEndpoint() as endpoint:
@@ -121,7 +121,7 @@ def push(vapid_keys, settings):
 def make_device(push):
     """make_device("a1") → (Device, Subscriber): a device subscribed at the local push
     service with keys made like a browser makes them."""
-    from apps.channels.pushendpoint import make_subscriber
+    from apps.bench.pushendpoint import make_subscriber
     from apps.participants.models import Device
 
     def make(push_id: str, **fields):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.actions.bench import _self_signed_certificate
+from apps.bench.fanout import _self_signed_certificate
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery
 from apps.channels.senders.http1 import ProtocolError, ResponseReader

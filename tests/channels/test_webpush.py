@@ -12,9 +12,9 @@ from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from apps.bench.pushendpoint import vapid_claims
 from apps.channels import outbox, vapid
 from apps.channels.models import Channel, Delivery
-from apps.channels.pushendpoint import vapid_claims
 from apps.channels.senders.webpush import (
     MAX_BODY_BYTES,
     MAX_PAYLOAD_BYTES,

@@ -218,7 +218,7 @@ def push_service(settings):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from apps.channels.pushendpoint import PushEndpoint, b64url
+    from apps.bench.pushendpoint import PushEndpoint, b64url
 
     key = ec.generate_private_key(ec.SECP256R1())
     settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))

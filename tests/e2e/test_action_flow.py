@@ -21,9 +21,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from apps.actions.models import Action, Tip
+from apps.bench.pushendpoint import make_subscriber
 from apps.channels import vapid
 from apps.channels.models import Delivery
-from apps.channels.pushendpoint import make_subscriber
 from apps.participants.models import Device
 from tests.e2e.test_staff import LOGIN_PATH, current_code, log_in
 

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from apps.bench.pushendpoint import PushEndpoint, make_subscriber
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.channels.pushendpoint import PushEndpoint, make_subscriber
 from apps.channels.senders import webpush
 from apps.governance.models import AuditEntry
 from apps.participants import devices, webapp
@@ -180,8 +180,8 @@ def _js_string(js: str, name: str) -> str:
 
 
 def test_it_gives_the_app_the_key_that_signs_the_pushes_in_development(client, settings, tmp_path):
+    from apps.bench.pushendpoint import vapid_claims
     from apps.channels import vapid
-    from apps.channels.pushendpoint import vapid_claims
 
     settings.DEBUG = True
     settings.VAPID_PRIVATE_KEY = settings.VAPID_PUBLIC_KEY = ""  # the development key file

@@ -7,7 +7,7 @@ import requests
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
-from apps.channels.pushendpoint import PushEndpoint, b64url_decode, make_subscriber, vapid_claims
+from apps.bench.pushendpoint import PushEndpoint, b64url_decode, make_subscriber, vapid_claims
 
 
 def _vapid_header(aud: str, *, exp: int | None = None) -> str:

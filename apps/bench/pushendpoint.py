@@ -6,7 +6,7 @@ and answers 201 with a `Location` — or what it is told to answer for some ids 
 with Retry-After, 500, a slow answer for timeouts). `Subscriber` is what a browser holds: a
 P-256 key pair and an auth secret, so a test can decrypt what the server sent.
 
-Needs no Django: `python -m apps.channels.pushendpoint --port 8765` runs one on its own
+Needs no Django: `python -m apps.bench.pushendpoint --port 8765` runs one on its own
 (`--fast`: on aiohttp's asyncio server, counting only, for benchmarks such as
 `manage.py bench_fanout`); `GET /_stats` answers {"received": n}.
 """

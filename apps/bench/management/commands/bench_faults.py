@@ -1,6 +1,6 @@
 """The fault trial: `manage.py bench_faults [--devices 100000] [--kills 20] [--broker redis://…]`.
 
-See apps/actions/faults.py for what it does; docs/benchmarks.md for the results.
+See apps/bench/faults.py for what it does; docs/benchmarks.md for the results.
 """
 
 import platform
@@ -11,7 +11,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from apps.actions import faults
+from apps.bench import faults
 from apps.participants.models import Device
 
 

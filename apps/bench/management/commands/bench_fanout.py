@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.actions import bench
+from apps.bench import fanout as bench
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ the push service fails, and what it cost.
 
 1. N web-app devices (endpoints under /push/bench-faults-, real P-256 keys from a pool)
    and one time-critical message to all of them, written as a release writes its rows.
-2. A local push service (apps/channels/pushendpoint.py --fast) in a process of its own,
+2. A local push service (apps/bench/pushendpoint.py --fast) in a process of its own,
    counting what it accepts per device; a django-q2 cluster on the configured broker (it
    runs the schedules, as in production); `manage.py outbox_worker` with its workers.
 3. While the rows go out: SIGKILL at random moments (each when a random 2–90 % of the
@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import connection, transaction
 
+from apps.bench.pushendpoint import answers_gone, b64url, make_subscriber
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.channels.pushendpoint import answers_gone, b64url, make_subscriber
 from apps.participants.models import Device
 
 SOURCE = "bench_faults"
@@ -158,7 +158,7 @@ def release(n: int) -> OutgoingMessage:
 
 class PushService:
     def __init__(self):
-        command = [sys.executable, "-m", "apps.channels.pushendpoint", "--fast", "--port", "0"]
+        command = [sys.executable, "-m", "apps.bench.pushendpoint", "--fast", "--port", "0"]
         self.process = subprocess.Popen(  # noqa: S603
             command, cwd=Path(settings.BASE_DIR), stdout=subprocess.PIPE, text=True
         )

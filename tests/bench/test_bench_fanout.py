@@ -10,9 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from apps.actions import bench
+from apps.actions.models import Action
+from apps.bench import fanout as bench
+from apps.bench.pushendpoint import b64url
 from apps.channels.models import Delivery, OutgoingMessage
-from apps.channels.pushendpoint import b64url
+from apps.governance.models import AuditEntry
 from apps.participants.models import ActiveWindow, Address, Device, Participant
 
 # The workers are processes with connections of their own: the rows must be committed.
@@ -64,7 +66,10 @@ def test_it_prints_every_figure_and_removes_what_it_made():
         assert re.search(r"reach estimate.*: \d+\.\d+ s .*webpush \d", line)
         # Phone recipients counted too (the addresses' copy of reachability was filled).
         assert re.search(r"sms [1-9]", line), line
-    release = _line(output, "release,")
+    release = _line(output, "release (services.action_release),")
+    assert re.search(
+        r"its INSERTs of delivery rows \(push; by address\) [\d.]+ s and [\d.]+ s", release
+    )
     pushes = int(re.search(r"for ([\d,]+) push recipients", release)[1].replace(",", ""))
     assert 380 <= pushes <= 420  # the radius is chosen for about 400
     naive = _line(output, "reference, naive")
@@ -89,6 +94,24 @@ def test_it_prints_every_figure_and_removes_what_it_made():
     assert not Device.objects.exists()
     assert not OutgoingMessage.objects.exists()
     assert not Delivery.objects.exists()
+    assert not Action.objects.exists()
+
+
+@uses_database
+def test_the_release_it_times_is_the_consoles_own_service():
+    """The figure measures what production runs: an action released by an operator
+    through services.action_release, audited as any release is."""
+    _run(*TINY, "--keep", "--workers", "1", "--far-ms", "0")
+
+    action = bench.bench_actions().get()
+    assert action.state == Action.State.RELEASED
+    assert action.release_message.deliveries.filter(channel="webpush").count() > 0
+    released = AuditEntry.objects.get(verb="action.released", target_id=str(action.pk))
+    assert released.actor.username == bench.BENCH_OPERATOR
+    assert not released.actor.has_usable_password()
+    bench.purge()
+    assert not Action.objects.exists()
+    assert not AuditEntry.objects.filter(actor__username=bench.BENCH_OPERATOR).exists()
 
 
 @uses_database
