@@ -5,7 +5,8 @@ The life of a message:
 
     enqueue_from_queryset(...)   one Delivery per recipient, in one INSERT … SELECT
     release(message)             nothing more to do: the rows are the queue
-    (outbox worker) claim_next   the due rows of live messages, urgent ones first, in chunks
+    (outbox worker) claim_next   the due rows of live messages, urgent ones first, in chunks,
+                                 the next chunk claimed while one is sent (ClaimAhead)
     send_chunk                   sent / retry at a set time / failed, written back every
                                  50 answers or 250 ms, the claim's lease renewed meanwhile
     sweep()                      every few seconds, by the workers: rows of dead workers back
@@ -263,16 +264,105 @@ def drain(
     this process. What a worker does in its loop; tests and benchmarks call it directly."""
     totals: Counter = Counter()
     sizer = ChunkSizer(chunk_size)
-    while True:
-        if message_id is None:
-            deliveries = claim_next(limit=sizer.size, worker=worker)
-        else:
-            deliveries = claim_chunk(message_id=message_id, limit=sizer.size, worker=worker)
-        if not deliveries:
-            return totals
-        started = time.monotonic()
-        totals.update(send_chunk(deliveries))
-        sizer.sent(len(deliveries), time.monotonic() - started)
+    if message_id is None:
+        claims = ClaimAhead(lambda limit: claim_next(limit=limit, worker=worker))
+    else:
+        claims = ClaimAhead(
+            lambda limit: claim_chunk(message_id=message_id, limit=limit, worker=worker)
+        )
+    try:
+        while deliveries := claims.next(sizer.size):
+            started = time.monotonic()
+            claims.ahead(sizer.size)
+            totals.update(send_chunk(deliveries))
+            sizer.sent(len(deliveries), time.monotonic() - started)
+    finally:
+        claims.close()
+    return totals
+
+
+class ClaimAhead:
+    """A worker's claims, one chunk ahead: while a chunk is sent, a thread of its own (with
+    a connection of its own) claims the next, so the sender does not stand still while
+    the database picks rows (a claim took 5–13 % of a one-worker fan-out's time).
+    PostgreSQL outside a transaction only; elsewhere every claim is made when asked.
+
+    A chunk claimed ahead is held under its lease like any claim. Taken up later than half
+    its lease (after a slow chunk), its lease is renewed first and only the rows still
+    held are sent: a row the sweep gave back meanwhile, perhaps claimed by another worker,
+    is never sent twice. `close()` gives back a chunk claimed ahead and not taken (a
+    worker told to stop); a killed worker's rows come back as any claim's do, through
+    release_claims() or the lease. An urgent message waits at most one chunk (about
+    CHUNK_TARGET_S) behind a chunk claimed ahead.
+    """
+
+    def __init__(self, claim):
+        self._claim = claim
+        self._ahead: Future | None = None
+        self._ahead_at = 0.0
+        self._thread: ThreadPoolExecutor | None = None
+        self._alias = router.db_for_write(Delivery)
+        connection = connections[self._alias]
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim-ahead")
+
+    def next(self, limit: int) -> list["ClaimedDelivery"]:
+        """The next chunk: the one claimed ahead if it holds rows, else claimed now."""
+        if self._ahead is not None:
+            future, age = self._ahead, time.monotonic() - self._ahead_at
+            self._ahead = None
+            rows = future.result()  # raises what the claim raised
+            if rows and age > default_lease_seconds() / 2:
+                rows = _still_held(rows)
+            if rows:
+                return rows
+        return self._claim(limit)
+
+    def ahead(self, limit: int) -> None:
+        """Start claiming the next chunk (of up to `limit` rows) in the background."""
+        if self._thread is not None and self._ahead is None:
+            self._ahead_at = time.monotonic()
+            self._ahead = self._thread.submit(self._claim, limit)
+
+    def close(self) -> None:
+        """Give back a chunk claimed ahead and not taken; close the thread's connection."""
+        if self._thread is None:
+            return
+        try:
+            if self._ahead is not None:
+                rows = self._ahead.result()
+                if rows:
+                    _give_back(rows)
+        finally:
+            self._ahead = None
+            self._thread.submit(self._close_connection).result()
+            self._thread.shutdown()
+            self._thread = None
+
+    def _close_connection(self) -> None:
+        connections[self._alias].close()  # the claim thread's own connection
+
+
+def _still_held(rows: list["ClaimedDelivery"]) -> list["ClaimedDelivery"]:
+    """Renew the lease of claimed rows that are still this claim's and return those. A row
+    the sweep gave back has another state, one claimed again another token: neither is
+    renewed (PostgreSQL re-checks the condition on a row another statement changed)."""
+    tokens = {row.claim_token for row in rows}
+    held = Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], claim_token__in=tokens, state=State.SENDING
+    )
+    held.update(lease_until=timezone.now() + timedelta(seconds=default_lease_seconds()))
+    ids = set(held.values_list("pk", flat=True))
+    return [row for row in rows if row.pk in ids]
+
+
+def _give_back(rows: list["ClaimedDelivery"]) -> int:
+    """Claimed rows, not sent, back to the queue (due at once, not counted as an attempt)."""
+    return Delivery.objects.filter(
+        pk__in=[row.pk for row in rows],
+        claim_token__in={row.claim_token for row in rows},
+        state=State.SENDING,
+    ).update(state=State.QUEUED, lease_until=None, next_attempt_at=None)
 
 
 # Claiming --------------------------------------------------------------------------------

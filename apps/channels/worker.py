@@ -4,10 +4,11 @@
 them running:
 
 - A worker loops: claim a chunk of due rows (urgent messages first), send it, writing the
-  answers back as they come; when nothing is due it waits OUTBOX_POLL_SECONDS and looks
-  again. Every few seconds it sweeps (the rows of dead workers, stopped and expired
-  messages). A retry is due at the moment the push service or the backoff named, so it
-  is sent within a poll of that moment.
+  answers back as they come, while it claims the next chunk in the background; when
+  nothing is due it waits OUTBOX_POLL_SECONDS and looks again. Every few seconds it
+  sweeps (the rows of dead workers, stopped and expired messages). A retry is due at the
+  moment the push service or the backoff named, so it is sent within a poll of that
+  moment.
 - The supervisor notices at once when a worker dies (killed, out of memory, a bug): it
   gives that worker's rows back to the queue and starts a new one. A worker that stops
   showing signs of life (stuck in a call) is killed and replaced. When the supervisor
@@ -71,6 +72,7 @@ class Worker:
         self.heartbeat = heartbeat
         self.stopping = False
         self._last_sweep = float("-inf")
+        self._claims: outbox.ClaimAhead | None = None
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -94,6 +96,7 @@ class Worker:
             busy = self.step()
             if not busy:
                 self._sleep(self.poll)
+        self._close_claims()
         logger.info("outbox worker %s stopped", self.name)
 
     def step(self) -> bool:
@@ -103,16 +106,22 @@ class Worker:
             if time.monotonic() - self._last_sweep >= SWEEP_EVERY_S:
                 self._last_sweep = time.monotonic()
                 outbox.sweep()
-            deliveries = outbox.claim_next(limit=self.sizer.size, worker=self.name)
+            if self._claims is None:
+                self._claims = outbox.ClaimAhead(
+                    lambda limit: outbox.claim_next(limit=limit, worker=self.name)
+                )
+            deliveries = self._claims.next(self.sizer.size)
             if not deliveries:
                 return False
             started = time.monotonic()
+            self._claims.ahead(self.sizer.size)
             outbox.send_chunk(deliveries)
             self.sizer.sent(len(deliveries), time.monotonic() - started)
             return True
         except (DatabaseError, InterfaceError) as exc:
             # The database went away or refused: try again in a moment with a new connection.
             logger.error("outbox worker %s: database error (%s)", self.name, type(exc).__name__)
+            self._close_claims()
             connections.close_all()
             self._sleep(1.0)
         except Exception as exc:
@@ -121,6 +130,18 @@ class Worker:
             logger.debug("outbox worker failure", exc_info=True)
             self._sleep(1.0)
         return False
+
+    def _close_claims(self) -> None:
+        """Give back a chunk claimed ahead; a new ClaimAhead (and connection) next time."""
+        claims, self._claims = self._claims, None
+        if claims is not None:
+            try:
+                claims.close()
+            except (DatabaseError, InterfaceError) as exc:
+                # Its lease runs out; the sweep or the supervisor gives the rows back.
+                logger.error(
+                    "outbox worker %s: could not give back (%s)", self.name, type(exc).__name__
+                )
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds

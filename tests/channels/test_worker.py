@@ -446,3 +446,93 @@ def test_the_worker_command_drains_what_is_due_in_one_process(push, make_device,
 
     assert "'sent': 3" in out.getvalue()
     assert outbox.stats(message)["webpush"]["sent"] == 3
+
+
+# The next chunk claimed while one is sent ------------------------------------------------
+
+
+def test_a_worker_claims_its_next_chunk_in_the_background_while_it_sends(
+    postgresql_committed, push, make_device, make_message, monkeypatch
+):
+    import threading
+
+    message = _message_to(make_message, make_device, 30)
+    claim_chunk = outbox.claim_chunk
+    claimed_in = []
+
+    def spy(**kwargs):
+        rows = claim_chunk(**kwargs)
+        claimed_in.append((threading.get_ident(), len(rows)))
+        return rows
+
+    monkeypatch.setattr(outbox, "claim_chunk", spy)
+
+    totals = outbox.drain(message_id=message.pk, chunk_size=10)
+
+    assert totals == {"sent": 30}
+    assert push.received == 30  # each row once
+    here = threading.get_ident()
+    assert claimed_in[0] == (here, 10)  # the first chunk: nothing to overlap with
+    assert [n for thread, n in claimed_in if thread != here][:2] == [10, 10]
+    assert Delivery.objects.filter(message=message, state="sent").count() == 30
+
+
+def test_a_chunk_claimed_ahead_and_taken_up_late_sends_only_the_rows_still_held(
+    postgresql_committed, make_device, make_message, monkeypatch
+):
+    message = _message_to(make_message, make_device, 6)
+    claims = outbox.ClaimAhead(
+        lambda limit: outbox.claim_chunk(message_id=message.pk, limit=limit, worker="w1")
+    )
+    claims.ahead(6)
+    claims._ahead.result()  # claimed
+    rows = list(Delivery.objects.filter(message=message).order_by("pk"))
+    # Meanwhile the lease ran out: the sweep gave two rows back and another worker took
+    # one of them; a third row is still this claim's.
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(
+        state="queued", lease_until=None
+    )
+    outbox.claim_chunk(message_id=message.pk, limit=1, worker="w2")
+    monkeypatch.setattr(outbox, "default_lease_seconds", lambda: 0)  # taken up "late"
+
+    taken = claims.next(6)
+    claims.close()
+
+    assert sorted(d.pk for d in taken) == [r.pk for r in rows[2:]]
+    renewed = Delivery.objects.filter(pk__in=[d.pk for d in taken])
+    assert all(d.lease_until is not None for d in renewed)
+
+
+def test_a_chunk_claimed_ahead_and_not_taken_goes_back_to_the_queue(
+    postgresql_committed, make_device, make_message
+):
+    message = _message_to(make_message, make_device, 5)
+    claims = outbox.ClaimAhead(
+        lambda limit: outbox.claim_chunk(message_id=message.pk, limit=limit, worker="w1")
+    )
+    claims.ahead(5)
+
+    claims.close()  # a worker told to stop
+
+    assert Delivery.objects.filter(message=message, state="queued").count() == 5
+    assert not Delivery.objects.filter(message=message).exclude(lease_until=None).exists()
+    with connection.cursor() as cursor:  # the claim thread's connection is closed
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_without_postgresql_every_claim_is_made_when_asked(make_device, make_message):
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite and transactions: no claim thread")
+    message = _message_to(make_message, make_device, 3)
+    claims = outbox.ClaimAhead(
+        lambda limit: outbox.claim_chunk(message_id=message.pk, limit=limit, worker="w1")
+    )
+    claims.ahead(3)  # does nothing
+
+    assert not Delivery.objects.filter(message=message, state="sending").exists()
+    assert len(claims.next(3)) == 3
+    claims.close()
