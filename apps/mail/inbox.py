@@ -3,16 +3,15 @@ buurtonderzoek, mark them followed up, and export them as CSV.
 
 Only staff of the mailing's own organisation with the verb "mailing.responses" (and
 country-wide managers) get in: `Mailing.objects.visible_to` narrows to the organisation,
-policy.require checks the role and scope. Everyone else gets 404, so the inbox does not
-even say that a mailing exists. Photos are served through a view with the same check,
-never as public media URLs. Reading and exporting are audited.
+policy checks the role and scope. Everyone else gets 404, so the inbox does not even say
+that a mailing exists. Photos are served through a view with the same check, never as
+public media URLs. Reading and exporting are audited; opening a response and marking it
+are verbs in services.py.
 """
 
 import csv
 import mimetypes
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,58 +25,12 @@ from apps.governance import audit, policy
 from apps.governance.access import staff_required
 from apps.participants.phones import display as display_phone
 
+from . import services
 from .models import Mailing, Response, ResponseEntry
 
-VERB = "mailing.responses"
+VERB = services.RESPONSES
 # Characters that make a spreadsheet read a cell as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-# Verbs -----------------------------------------------------------------------------------
-
-
-def require_inbox(user, mailing: Mailing) -> None:
-    """PermissionDenied unless `user` may read the responses of `mailing`."""
-    if not Mailing.objects.visible_to(user).filter(pk=mailing.pk).exists():
-        raise PermissionDenied
-    policy.require(user, VERB, mailing)
-
-
-def response_open(*, response: Response, by, request=None) -> Response:
-    """Staff open a response: a new one becomes read. Every opening is audited."""
-    require_inbox(by, response.mailing)
-    with transaction.atomic():
-        marked = Response.objects.filter(pk=response.pk, status=Response.Status.NEW).update(
-            status=Response.Status.READ, updated_at=timezone.now()
-        )
-        if marked:
-            response.status = Response.Status.READ
-        audit.record(
-            verb="mail.response.opened",
-            actor=by,
-            target=response,
-            request=request,
-            detail={"mailing": response.mailing_id},
-        )
-    return response
-
-
-def response_set_status(*, response: Response, status: str, by, request=None) -> Response:
-    """New, read or followed up, as staff mark it."""
-    require_inbox(by, response.mailing)
-    if status not in Response.Status.values:
-        raise ValueError(f"unknown status {status!r}")
-    with transaction.atomic():
-        Response.objects.filter(pk=response.pk).update(status=status, updated_at=timezone.now())
-        response.status = status
-        audit.record(
-            verb="mail.response.status",
-            actor=by,
-            target=response,
-            request=request,
-            detail={"mailing": response.mailing_id, "status": status},
-        )
-    return response
 
 
 # Views -----------------------------------------------------------------------------------
@@ -115,7 +68,7 @@ def inbox(request, pk):
 def response_detail(request, pk, response_pk):
     mailing = _mailing_for(request, pk)
     response = _response_for(mailing, response_pk)
-    response_open(response=response, by=request.user, request=request)
+    services.response_open(response=response, by=request.user, request=request)
     context = {
         "mailing": mailing,
         "response": response,
@@ -136,7 +89,7 @@ def response_status(request, pk, response_pk):
     status = request.POST.get("status", "")
     if status not in Response.Status.values:
         return HttpResponse(_("Onbekende status."), status=400, content_type="text/plain")
-    response_set_status(response=response, status=status, by=request.user, request=request)
+    services.response_set_status(response=response, status=status, by=request.user, request=request)
     return redirect("mail_inbox:response", pk=mailing.pk, response_pk=response.pk)
 
 

@@ -1,15 +1,14 @@
 """The citizens' side of Burgernetmail: answer a buurtonderzoek through the respond link in
 the mail, and unsubscribe from e-mail (the visible link and the RFC 8058 one-click POST).
 
-Both pages are opened by a signed link (links.py) and need no log-in. The two verbs they
-call, `response_submit` and `email_unsubscribe`, are at the top.
+Both pages are opened by a signed link (links.py) and need no log-in. They parse the
+request and call the verbs in services.py (`response_submit`, `email_unsubscribe`).
 """
 
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,9 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.governance import audit
 from apps.governance.access import is_staff_verified
-from apps.participants import services as participant_services
 from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
@@ -29,9 +26,10 @@ from apps.web import photos, ratelimit
 from apps.web.client import client_ip, declared_length
 
 from . import links
-from .models import Kind, Mailing, Response, ResponseEntry
+from .models import Kind, Mailing, Response
 from .public_forms import RespondForm, UnsubscribeForm
 from .rendering import render_html
+from .services import email_unsubscribe, response_submit
 
 # (limit, window in seconds): per link and client, and per client over all links.
 RESPOND_LIMITS = {
@@ -45,103 +43,6 @@ MSG_NOT_SENT = _lazy("Uw reactie is niet verstuurd. Kies een kleinere foto en pr
 SENT = "ontvangen"  # ?ontvangen after an answer: the page thanks the sender
 DONE = "afgemeld"  # ?afgemeld after unsubscribing
 ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
-UNSUBSCRIBED = "unsubscribed"
-
-
-# Verbs -----------------------------------------------------------------------------------
-
-
-def response_submit(
-    *,
-    mailing: Mailing,
-    participant: Participant,
-    observation: str,
-    observed_when: str = "",
-    photo=None,
-    contact_name: str = "",
-    contact_phone: str = "",
-    contact_email: str = "",
-    may_call: bool = False,
-) -> ResponseEntry:
-    """A participant's answer to a buurtonderzoek, or an addition to an earlier one.
-
-    The first answer creates the mailing's Response for the participant; every answer is a
-    ResponseEntry. An addition sends the Response back to "new" and replaces the contact
-    details the participant filled in again (empty ones keep the earlier). The photo passes
-    photos.prepare (real image, size, metadata stripped, resized). Raises ValidationError
-    (nothing saved) for a photo that is refused or a mailing that takes no answers.
-    """
-    if not mailing.is_inquiry or mailing.state not in (Mailing.State.SENDING, Mailing.State.SENT):
-        raise ValidationError("this mailing takes no answers", code="state")
-    observation = (observation or "").strip()
-    if not observation:
-        raise ValidationError({"observation": ValidationError("empty", code="required")})
-    entry = ResponseEntry(observation=observation, observed_when=(observed_when or "").strip())
-    if photo:
-        entry.photo = photos.prepare(photo)
-    contact = {
-        "contact_name": contact_name,
-        "contact_phone": contact_phone,
-        "contact_email": contact_email,
-    }
-    with transaction.atomic():
-        response, created = _response_for_update(mailing, participant, contact, may_call)
-        if not created:
-            for field, value in contact.items():
-                if value:
-                    setattr(response, field, value)
-            response.may_call = response.may_call or may_call
-            response.status = Response.Status.NEW
-            response.save()
-        entry.response = response
-        entry.full_clean(exclude=["response"])
-        entry.save()
-        # Who answered stays out of the trail: the response is named by its id only.
-        audit.record(
-            verb="mail.response.received",
-            target=response,
-            detail={"mailing": mailing.pk, "entry": entry.pk, "addition": not created},
-        )
-    return entry
-
-
-def _response_for_update(mailing, participant, contact: dict, may_call: bool):
-    """The participant's Response to the mailing, locked; created when there is none."""
-    existing = (
-        Response.objects.select_for_update()
-        .filter(mailing=mailing, participant=participant)
-        .first()
-    )
-    if existing is not None:
-        return existing, False
-    response = Response(mailing=mailing, participant=participant, may_call=may_call, **contact)
-    response.full_clean(exclude=["mailing", "participant"])
-    try:
-        with transaction.atomic():
-            response.save()
-    except IntegrityError:  # the same participant answered at the same moment elsewhere
-        return Response.objects.select_for_update().get(
-            mailing=mailing, participant=participant
-        ), False
-    return response, True
-
-
-def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int, via: str) -> bool:
-    """Stop e-mail to the participant's address (until it is confirmed again).
-
-    Idempotent: True only when this call blocked the address. An address already blocked
-    (bounced, complained, unsubscribed) keeps its reason; a link for an address the
-    participant no longer has changes nothing. Audited without personal data.
-    """
-    if not participant.email or email_digest(participant.email) != digest:
-        return False
-    return participant_services.email_suppress(
-        participant_id=participant.pk,
-        reason=UNSUBSCRIBED,
-        address=participant.email,
-        verb="mail.unsubscribed",
-        detail={"mailing": mailing_id, "via": via},
-    )
 
 
 # Respond ---------------------------------------------------------------------------------
@@ -368,10 +269,7 @@ def mailing_image(request, pk):
     Nothing under MEDIA_ROOT is served as a folder."""
     mailing = get_object_or_404(Mailing.objects.exclude(image=""), pk=pk)
     sent = mailing.state in (Mailing.State.SENDING, Mailing.State.SENT)
-    if not sent and not (
-        is_staff_verified(request.user)
-        and Mailing.objects.visible_to(request.user).filter(pk=mailing.pk).exists()
-    ):
+    if not sent and not (is_staff_verified(request.user) and mailing.is_visible_to(request.user)):
         raise Http404
     content_type = IMAGE_TYPES.get(PurePath(mailing.image.name).suffix.lower())
     if content_type is None:

@@ -326,7 +326,7 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
     }
     if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
         context["recipient_count"] = selection.count(mailing)
-        context["problems"] = services.send_problems(mailing)
+        context["problems"] = services.mailing_send_problems(mailing)
     return render(request, "mail/staff/detail.html", context, status=status)
 
 
@@ -347,7 +347,7 @@ def send(request, pk):
         errors = [_("Bevestig dat u het voorbeeld en het aantal ontvangers hebt gezien.")]
         return _detail(request, mailing, status=400, errors=errors)
     try:
-        mailing = services.mailing_send(mailing=mailing, by=request.user)
+        mailing = services.mailing_submit(mailing=mailing, by=request.user)
     except ValidationError as exc:
         return _detail(request, mailing, status=400, errors=exc.messages)
     if mailing.state == Mailing.State.SUBMITTED:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.governance.models import AuditEntry
-from apps.mail import public
+from apps.mail import public, services
 from apps.mail.models import Mailing, Response, ResponseEntry
 from apps.web import photos
 
@@ -276,7 +276,7 @@ def test_the_service_refuses_a_mailing_that_takes_no_answers(preventive, partici
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        public.response_submit(mailing=preventive, participant=participant, observation="x")
+        services.response_submit(mailing=preventive, participant=participant, observation="x")
     assert not Response.objects.exists()
 
 
