@@ -10,10 +10,9 @@ are verbs in services.py.
 """
 
 import csv
-import mimetypes
 
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.governance import audit, policy
 from apps.governance.access import staff_required
 from apps.participants.phones import display as display_phone
+from apps.web.images import image_response
 
 from . import services
 from .models import Mailing, Response, ResponseEntry
@@ -101,14 +101,7 @@ def photo(request, pk, entry_pk):
     entry = get_object_or_404(
         ResponseEntry.objects.exclude(photo=""), pk=entry_pk, response__mailing=mailing
     )
-    try:
-        handle = entry.photo.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    content_type = mimetypes.guess_type(entry.photo.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return image_response(entry.photo)
 
 
 @require_safe
