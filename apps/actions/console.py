@@ -9,7 +9,6 @@ policy: an operator sees and acts on the actions of the own region only.
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +30,8 @@ from apps.governance.access import staff_required
 from apps.governance.models import PostcodeArea
 from apps.governance.policy import Scope
 from apps.participants import geocoding
+from apps.web.forms import add_errors
+from apps.web.maps import tiles_attribution, tiles_url
 
 from . import services, targeting
 from .forms import (
@@ -169,8 +170,8 @@ def neighbour(request, pk):
         "action": action,
         "persons": action.persons.all(),
         "vehicles": action.vehicles.all(),
-        "tiles_url": _tiles_url(),
-        "tiles_attribution": _tiles_attribution(),
+        "tiles_url": tiles_url(),
+        "tiles_attribution": tiles_attribution(),
     }
     return _render(request, "actions/console/neighbour.html", context)
 
@@ -186,21 +187,9 @@ def _form_context(form, persons, vehicles, action: Action | None = None) -> dict
         "vehicles": vehicles,
         "action": action,
         "time_critical_defaults": {str(k): v for k, v in Action.TIME_CRITICAL_BY_DEFAULT.items()},
-        "tiles_url": _tiles_url(),
-        "tiles_attribution": _tiles_attribution(),
+        "tiles_url": tiles_url(),
+        "tiles_attribution": tiles_attribution(),
     }
-
-
-def _tiles_url() -> str:
-    tiles = settings.LEAFLET_CONFIG.get("TILES", "")
-    if isinstance(tiles, list | tuple):  # django-leaflet's [(name, url, options), …]
-        tiles = tiles[0][1] if tiles else ""
-    return tiles
-
-
-def _tiles_attribution() -> str:
-    host = urlsplit(_tiles_url()).hostname or ""
-    return "© OpenStreetMap" if host.endswith("openstreetmap.org") else ""
 
 
 def _point_problem(request, fields: dict) -> str | None:
@@ -237,7 +226,7 @@ def create(request):
                     **fields,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
                 status = 403
@@ -294,7 +283,7 @@ def edit(request, pk):
                 if getattr(exc, "code", None) == "state":  # released meanwhile
                     action.refresh_from_db()
                     return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
-                _add_errors(form, exc)
+                add_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
                 status = 403
@@ -305,14 +294,6 @@ def edit(request, pk):
     stored = Action.objects.select_related("police_unit").get(pk=action.pk)
     context = _form_context(form, persons, vehicles, stored)
     return _render(request, "actions/console/create.html", context, status=status)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # Map helpers: reach and address -----------------------------------------------------------------
@@ -553,8 +534,8 @@ def _detail(request, action: Action, status: int = 200, **forms):
         cancel_form=forms.get("cancel_form") or CancelForm(),
         release_errors=forms.get("release_errors", []),
         edit_errors=forms.get("edit_errors", []),
-        tiles_url=_tiles_url(),
-        tiles_attribution=_tiles_attribution(),
+        tiles_url=tiles_url(),
+        tiles_attribution=tiles_attribution(),
         reaches_units=", ".join(action.reaches_units.values_list("name", flat=True)),
     )
     if action.state == Action.State.DRAFT:
@@ -655,7 +636,7 @@ def _follow_up(request, pk, form_class, verb, form_name: str, done: str):
         try:
             verb(action=action, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, done)
             return redirect("console:detail", pk=action.pk)

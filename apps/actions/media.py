@@ -2,39 +2,29 @@
 
 Nothing under MEDIA_ROOT is served as such: an action's photo is public only while its
 action is (released, ended or cancelled; an exercise only to the staff who follow it), and
-a citizen's tip photo only to the staff of the action's region. Files are read through the
-storage, so any storage backend works.
+a citizen's tip photo only to the staff of the action's region. The answer itself is
+apps/web/images.py's.
 """
 
-from pathlib import PurePath
-
 from django.conf import settings
-from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from apps.governance import policy
 from apps.governance.access import is_staff_verified, staff_required
+from apps.web.images import PRIVATE_CACHE, image_response
 
 from .models import Action, Tip
 
 VIEW = "action.view"
-# Only what photos.prepare writes (JPEG, PNG) and what it accepts (WebP) is served.
-CONTENT_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
 # A running action's photo may sit in shared caches briefly: it goes out to thousands of
 # phones at once, and it cannot change once the action is released.
 RELEASED_CACHE = "public, max-age=300"
 # Once the action is over (or was withdrawn) the photo is no longer on show; it is still
 # served for a late push, but kept in no cache.
 OVER_CACHE = "no-store"
-PRIVATE_CACHE = "private, no-store"
 PUBLIC_STATES = frozenset({Action.State.RELEASED, Action.State.ENDED, Action.State.CANCELLED})
 
 
@@ -67,7 +57,7 @@ def action_photo(request, ref):
         cache = RELEASED_CACHE
     else:
         cache = OVER_CACHE
-    return _serve(action.photo, cache=cache)
+    return image_response(action.photo, cache=cache)
 
 
 @require_safe
@@ -79,7 +69,7 @@ def console_action_photo(request, pk):
     )
     if not policy.can(request.user, VIEW, action):
         raise Http404  # another region's action is as unknown as a missing one
-    return _serve(action.photo, cache=PRIVATE_CACHE)
+    return image_response(action.photo)
 
 
 @require_safe
@@ -91,18 +81,4 @@ def tip_photo(request, pk):
     )
     if not policy.can(request.user, VIEW, tip.action):
         raise Http404
-    return _serve(tip.photo, cache=PRIVATE_CACHE)
-
-
-def _serve(photo: FieldFile, *, cache: str) -> FileResponse:
-    content_type = CONTENT_TYPES.get(PurePath(photo.name).suffix.lower())
-    if content_type is None:
-        raise Http404
-    try:
-        handle = photo.storage.open(photo.name, "rb")
-    except OSError:  # gone from the storage
-        raise Http404 from None
-    response = FileResponse(handle, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = cache
-    return response
+    return image_response(tip.photo)

@@ -2,7 +2,7 @@
 form. An action is found by its random `ref`, never by its database id; drafts do not exist
 here."""
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from apps.governance.geo import bounding_box, distance_m
 from apps.governance.models import PostcodeArea
-from apps.participants.forms import error_links
-from apps.web import photos, ratelimit
-from apps.web.client import client_ip, declared_length
+from apps.web import maps, photos, ratelimit
+from apps.web.client import client_key
+from apps.web.forms import add_errors, error_links
 
 from . import media, services
 from .models import Action
@@ -28,13 +28,11 @@ TIP_LIMITS = {
     "tip.action_ip": (5, 10 * 60),
     "tip.ip": (20, 60 * 60),
 }
+RATE = ratelimit.Limits("actions", TIP_LIMITS)
 TIP_SENT = "ontvangen"  # ?tip=ontvangen after a tip: the page thanks the sender
 # How far from the incident point a place name may lie to describe where it was.
 PLACE_SEARCH_M = 10_000
 WHATSAPP_SHARE = "https://wa.me/?text="
-# A tip is a photo of at most photos.MAX_UPLOAD_BYTES and a little text; a request much
-# larger is refused before its body is read (and stored in a temporary file).
-MAX_TIP_REQUEST_BYTES = photos.MAX_UPLOAD_BYTES + 64 * 1024
 
 
 @require_safe
@@ -54,7 +52,7 @@ def tip(request, ref):
     file) just to find the token. This is Django's documented pattern for a view that must
     act before the body is read: csrf_exempt outside, csrf_protect inside."""
     action = _public_action(ref)
-    if declared_length(request) > MAX_TIP_REQUEST_BYTES:
+    if photos.photo_form_too_large(request):
         form = TipForm() if action.accepts_tips() else None
         return _render(request, action, form, status=413, too_large=True)
     return _tip(request, action)
@@ -62,7 +60,8 @@ def tip(request, ref):
 
 @csrf_protect
 def _tip(request, action: Action):
-    if _over_limit(request, action):
+    ip = client_key(request)
+    if RATE.exceeded({"tip.action_ip": f"{action.ref}:{ip}", "tip.ip": ip}):
         return render(request, "actions/public/rate_limited.html", {"action": action}, status=429)
     if not action.accepts_tips():
         return _render(request, action, None, status=409)
@@ -77,7 +76,9 @@ def _tip(request, action: Action):
         if getattr(exc, "code", None) == "state":  # ended while the citizen was typing
             action.refresh_from_db()
             return _render(request, action, None, status=409)
-        _add_service_errors(form, exc)
+        # tip_submit checks the text and the state itself; what else it raises comes
+        # from photos.prepare, so it is about the photo.
+        add_errors(form, exc, field="photo")
         return _render(request, action, form, status=400)
     return _thanks(action)
 
@@ -96,29 +97,9 @@ def _public_action(ref) -> Action:
     )
 
 
-def _over_limit(request, action: Action) -> bool:
-    ip = client_ip(request) or "unknown"
-    idents = {"tip.action_ip": f"{action.ref}:{ip}", "tip.ip": ip}
-    over = False
-    for scope, ident in idents.items():  # count both, even when the first is over
-        limit, window_s = TIP_LIMITS[scope]
-        over |= not ratelimit.hit(f"actions.{scope}", ident, limit=limit, window_s=window_s)
-    return over
-
-
 def _tip_fields(form: TipForm) -> dict:
     data = form.cleaned_data
     return {"text": data["text"], "photo": data["photo"] or None, "phone": data["phone"]}
-
-
-def _add_service_errors(form: TipForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        # tip_submit checks the text and the state itself; what else it raises comes
-        # from photos.prepare, so it is about the photo.
-        form.add_error("photo", exc)
 
 
 def _thanks(action: Action):
@@ -157,7 +138,7 @@ def _render(
         "share_text": share_text,
         "whatsapp_url": WHATSAPP_SHARE + quote(share_text, safe=""),
         "form": form,
-        "errors": error_links(form) if form is not None and form.is_bound else [],
+        "errors": error_links(form),
         "tip_sent": tip_sent,
         "too_large": photos.MSG_TOO_LARGE if too_large else "",
     }
@@ -177,18 +158,14 @@ def _place_near(lat: float, lon: float) -> str:
 
 def _map_config(action: Action) -> dict | None:
     """What public.js needs to draw the circle; None without tiles (the text says where)."""
-    tiles = settings.LEAFLET_CONFIG.get("TILES")
-    if isinstance(tiles, list | tuple):  # django-leaflet's [(label, url, options)] form
-        tiles = tiles[0][1] if tiles else ""
+    tiles = maps.tiles_url()
     if not tiles:
         return None
-    host = urlsplit(tiles).hostname or ""
-    attribution = "© OpenStreetMap" if host.endswith("openstreetmap.org") else ""
     return {
         # The circle is what citizens see; its centre needs no more than ~10 m precision.
         "lat": round(action.lat, 4),
         "lon": round(action.lon, 4),
         "radius_m": action.radius_m,
         "tiles": tiles,
-        "attribution": attribution,
+        "attribution": maps.tiles_attribution(),
     }

@@ -2,20 +2,17 @@
 optional number to be called back on."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.participants import phones
+from apps.web.forms import OpenForm, optional_phone_field, photo_field
 
 TIP_TEXT_MAX = 2000
 
 MSG_TEXT_REQUIRED = _("Beschrijf wat u zag.")
 
 
-class TipForm(forms.Form):
-    # Server-side validation explains errors next to each field (as on the registration site).
-    use_required_attribute = False
-
+class TipForm(OpenForm):
     text = forms.CharField(
         label=_("Wat heeft u gezien?"),
         max_length=TIP_TEXT_MAX,
@@ -24,37 +21,13 @@ class TipForm(forms.Form):
         % {"max": TIP_TEXT_MAX},
         error_messages={"required": MSG_TEXT_REQUIRED},
     )
-    photo = forms.FileField(
-        label=_("Foto (niet verplicht)"),
-        required=False,
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text=_("Een JPEG-, PNG- of WebP-foto van hooguit 10 MB."),
-    )
-    phone = forms.CharField(
-        label=_("Uw telefoonnummer (niet verplicht)"),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    photo = photo_field()
+    phone = optional_phone_field(
         help_text=_(
             "Uw tip is anoniem, tenzij u een nummer achterlaat. Dan kan de politie u terugbellen."
         ),
     )
-    # Left empty by people (it is hidden); bots that fill in every field give themselves away.
-    website = forms.CharField(label=_("Laat dit veld leeg"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    def clean_text(self):
-        text = self.cleaned_data["text"].strip()
-        if not text:
-            raise ValidationError(MSG_TEXT_REQUIRED, code="required")
-        return text
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()
         return phones.callback_number(raw) if raw else ""
-
-    def is_bot(self) -> bool:
-        return bool(self.data.get("website"))

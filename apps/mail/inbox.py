@@ -3,18 +3,16 @@ buurtonderzoek, mark them followed up, and export them as CSV.
 
 Only staff of the mailing's own organisation with the verb "mailing.responses" (and
 country-wide managers) get in: `Mailing.objects.visible_to` narrows to the organisation,
-policy.require checks the role and scope. Everyone else gets 404, so the inbox does not
-even say that a mailing exists. Photos are served through a view with the same check,
-never as public media URLs. Reading and exporting are audited.
+policy checks the role and scope. Everyone else gets 404, so the inbox does not even say
+that a mailing exists. Photos are served through a view with the same check, never as
+public media URLs. Reading and exporting are audited; opening a response and marking it
+are verbs in services.py.
 """
 
 import csv
-import mimetypes
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,59 +23,14 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.governance import audit, policy
 from apps.governance.access import staff_required
 from apps.participants.phones import display as display_phone
+from apps.web.images import image_response
 
+from . import services
 from .models import Mailing, Response, ResponseEntry
 
-VERB = "mailing.responses"
+VERB = services.RESPONSES
 # Characters that make a spreadsheet read a cell as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-# Verbs -----------------------------------------------------------------------------------
-
-
-def require_inbox(user, mailing: Mailing) -> None:
-    """PermissionDenied unless `user` may read the responses of `mailing`."""
-    if not Mailing.objects.visible_to(user).filter(pk=mailing.pk).exists():
-        raise PermissionDenied
-    policy.require(user, VERB, mailing)
-
-
-def response_open(*, response: Response, by, request=None) -> Response:
-    """Staff open a response: a new one becomes read. Every opening is audited."""
-    require_inbox(by, response.mailing)
-    with transaction.atomic():
-        marked = Response.objects.filter(pk=response.pk, status=Response.Status.NEW).update(
-            status=Response.Status.READ, updated_at=timezone.now()
-        )
-        if marked:
-            response.status = Response.Status.READ
-        audit.record(
-            verb="mail.response.opened",
-            actor=by,
-            target=response,
-            request=request,
-            detail={"mailing": response.mailing_id},
-        )
-    return response
-
-
-def response_set_status(*, response: Response, status: str, by, request=None) -> Response:
-    """New, read or followed up, as staff mark it."""
-    require_inbox(by, response.mailing)
-    if status not in Response.Status.values:
-        raise ValueError(f"unknown status {status!r}")
-    with transaction.atomic():
-        Response.objects.filter(pk=response.pk).update(status=status, updated_at=timezone.now())
-        response.status = status
-        audit.record(
-            verb="mail.response.status",
-            actor=by,
-            target=response,
-            request=request,
-            detail={"mailing": response.mailing_id, "status": status},
-        )
-    return response
 
 
 # Views -----------------------------------------------------------------------------------
@@ -115,7 +68,7 @@ def inbox(request, pk):
 def response_detail(request, pk, response_pk):
     mailing = _mailing_for(request, pk)
     response = _response_for(mailing, response_pk)
-    response_open(response=response, by=request.user, request=request)
+    services.response_open(response=response, by=request.user, request=request)
     context = {
         "mailing": mailing,
         "response": response,
@@ -136,7 +89,7 @@ def response_status(request, pk, response_pk):
     status = request.POST.get("status", "")
     if status not in Response.Status.values:
         return HttpResponse(_("Onbekende status."), status=400, content_type="text/plain")
-    response_set_status(response=response, status=status, by=request.user, request=request)
+    services.response_set_status(response=response, status=status, by=request.user, request=request)
     return redirect("mail_inbox:response", pk=mailing.pk, response_pk=response.pk)
 
 
@@ -148,14 +101,7 @@ def photo(request, pk, entry_pk):
     entry = get_object_or_404(
         ResponseEntry.objects.exclude(photo=""), pk=entry_pk, response__mailing=mailing
     )
-    try:
-        handle = entry.photo.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    content_type = mimetypes.guess_type(entry.photo.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return image_response(entry.photo)
 
 
 @require_safe

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.participants.tokens import email_digest
+from apps.web.tokens import ExpiredToken, InvalidToken, load
 
 RESPOND_SALT = "mail.respond"
 UNSUBSCRIBE_SALT = "mail.unsubscribe"
@@ -29,14 +30,6 @@ UNSUBSCRIBE_SALT = "mail.unsubscribe"
 # plus the time a mailing may take to go out; the deadline inside it decides before that.
 RESPOND_MAX_AGE_S = 92 * 24 * 3600
 UNSUBSCRIBE_MAX_AGE_S = 365 * 24 * 3600
-
-
-class InvalidLink(Exception):
-    """A token that was altered, made for another purpose, or is malformed."""
-
-
-class ExpiredLink(InvalidLink):
-    """A genuine token past its deadline."""
 
 
 @dataclass(frozen=True)
@@ -59,26 +52,14 @@ def respond_closes_at(mailing) -> datetime:
     return sent_at + timedelta(days=mailing.response_days)
 
 
-def _load(token: str, *, salt: str, max_age: int) -> dict:
-    try:
-        data = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired as exc:
-        raise ExpiredLink from exc
-    except signing.BadSignature as exc:
-        raise InvalidLink from exc
-    if not isinstance(data, dict):
-        raise InvalidLink
-    return data
-
-
 def make_respond_token(mailing, participant, *, closes_at: datetime | None = None) -> str:
     return LinkMaker(mailing, closes_at=closes_at).respond_token(participant)
 
 
 def read_respond_token(token: str, *, now: datetime | None = None) -> RespondLink:
-    """The link's mailing, participant and deadline; ExpiredLink after the deadline,
-    InvalidLink for anything not made by make_respond_token."""
-    data = _load(token, salt=RESPOND_SALT, max_age=RESPOND_MAX_AGE_S)
+    """The link's mailing, participant and deadline; ExpiredToken after the deadline,
+    InvalidToken for anything not made by make_respond_token."""
+    data = load(token, salt=RESPOND_SALT, max_age=RESPOND_MAX_AGE_S)
     try:
         link = RespondLink(
             mailing_id=int(data["m"]),
@@ -86,9 +67,9 @@ def read_respond_token(token: str, *, now: datetime | None = None) -> RespondLin
             closes_at=datetime.fromtimestamp(int(data["x"]), tz=UTC),
         )
     except (KeyError, ValueError, TypeError, OverflowError) as exc:
-        raise InvalidLink from exc
+        raise InvalidToken from exc
     if (now or timezone.now()) >= link.closes_at:
-        raise ExpiredLink
+        raise ExpiredToken
     return link
 
 
@@ -97,7 +78,7 @@ def make_unsubscribe_token(mailing, participant) -> str:
 
 
 def read_unsubscribe_token(token: str) -> UnsubscribeLink:
-    data = _load(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE_S)
+    data = load(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE_S)
     try:
         return UnsubscribeLink(
             mailing_id=int(data["m"]),
@@ -105,7 +86,7 @@ def read_unsubscribe_token(token: str) -> UnsubscribeLink:
             email_digest=str(data["e"]),
         )
     except (KeyError, ValueError, TypeError) as exc:
-        raise InvalidLink from exc
+        raise InvalidToken from exc
 
 
 class LinkMaker:

@@ -168,6 +168,10 @@ class Mailing(models.Model):
     def audit_label(self) -> str:
         return f"mailing {self.pk}"
 
+    def is_visible_to(self, user) -> bool:
+        """May `user` see this mailing at all? MailingQuerySet.visible_to decides."""
+        return type(self).objects.visible_to(user).filter(pk=self.pk).exists()
+
     def scope(self) -> Scope:
         """Where the mailing lies for the scope policy: its organisation's area. Its areas
         must lie inside it, and its recipients are clipped to it (see selection.py)."""

@@ -1,16 +1,14 @@
 """The citizens' side of Burgernetmail: answer a buurtonderzoek through the respond link in
 the mail, and unsubscribe from e-mail (the visible link and the RFC 8058 one-click POST).
 
-Both pages are opened by a signed link (links.py) and need no log-in. The two verbs they
-call, `response_submit` and `email_unsubscribe`, are at the top.
+Both pages are opened by a signed link (links.py) and need no log-in. They parse the
+request and call the verbs in services.py (`response_submit`, `email_unsubscribe`).
 """
 
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,129 +17,32 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.governance import audit
 from apps.governance.access import is_staff_verified
-from apps.participants import services as participant_services
-from apps.participants.forms import error_links
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
-from apps.web import photos, ratelimit
-from apps.web.client import client_ip, declared_length
+from apps.web import images, photos, ratelimit
+from apps.web.client import client_key
+from apps.web.forms import add_errors, error_links
+from apps.web.tokens import ExpiredToken, InvalidToken
 
 from . import links
-from .models import Kind, Mailing, Response, ResponseEntry
+from .models import Kind, Mailing, Response
 from .public_forms import RespondForm, UnsubscribeForm
 from .rendering import render_html
+from .services import email_unsubscribe, response_submit
 
 # (limit, window in seconds): per link and client, and per client over all links.
 RESPOND_LIMITS = {
     "respond.link_ip": (10, 3600),
     "respond.ip": (30, 3600),
 }
-# An answer is a photo of at most photos.MAX_UPLOAD_BYTES and a little text; a request much
-# larger is refused before its body is read (and stored in a temporary file).
-MAX_RESPOND_REQUEST_BYTES = photos.MAX_UPLOAD_BYTES + 64 * 1024
+RATE = ratelimit.Limits("mail", RESPOND_LIMITS)
 MSG_NOT_SENT = _lazy("Uw reactie is niet verstuurd. Kies een kleinere foto en probeer het opnieuw.")
 SENT = "ontvangen"  # ?ontvangen after an answer: the page thanks the sender
 DONE = "afgemeld"  # ?afgemeld after unsubscribing
 ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
-UNSUBSCRIBED = "unsubscribed"
-
-
-# Verbs -----------------------------------------------------------------------------------
-
-
-def response_submit(
-    *,
-    mailing: Mailing,
-    participant: Participant,
-    observation: str,
-    observed_when: str = "",
-    photo=None,
-    contact_name: str = "",
-    contact_phone: str = "",
-    contact_email: str = "",
-    may_call: bool = False,
-) -> ResponseEntry:
-    """A participant's answer to a buurtonderzoek, or an addition to an earlier one.
-
-    The first answer creates the mailing's Response for the participant; every answer is a
-    ResponseEntry. An addition sends the Response back to "new" and replaces the contact
-    details the participant filled in again (empty ones keep the earlier). The photo passes
-    photos.prepare (real image, size, metadata stripped, resized). Raises ValidationError
-    (nothing saved) for a photo that is refused or a mailing that takes no answers.
-    """
-    if not mailing.is_inquiry or mailing.state not in (Mailing.State.SENDING, Mailing.State.SENT):
-        raise ValidationError("this mailing takes no answers", code="state")
-    observation = (observation or "").strip()
-    if not observation:
-        raise ValidationError({"observation": ValidationError("empty", code="required")})
-    entry = ResponseEntry(observation=observation, observed_when=(observed_when or "").strip())
-    if photo:
-        entry.photo = photos.prepare(photo)
-    contact = {
-        "contact_name": contact_name,
-        "contact_phone": contact_phone,
-        "contact_email": contact_email,
-    }
-    with transaction.atomic():
-        response, created = _response_for_update(mailing, participant, contact, may_call)
-        if not created:
-            for field, value in contact.items():
-                if value:
-                    setattr(response, field, value)
-            response.may_call = response.may_call or may_call
-            response.status = Response.Status.NEW
-            response.save()
-        entry.response = response
-        entry.full_clean(exclude=["response"])
-        entry.save()
-        # Who answered stays out of the trail: the response is named by its id only.
-        audit.record(
-            verb="mail.response.received",
-            target=response,
-            detail={"mailing": mailing.pk, "entry": entry.pk, "addition": not created},
-        )
-    return entry
-
-
-def _response_for_update(mailing, participant, contact: dict, may_call: bool):
-    """The participant's Response to the mailing, locked; created when there is none."""
-    existing = (
-        Response.objects.select_for_update()
-        .filter(mailing=mailing, participant=participant)
-        .first()
-    )
-    if existing is not None:
-        return existing, False
-    response = Response(mailing=mailing, participant=participant, may_call=may_call, **contact)
-    response.full_clean(exclude=["mailing", "participant"])
-    try:
-        with transaction.atomic():
-            response.save()
-    except IntegrityError:  # the same participant answered at the same moment elsewhere
-        return Response.objects.select_for_update().get(
-            mailing=mailing, participant=participant
-        ), False
-    return response, True
-
-
-def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int, via: str) -> bool:
-    """Stop e-mail to the participant's address (until it is confirmed again).
-
-    Idempotent: True only when this call blocked the address. An address already blocked
-    (bounced, complained, unsubscribed) keeps its reason; a link for an address the
-    participant no longer has changes nothing. Audited without personal data.
-    """
-    if not participant.email or email_digest(participant.email) != digest:
-        return False
-    return participant_services.email_suppress(
-        participant_id=participant.pk,
-        reason=UNSUBSCRIBED,
-        address=participant.email,
-        verb="mail.unsubscribed",
-        detail={"mailing": mailing_id, "via": via},
-    )
+# A mailing's image is public once the mailing is sent (it cannot change then).
+SENT_IMAGE_CACHE = "public, max-age=86400"
 
 
 # Respond ---------------------------------------------------------------------------------
@@ -168,7 +69,7 @@ class _RespondPage:
             "response": self.response,
             "entry_count": self.response.entries.count() if self.response else 0,
             "form": form,
-            "errors": error_links(form) if form.is_bound else [],
+            "errors": error_links(form),
             "sent": request.method == "GET" and SENT in request.GET,
         }
         return render(request, "mail/public/respond.html", context, status=status)
@@ -184,9 +85,9 @@ def respond(request, token):
     (apps/actions/public.py): csrf_exempt outside, csrf_protect inside."""
     try:
         link = links.read_respond_token(token)
-    except links.ExpiredLink:
+    except ExpiredToken:
         return _link_page(request, "closed", status=410)
-    except links.InvalidLink:
+    except InvalidToken:
         return _link_page(request, "invalid")
     mailing, participant = _respond_target(link)
     if mailing is None:
@@ -195,14 +96,15 @@ def respond(request, token):
     page = _RespondPage(link=link, mailing=mailing, participant=participant, response=response)
     if request.method != "POST":
         return page.render(request, RespondForm(has_phone=page.has_phone))
-    if declared_length(request) > MAX_RESPOND_REQUEST_BYTES:
+    if photos.photo_form_too_large(request):
         return page.render(request, _too_large_form(page.has_phone), status=413)
     return _respond_post(request, token, page)
 
 
 @csrf_protect
 def _respond_post(request, token: str, page: _RespondPage):
-    if _over_limit(request, token):
+    ip = client_key(request)
+    if RATE.exceeded({"respond.link_ip": f"{token}:{ip}", "respond.ip": ip}):
         return render(request, "participants/rate_limited.html", status=429)
     form = RespondForm(request.POST, request.FILES, has_phone=page.has_phone)
     if form.is_bot():
@@ -215,7 +117,8 @@ def _respond_post(request, token: str, page: _RespondPage):
         except ValidationError as exc:
             if getattr(exc, "code", None) == "state":
                 return _link_page(request, "invalid")
-            _add_service_errors(form, exc)
+            # What else response_submit raises comes from photos.prepare: the photo's.
+            add_errors(form, exc, field="photo")
         else:
             return _thanks(token)
     return page.render(request, form, status=400)
@@ -260,25 +163,6 @@ def _respond_fields(form: RespondForm) -> dict:
     }
 
 
-def _add_service_errors(form: RespondForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        # What else response_submit raises comes from photos.prepare: it is about the photo.
-        form.add_error("photo", exc)
-
-
-def _over_limit(request, token: str) -> bool:
-    ip = client_ip(request) or "unknown"
-    idents = {"respond.link_ip": f"{token}:{ip}", "respond.ip": ip}
-    over = False
-    for scope, ident in idents.items():  # count both, even when the first is over
-        limit, window_s = RESPOND_LIMITS[scope]
-        over |= not ratelimit.hit(f"mail.{scope}", ident, limit=limit, window_s=window_s)
-    return over
-
-
 def _thanks(token: str):
     url = reverse("mail_public:respond", kwargs={"token": token})
     return redirect(f"{url}?{SENT}#sent")
@@ -293,9 +177,9 @@ def unsubscribe(request, token):
     """The visible link: GET asks to confirm and changes nothing; the button POSTs here."""
     try:
         link = links.read_unsubscribe_token(token)
-    except links.ExpiredLink:
+    except ExpiredToken:
         return _link_page(request, "unsubscribe_expired", status=410)
-    except links.InvalidLink:
+    except InvalidToken:
         return _link_page(request, "invalid")
     participant = Participant.objects.filter(ref=link.participant_ref).first()
     if request.method == "POST":
@@ -331,9 +215,9 @@ def unsubscribe_one_click(request, token):
         return _plain(_("Ongeldig verzoek."), status=400)
     try:
         link = links.read_unsubscribe_token(token)
-    except links.ExpiredLink:
+    except ExpiredToken:
         return _plain(_("Deze afmeldlink is verlopen."), status=410)
-    except links.InvalidLink:
+    except InvalidToken:
         return _plain(_("Deze afmeldlink werkt niet."), status=400)
     participant = Participant.objects.filter(ref=link.participant_ref).first()
     if participant is not None:
@@ -353,13 +237,6 @@ def _plain(text: str, *, status: int = 200) -> HttpResponse:
 
 # The mailing's image ---------------------------------------------------------------------
 
-IMAGE_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
-
 
 @require_safe
 def mailing_image(request, pk):
@@ -367,22 +244,11 @@ def mailing_image(request, pk):
     then); before that only to verified staff of the sending organisation (the preview).
     Nothing under MEDIA_ROOT is served as a folder."""
     mailing = get_object_or_404(Mailing.objects.exclude(image=""), pk=pk)
-    sent = mailing.state in (Mailing.State.SENDING, Mailing.State.SENT)
-    if not sent and not (
-        is_staff_verified(request.user)
-        and Mailing.objects.visible_to(request.user).filter(pk=mailing.pk).exists()
-    ):
+    if mailing.state in (Mailing.State.SENDING, Mailing.State.SENT):
+        return images.image_response(mailing.image, cache=SENT_IMAGE_CACHE)
+    if not (is_staff_verified(request.user) and mailing.is_visible_to(request.user)):
         raise Http404
-    content_type = IMAGE_TYPES.get(PurePath(mailing.image.name).suffix.lower())
-    if content_type is None:
-        raise Http404
-    try:
-        handle = mailing.image.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "public, max-age=86400" if sent else "private, no-store"
-    return response
+    return images.image_response(mailing.image)
 
 
 # Pages -----------------------------------------------------------------------------------

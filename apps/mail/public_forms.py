@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.participants.phones import callback_number
+from apps.web.forms import OpenForm, optional_phone_field, photo_field
 
 OBSERVATION_MAX = 5000
 
@@ -13,10 +14,7 @@ MSG_OBSERVATION_REQUIRED = _("Beschrijf wat u heeft gezien of gehoord.")
 MSG_CALL_NEEDS_PHONE = _("Vul uw telefoonnummer in als wij u mogen bellen.")
 
 
-class RespondForm(forms.Form):
-    # Server-side validation explains errors next to each field (as on the registration site).
-    use_required_attribute = False
-
+class RespondForm(OpenForm):
     observation = forms.CharField(
         label=_("Wat heeft u gezien of gehoord?"),
         max_length=OBSERVATION_MAX,
@@ -31,24 +29,14 @@ class RespondForm(forms.Form):
         max_length=120,
         help_text=_("Bijvoorbeeld: dinsdagnacht rond 3 uur."),
     )
-    photo = forms.FileField(
-        label=_("Foto (niet verplicht)"),
-        required=False,
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text=_("Een JPEG-, PNG- of WebP-foto van hooguit 10 MB."),
-    )
+    photo = photo_field()
     contact_name = forms.CharField(
         label=_("Uw naam (niet verplicht)"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    contact_phone = forms.CharField(
-        label=_("Uw telefoonnummer (niet verplicht)"),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
-    )
+    contact_phone = optional_phone_field()
     contact_email = forms.EmailField(
         label=_("Uw e-mailadres (niet verplicht)"),
         required=False,
@@ -57,26 +45,11 @@ class RespondForm(forms.Form):
         error_messages={"invalid": _("Dit is geen geldig e-mailadres, zoals naam@voorbeeld.nl.")},
     )
     may_call = forms.BooleanField(label=_("U mag mij hierover bellen."), required=False)
-    # Left empty by people (it is hidden); bots that fill in every field give themselves away.
-    website = forms.CharField(label=_("Laat dit veld leeg"), required=False)
 
     def __init__(self, *args, has_phone: bool = False, **kwargs):
         # `has_phone`: an earlier answer left a number, so permission to call needs no new one.
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.has_phone = has_phone
-
-    def clean_observation(self):
-        text = self.cleaned_data["observation"].strip()
-        if not text:
-            raise ValidationError(MSG_OBSERVATION_REQUIRED, code="required")
-        return text
-
-    def clean_observed_when(self):
-        return self.cleaned_data["observed_when"].strip()
-
-    def clean_contact_name(self):
-        return self.cleaned_data["contact_name"].strip()
 
     def clean_contact_phone(self):
         raw = self.cleaned_data["contact_phone"].strip()
@@ -88,9 +61,6 @@ class RespondForm(forms.Form):
         if wants_call and "contact_phone" not in self.errors:
             self.add_error("contact_phone", ValidationError(MSG_CALL_NEEDS_PHONE, "required"))
         return data
-
-    def is_bot(self) -> bool:
-        return bool(self.data.get("website"))
 
 
 class UnsubscribeForm(forms.Form):

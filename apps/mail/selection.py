@@ -100,7 +100,7 @@ def _spellings(pc6: str) -> list[str]:
 def clean_area(area: MailingArea, *, mailing_kind: str | None = None) -> MailingArea:
     """Check and normalise an area (saved or not) for its kind; clear the fields its kind
     does not use. With `mailing_kind`, also check that the area fits that kind of mailing
-    (see fits_mailing_kind). Raises ValidationError with the messages per field."""
+    (see area_size_problems). Raises ValidationError with the messages per field."""
     errors: dict[str, list] = {}
     kind = area.kind
     if kind not in AreaKind.values:
@@ -142,13 +142,13 @@ def clean_area(area: MailingArea, *, mailing_kind: str | None = None) -> Mailing
     else:
         area.lat = area.lon = area.radius_m = None
     if mailing_kind is not None and not errors:
-        errors.update(fits_mailing_kind(area, mailing_kind))
+        errors.update(area_size_problems(area, mailing_kind))
     if errors:
         raise ValidationError(errors)
     return area
 
 
-def fits_mailing_kind(area: MailingArea, mailing_kind: str) -> dict[str, list]:
+def area_size_problems(area: MailingArea, mailing_kind: str) -> dict[str, list]:
     """Why a (clean) area is too large for the kind of mailing, per field (empty when it
     fits): a buurtonderzoek goes to a street, a postcode, a postcode area or a circle of at
     most MAX_INQUIRY_RADIUS_M; the other kinds may go to any area."""

@@ -1,12 +1,14 @@
-"""The verbs on mailings: write a draft, choose its areas, send it or ask for approval,
-approve or reject it, and hand it to the outbox.
+"""The verbs of Burgernetmail: on mailings (write a draft, choose its areas, submit it,
+approve or reject it, and fan it out to the outbox), on responses (a participant's answer,
+staff opening and marking it) and unsubscribing from e-mail.
 
-Each checks the scope policy and the mailing's state under a row lock, writes in one
-transaction with an audit entry, and names no citizen in the trail.
+Each staff verb checks the scope policy and the mailing's state under a row lock, writes
+in one transaction with an audit entry, and names no citizen in the trail. The views parse
+input and call these.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,10 +17,13 @@ from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import audit, policy
 from apps.governance.roles import Role, roles_of
+from apps.participants import services as participant_services
+from apps.participants.models import Participant
+from apps.participants.tokens import email_digest
 from apps.web import photos
 
 from . import selection
-from .models import Kind, Mailing, MailingArea, MailTemplate
+from .models import Kind, Mailing, MailingArea, MailTemplate, Response, ResponseEntry
 from .rendering import render_text
 
 # How long the outbox keeps trying to deliver a mailing.
@@ -43,6 +48,10 @@ MSG_AREA_TOO_LARGE = _(
     "of kies een andere soort mailing."
 )
 
+# Why an address was blocked when its participant unsubscribed.
+UNSUBSCRIBED = "unsubscribed"
+RESPONSES = "mailing.responses"
+
 DRAFT_FIELDS = (
     "kind",
     "subject",
@@ -56,15 +65,13 @@ DRAFT_FIELDS = (
 # Access ------------------------------------------------------------------------------------
 
 
-def _require_visible(by, mailing: Mailing) -> None:
-    """Only the sending organisation (and country-wide managers) may touch a mailing."""
-    if not Mailing.objects.visible_to(by).filter(pk=mailing.pk).exists():
-        raise PermissionDenied
-
-
 def _require(by, verb: str, mailing: Mailing) -> None:
+    """PermissionDenied unless `by` may do `verb` on the mailing: the role and scope
+    (policy), and the mailing visible to `by` (only the sending organisation and
+    country-wide managers see it: Mailing.is_visible_to)."""
     policy.require(by, verb, mailing)
-    _require_visible(by, mailing)
+    if not mailing.is_visible_to(by):
+        raise PermissionDenied
 
 
 def _locked(mailing: Mailing) -> Mailing:
@@ -202,7 +209,7 @@ def area_remove(*, area: MailingArea, by) -> None:
 # Before sending ----------------------------------------------------------------------------
 
 
-def send_problems(mailing: Mailing) -> list[str]:
+def mailing_send_problems(mailing: Mailing) -> list[str]:
     """What stops the mailing from going out now (empty when it can go)."""
     problems: list[str] = []
     try:
@@ -213,7 +220,7 @@ def send_problems(mailing: Mailing) -> list[str]:
     if not areas:
         return problems + [str(MSG_NO_AREAS)]
     for area in areas:
-        if selection.fits_mailing_kind(area, mailing.kind):
+        if selection.area_size_problems(area, mailing.kind):
             problems.append(str(MSG_AREA_TOO_LARGE % {"area": area}))
     scope = mailing.scope()
     for area in areas:
@@ -233,10 +240,10 @@ def needs_approval(mailing: Mailing) -> bool:
 def may_approve(user, mailing: Mailing) -> bool:
     """A second person: an approver of the sending organisation (or a country-wide
     manager) who neither wrote nor submitted the mailing."""
-    if not policy.can(user, "mailing.approve", mailing):
+    if not policy.can(user, "mailing.approve", mailing) or not mailing.is_visible_to(user):
         return False
-    if not Mailing.objects.visible_to(user).filter(pk=mailing.pk).exists():
-        return False
+    # Seeing another organisation's mailing is not enough (a superuser does): approving it
+    # takes a manager.
     if user.organisation_id != mailing.organisation_id and Role.MANAGER not in roles_of(user):
         return False
     return user.pk not in (mailing.author_id, mailing.submitted_by_id)
@@ -245,14 +252,16 @@ def may_approve(user, mailing: Mailing) -> bool:
 # The verbs ---------------------------------------------------------------------------------
 
 
-def mailing_send(*, mailing: Mailing, by) -> Mailing:
-    """ "Versturen": straight out, or — when the organisation requires it — to an approver."""
+def mailing_submit(*, mailing: Mailing, by) -> Mailing:
+    """The author's "Versturen": the approval step. Submitted to an approver when the
+    organisation requires one (mailing_approve then fans it out), else fanned out at once
+    (mailing_fan_out)."""
     _require(by, "mailing.compose", mailing)
     with transaction.atomic():
         _locked(mailing)
         if not mailing.is_editable:
             raise ValidationError(MSG_NOT_DRAFT, code="state")
-        problems = send_problems(mailing)
+        problems = mailing_send_problems(mailing)
         if problems:
             raise ValidationError(problems, code="send")
         if needs_approval(mailing):
@@ -276,7 +285,7 @@ def mailing_send(*, mailing: Mailing, by) -> Mailing:
                 detail={"recipients": selection.count(mailing)},
             )
             return mailing
-        return send_mailing(mailing=mailing, by=by)
+        return mailing_fan_out(mailing=mailing, by=by)
 
 
 def mailing_approve(*, mailing: Mailing, by) -> Mailing:
@@ -288,14 +297,14 @@ def mailing_approve(*, mailing: Mailing, by) -> Mailing:
             raise ValidationError(MSG_NOT_SUBMITTED, code="state")
         if not may_approve(by, mailing):
             raise PermissionDenied(MSG_OWN_MAILING)
-        problems = send_problems(mailing)
+        problems = mailing_send_problems(mailing)
         if problems:
             raise ValidationError(problems, code="send")
         mailing.approved_by = by
         mailing.approved_at = timezone.now()
         mailing.save(update_fields=["approved_by", "approved_at", "updated_at"])
         audit.record(verb="mailing.approved", actor=by, target=mailing)
-        return send_mailing(mailing=mailing, by=by)
+        return mailing_fan_out(mailing=mailing, by=by)
 
 
 def mailing_reject(*, mailing: Mailing, by, reason: str) -> Mailing:
@@ -342,10 +351,11 @@ def mailing_withdraw(*, mailing: Mailing, by) -> Mailing:
     return mailing
 
 
-def send_mailing(*, mailing: Mailing, by=None) -> Mailing:
-    """Hand the mailing to the outbox: one message, one e-mail Delivery per recipient.
+def mailing_fan_out(*, mailing: Mailing, by=None) -> Mailing:
+    """The actual sending: hand the mailing to the outbox, one message and one e-mail
+    Delivery per recipient.
 
-    Called by mailing_send and mailing_approve once they have checked who may send it;
+    Called by mailing_submit and mailing_approve once they have checked who may send it;
     runs in (or opens) one transaction, so the rows, the state and the audit entry are
     written together, and the outbox queues its tasks after the commit.
     """
@@ -388,3 +398,139 @@ def send_mailing(*, mailing: Mailing, by=None) -> Mailing:
             detail={"message": message.pk, "recipients": queued},
         )
     return mailing
+
+
+# Responses ---------------------------------------------------------------------------------
+
+
+def response_submit(
+    *,
+    mailing: Mailing,
+    participant: Participant,
+    observation: str,
+    observed_when: str = "",
+    photo=None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    may_call: bool = False,
+) -> ResponseEntry:
+    """A participant's answer to a buurtonderzoek, or an addition to an earlier one.
+
+    The first answer creates the mailing's Response for the participant; every answer is a
+    ResponseEntry. An addition sends the Response back to "new" and replaces the contact
+    details the participant filled in again (empty ones keep the earlier). The photo passes
+    photos.prepare (real image, size, metadata stripped, resized). Raises ValidationError
+    (nothing saved) for a photo that is refused or a mailing that takes no answers.
+    """
+    if not mailing.is_inquiry or mailing.state not in (Mailing.State.SENDING, Mailing.State.SENT):
+        raise ValidationError("this mailing takes no answers", code="state")
+    observation = (observation or "").strip()
+    if not observation:
+        raise ValidationError({"observation": ValidationError("empty", code="required")})
+    entry = ResponseEntry(observation=observation, observed_when=(observed_when or "").strip())
+    if photo:
+        entry.photo = photos.prepare(photo)
+    contact = {
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+    }
+    with transaction.atomic():
+        response, created = _response_for_update(mailing, participant, contact, may_call)
+        if not created:
+            for field, value in contact.items():
+                if value:
+                    setattr(response, field, value)
+            response.may_call = response.may_call or may_call
+            response.status = Response.Status.NEW
+            response.save()
+        entry.response = response
+        entry.full_clean(exclude=["response"])
+        entry.save()
+        # Who answered stays out of the trail: the response is named by its id only.
+        audit.record(
+            verb="mail.response.received",
+            target=response,
+            detail={"mailing": mailing.pk, "entry": entry.pk, "addition": not created},
+        )
+    return entry
+
+
+def _response_for_update(mailing, participant, contact: dict, may_call: bool):
+    """The participant's Response to the mailing, locked; created when there is none."""
+    existing = (
+        Response.objects.select_for_update()
+        .filter(mailing=mailing, participant=participant)
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    response = Response(mailing=mailing, participant=participant, may_call=may_call, **contact)
+    response.full_clean(exclude=["mailing", "participant"])
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:  # the same participant answered at the same moment elsewhere
+        return Response.objects.select_for_update().get(
+            mailing=mailing, participant=participant
+        ), False
+    return response, True
+
+
+def response_open(*, response: Response, by, request=None) -> Response:
+    """Staff open a response: a new one becomes read. Every opening is audited."""
+    _require(by, RESPONSES, response.mailing)
+    with transaction.atomic():
+        marked = Response.objects.filter(pk=response.pk, status=Response.Status.NEW).update(
+            status=Response.Status.READ, updated_at=timezone.now()
+        )
+        if marked:
+            response.status = Response.Status.READ
+        audit.record(
+            verb="mail.response.opened",
+            actor=by,
+            target=response,
+            request=request,
+            detail={"mailing": response.mailing_id},
+        )
+    return response
+
+
+def response_set_status(*, response: Response, status: str, by, request=None) -> Response:
+    """New, read or followed up, as staff mark it."""
+    _require(by, RESPONSES, response.mailing)
+    if status not in Response.Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    with transaction.atomic():
+        Response.objects.filter(pk=response.pk).update(status=status, updated_at=timezone.now())
+        response.status = status
+        audit.record(
+            verb="mail.response.status",
+            actor=by,
+            target=response,
+            request=request,
+            detail={"mailing": response.mailing_id, "status": status},
+        )
+    return response
+
+
+# Unsubscribing -----------------------------------------------------------------------------
+
+
+def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int, via: str) -> bool:
+    """Stop e-mail to the participant's address (until it is confirmed again).
+
+    Idempotent: True only when this call blocked the address. An address already blocked
+    (bounced, complained, unsubscribed) keeps its reason; a link for an address the
+    participant no longer has changes nothing. Audited without personal data.
+    """
+    if not participant.email or email_digest(participant.email) != digest:
+        return False
+    return participant_services.email_suppress(
+        participant_id=participant.pk,
+        reason=UNSUBSCRIBED,
+        address=participant.email,
+        verb="mail.unsubscribed",
+        detail={"mailing": mailing_id, "via": via},
+    )

@@ -5,7 +5,6 @@ Short function views: the access helper, a form, one service call, a redirect. E
 asks `staff_required(verb=...)`; a mailing of another organisation is not found (404).
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -20,6 +19,8 @@ from apps.channels import outbox
 from apps.channels.email import fill
 from apps.governance import policy
 from apps.governance.access import staff_required
+from apps.web.forms import add_errors
+from apps.web.maps import tiles_url
 
 from . import selection, services
 from .email import RESPOND_FIELD, UNSUBSCRIBE_FIELD, render_email
@@ -48,21 +49,6 @@ def _mailing_for(request, pk: int, verb: str = VIEW) -> Mailing:
     )
     policy.require(request.user, verb, mailing)
     return mailing
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def _tiles_url() -> str:
-    tiles = settings.LEAFLET_CONFIG.get("TILES", "")
-    if isinstance(tiles, list | tuple):  # django-leaflet's [(name, url, options), …]
-        tiles = tiles[0][1] if tiles else ""
-    return tiles
 
 
 def _inbox_url(mailing: Mailing) -> str:
@@ -136,7 +122,7 @@ def create(request):
         try:
             mailing = services.mailing_create(by=request.user, **form.mailing_fields())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Het concept is opgeslagen. Kies nu de gebieden."))
             return redirect("mail:areas", pk=mailing.pk)
@@ -166,7 +152,7 @@ def edit(request, pk):
                 **form.mailing_fields(),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("De wijzigingen zijn opgeslagen."))
             return redirect("mail:detail", pk=mailing.pk)
@@ -205,7 +191,7 @@ def _areas_page(request, mailing: Mailing, form: AreaForm, status: int = 200):
         "area_rows": rows,
         "map_areas": [row["map"] for row in rows],
         "total": selection.count(mailing),
-        "tiles_url": _tiles_url(),
+        "tiles_url": tiles_url(),
         "centre": _map_centre(mailing),
     }
     return render(request, "mail/staff/areas.html", context, status=status)
@@ -236,7 +222,7 @@ def areas(request, pk):
         try:
             services.area_add(mailing=mailing, by=request.user, **form.clean_area_fields())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Het gebied is toegevoegd."))
             return redirect(reverse("mail:areas", args=[mailing.pk]) + "#area-list")
@@ -326,7 +312,7 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
     }
     if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
         context["recipient_count"] = selection.count(mailing)
-        context["problems"] = services.send_problems(mailing)
+        context["problems"] = services.mailing_send_problems(mailing)
     return render(request, "mail/staff/detail.html", context, status=status)
 
 
@@ -347,7 +333,7 @@ def send(request, pk):
         errors = [_("Bevestig dat u het voorbeeld en het aantal ontvangers hebt gezien.")]
         return _detail(request, mailing, status=400, errors=errors)
     try:
-        mailing = services.mailing_send(mailing=mailing, by=request.user)
+        mailing = services.mailing_submit(mailing=mailing, by=request.user)
     except ValidationError as exc:
         return _detail(request, mailing, status=400, errors=exc.messages)
     if mailing.state == Mailing.State.SUBMITTED:

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from apps.web.forms import CitizenForm, error_links, field_error_links
+
 from . import geocoding, schedule, services
 from .models import MAX_ADDRESSES, MAX_WINDOWS_PER_ADDRESS, Address, Country, Participant
 from .phones import parse_mobile
@@ -24,15 +26,9 @@ def _time_input() -> forms.TimeInput:
     return forms.TimeInput(format=TIME_FORMAT, attrs={"type": "time"})
 
 
-class SiteForm(forms.Form):
-    """Validation happens on the server, which explains errors next to each field; the
-    browser's own bubbles would also stop hidden, optional address blocks."""
-
-    use_required_attribute = False
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
+class SiteForm(CitizenForm):
+    """A part of the registration site's page (see CitizenForm: server-side validation,
+    which the browser's bubbles would also stop in hidden, optional address blocks)."""
 
 
 class PhoneField(forms.CharField):
@@ -404,37 +400,15 @@ class AddressBlock:
 
     def error_links(self) -> list[dict]:
         title = _("Adres %(number)s") % {"number": self.number}
-        links = _field_error_links(self.form, title)
+        links = field_error_links(self.form, title)
         links += [
             {"href": f"#{self.windows_anchor}", "text": f"{title}: {e}"} for e in self.block_errors
         ]
         for j, window in enumerate(self.windows):
             if window.is_bound and window.errors:
                 sub = _("%(address)s, tijdvak %(number)s") % {"address": title, "number": j + 1}
-                links += _field_error_links(window, sub)
+                links += field_error_links(window, sub)
         return links
-
-
-def _field_error_links(form: forms.Form, title: str = "") -> list[dict]:
-    """Links for the error summary: one per error, to the field it belongs to."""
-    if not form.is_bound:
-        return []
-    links = []
-    for name, errors in form.errors.items():
-        if name == forms.forms.NON_FIELD_ERRORS:
-            continue
-        bound = form[name]
-        anchor = bound.auto_id + ("_0" if bound.use_fieldset else "")
-        label = f"{title}, {bound.label}" if title else str(bound.label)
-        links += [{"href": f"#{anchor}", "text": f"{label}: {error}"} for error in errors]
-    return links
-
-
-def error_links(*forms_) -> list[dict]:
-    links = []
-    for form in forms_:
-        links += _field_error_links(form)
-    return links
 
 
 class RegistrationForm:

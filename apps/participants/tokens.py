@@ -1,7 +1,8 @@
 """Signed tokens in the links that are sent or shown to citizens.
 
 Each kind has its own salt, so a token made for one purpose is worthless for another, and
-its own maximum age. Tokens hold random handles, never a database id or a phone number.
+its own maximum age; apps/web/tokens.py reads them all. Tokens hold random handles, never
+a database id or a phone number.
 """
 
 import hashlib
@@ -9,6 +10,10 @@ import secrets
 import uuid
 
 from django.core import signing
+
+# The one reader of signed tokens; its errors are named here too (the views catch them here).
+from apps.web.tokens import ExpiredToken as ExpiredToken
+from apps.web.tokens import InvalidToken, load
 
 PHONE_SALT = "participants.confirm-phone"
 EMAIL_SALT = "participants.confirm-email"
@@ -19,32 +24,12 @@ EMAIL_MAX_AGE_S = 3 * 24 * 3600  # the double opt-in link in the e-mail
 MANAGE_MAX_AGE_S = 30 * 60  # the one-time manage link
 
 
-class InvalidToken(Exception):
-    """A token that was altered, made for another purpose, or is malformed."""
-
-
-class ExpiredToken(InvalidToken):
-    """A genuine token past its maximum age."""
-
-
-def _load(token: str, *, salt: str, max_age: int) -> dict:
-    try:
-        data = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired as exc:
-        raise ExpiredToken from exc
-    except signing.BadSignature as exc:
-        raise InvalidToken from exc
-    if not isinstance(data, dict):
-        raise InvalidToken
-    return data
-
-
 def make_phone_token(ref: uuid.UUID) -> str:
     return signing.dumps({"r": str(ref)}, salt=PHONE_SALT)
 
 
 def read_phone_token(token: str) -> uuid.UUID:
-    data = _load(token, salt=PHONE_SALT, max_age=PHONE_MAX_AGE_S)
+    data = load(token, salt=PHONE_SALT, max_age=PHONE_MAX_AGE_S)
     try:
         return uuid.UUID(data["r"])
     except (KeyError, ValueError, TypeError) as exc:
@@ -62,7 +47,7 @@ def make_email_token(ref: uuid.UUID, email: str) -> str:
 
 def read_email_token(token: str) -> tuple[uuid.UUID, str]:
     """The participant's ref and the digest of the e-mail address the link confirms."""
-    data = _load(token, salt=EMAIL_SALT, max_age=EMAIL_MAX_AGE_S)
+    data = load(token, salt=EMAIL_SALT, max_age=EMAIL_MAX_AGE_S)
     try:
         return uuid.UUID(data["r"]), str(data["e"])
     except (KeyError, ValueError, TypeError) as exc:
@@ -78,7 +63,7 @@ def make_manage_token(nonce: str) -> str:
 
 
 def read_manage_token(token: str) -> str:
-    data = _load(token, salt=MANAGE_SALT, max_age=MANAGE_MAX_AGE_S)
+    data = load(token, salt=MANAGE_SALT, max_age=MANAGE_MAX_AGE_S)
     nonce = data.get("n")
     if not isinstance(nonce, str) or not nonce:
         raise InvalidToken

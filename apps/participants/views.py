@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.web import ratelimit
-from apps.web.client import client_ip
+from apps.web.client import client_key
+from apps.web.forms import error_links
 
 from . import services, tokens
 from .forms import (
@@ -22,7 +23,6 @@ from .forms import (
     ManageRequestForm,
     PreferencesForm,
     RegistrationForm,
-    error_links,
 )
 from .models import MAX_ADDRESSES, Participant
 from .phones import display as display_phone
@@ -41,17 +41,10 @@ LIMITS = {
     "manage.contact": (5, HOUR),
 }
 
+RATE = ratelimit.Limits("participants", LIMITS)
+
 MANAGE_SESSION_KEY = "participants.manage"
 MANAGE_SESSION_S = 20 * 60  # sliding: each page in the session extends it
-
-
-def _over_limit(scope: str, ident: str) -> bool:
-    limit, window_s = LIMITS[scope]
-    return not ratelimit.hit(f"participants.{scope}", ident, limit=limit, window_s=window_s)
-
-
-def _ip(request: HttpRequest) -> str:
-    return client_ip(request) or "unknown"
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -85,10 +78,10 @@ def register(request):
         form = RegistrationForm(request.POST, validate=False)
         form.add_address()
         return _render_registration(request, form)
-    if _over_limit("register.ip", _ip(request)):
+    if RATE.over("register.ip", client_key(request)):
         return _too_many(request)
     form = RegistrationForm(request.POST)
-    if form.phone.is_valid() and _over_limit("register.phone", form.phone.cleaned_data["phone"]):
+    if form.phone.is_valid() and RATE.over("register.phone", form.phone.cleaned_data["phone"]):
         return _too_many(request)
     if not form.is_valid():
         return _render_registration(request, form, status=400)
@@ -123,9 +116,9 @@ def confirm_phone(request, token):
         return render(request, "participants/registered.html")
     form = CodeForm(request.POST or None)
     if request.method == "POST":
-        if _over_limit("code.ip", _ip(request)):
+        if RATE.over("code.ip", client_key(request)):
             return _too_many(request)
-        if _over_limit("code.phone", services.phone_for_ref(ref) or str(ref)):
+        if RATE.over("code.phone", services.phone_for_ref(ref) or str(ref)):
             return _too_many(request)
         if form.is_valid():
             check = services.confirm_phone(ref=ref, code=form.cleaned_data["code"])
@@ -160,9 +153,9 @@ def resend_code(request, token):
         ref = tokens.read_phone_token(token)
     except tokens.InvalidToken as exc:
         return _bad_link(request, _link_error_reason(exc))
-    if _over_limit("resend.ip", _ip(request)):
+    if RATE.over("resend.ip", client_key(request)):
         return _too_many(request)
-    if _over_limit("resend.phone", services.phone_for_ref(ref) or str(ref)):
+    if RATE.over("resend.phone", services.phone_for_ref(ref) or str(ref)):
         return _too_many(request)
     services.resend_code(ref=ref)
     messages.success(
@@ -194,11 +187,11 @@ def confirm_email(request, token):
 def manage_request(request):
     form = ManageRequestForm(request.POST or None)
     if request.method == "POST":
-        if _over_limit("manage.ip", _ip(request)):
+        if RATE.over("manage.ip", client_key(request)):
             return _too_many(request)
         if form.is_valid():
             contact = form.cleaned_data["contact"]
-            if _over_limit("manage.contact", next(iter(contact.values())).lower()):
+            if RATE.over("manage.contact", next(iter(contact.values())).lower()):
                 return _too_many(request)
             services.request_manage_link(**contact)
             return redirect("participants:manage_sent")

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.channels import vapid
 from apps.web import ratelimit
-from apps.web.client import client_ip, declared_length
+from apps.web.client import client_key, declared_length
 
 from . import devices
 
@@ -37,6 +37,7 @@ LIMITS = {
     "test.ip": (20, HOUR),
     "opened.ip": (300, HOUR),
 }
+RATE = ratelimit.Limits("participants.app", LIMITS)
 # A subscription is well under 1 KB; anything much larger is not one.
 MAX_BODY_BYTES = 4096
 
@@ -49,15 +50,6 @@ class BadRequest(Exception):
     def __init__(self, code: str, message: str, status: int = 400):
         super().__init__(code)
         self.code, self.message, self.status = code, message, status
-
-
-def _over_limit(scope: str, ident: str) -> bool:
-    limit, window_s = LIMITS[scope]
-    return not ratelimit.hit(f"participants.app.{scope}", ident, limit=limit, window_s=window_s)
-
-
-def _ip(request: HttpRequest) -> str:
-    return client_ip(request) or "unknown"
 
 
 def _error(code: str, message: str, status: int = 400) -> JsonResponse:
@@ -210,7 +202,7 @@ def service_worker(request):
 def subscribe(request, data):
     """Create or update this device from its PushSubscription (toJSON() of it, plus the
     device ref the app got before, if any)."""
-    if _over_limit("subscribe.ip", _ip(request)):
+    if RATE.over("subscribe.ip", client_key(request)):
         return _too_many()
     _required(data, "endpoint", "keys")
     keys = data["keys"] if isinstance(data["keys"], dict) else {}
@@ -236,7 +228,7 @@ def report_cell(request, data):
     """Overwrite this device's area cell (a geohash of five characters)."""
     _required(data, "device", "cell")
     ref = devices.parse_ref(data["device"])
-    if _over_limit("cell.device", str(ref)):
+    if RATE.over("cell.device", str(ref)):
         return _too_many()
     device = devices.device_report_cell(ref=ref, cell=data["cell"])
     return JsonResponse({"cell": device.cell})
@@ -258,7 +250,7 @@ def send_test(request, data):
     device = devices.Device.objects.filter(ref=ref).first()
     if device is None:
         raise devices.UnknownDevice
-    if _over_limit("test.device", str(ref)) or _over_limit("test.ip", _ip(request)):
+    if RATE.over("test.device", str(ref)) or RATE.over("test.ip", client_key(request)):
         return _too_many()
     devices.device_send_test(device=device)
     return JsonResponse({"queued": True}, status=202)
@@ -268,7 +260,7 @@ def send_test(request, data):
 @json_endpoint
 def opened(request, data):
     """The service worker reports that the citizen opened a notification."""
-    if _over_limit("opened.ip", _ip(request)):
+    if RATE.over("opened.ip", client_key(request)):
         return _too_many()
     _required(data, "token")
     if not isinstance(data["token"], str):

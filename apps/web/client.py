@@ -21,3 +21,9 @@ def declared_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+def client_key(request) -> str:
+    """Who to count an attempt against when nothing better is known: the client's
+    address, or "unknown" (all clients without one share a count)."""
+    return client_ip(request) or "unknown"

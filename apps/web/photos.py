@@ -13,7 +13,12 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .client import declared_length
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# A form with a photo (a tip, an answer to a mailing) is one photo and a little text; a
+# request much larger is refused before its body is read (and stored in a temporary file).
+MAX_PHOTO_FORM_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 MAX_SIDE_PX = 1600
 # Far above any camera (≈ 200 megapixels), far below what would exhaust a worker's memory.
 MAX_PIXELS = 200_000_000
@@ -47,6 +52,14 @@ def prepare(upload) -> ContentFile:
     image = ImageOps.exif_transpose(image)
     image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX), Image.Resampling.LANCZOS)
     return _encode(image, as_png=source_format == "PNG")
+
+
+def photo_form_too_large(request) -> bool:
+    """Does the request declare a body larger than any form with one photo? Asks only the
+    Content-Length, so a view can refuse a huge upload before anything reads its body (the
+    CSRF middleware would: a view that asks this is csrf_exempt, and protects the rest
+    itself with csrf_protect)."""
+    return declared_length(request) > MAX_PHOTO_FORM_BYTES
 
 
 def _decode(data: bytes) -> Image.Image:

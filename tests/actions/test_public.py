@@ -331,7 +331,7 @@ def test_it_refuses_a_huge_request_before_reading_it(released, settings, monkeyp
     # With the CSRF check on: the token would be looked for in the body, which is not read.
     client = Client(enforce_csrf_checks=True)
     huge = SimpleUploadedFile(
-        "groot.jpg", b"\xff" * (public.MAX_TIP_REQUEST_BYTES + 1), content_type="image/jpeg"
+        "groot.jpg", b"\xff" * (photos.MAX_PHOTO_FORM_BYTES + 1), content_type="image/jpeg"
     )
     read = []
     monkeypatch.setattr(

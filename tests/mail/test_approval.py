@@ -8,7 +8,7 @@ from django.urls import reverse
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry
 from apps.mail import services
-from apps.mail.models import Mailing, Response
+from apps.mail.models import Mailing, MailingQuerySet, Response
 from apps.mail.rendering import render_text
 
 PC6 = {"kind": "pc6", "postcode": "3441AB"}
@@ -96,7 +96,7 @@ def test_an_author_who_submits_a_colleagues_mailing_cannot_approve_it(
     woerden_author, woerden_author_and_approver, make_mailing, readers
 ):
     mailing = make_mailing(woerden_author, areas=[PC6])
-    services.mailing_send(mailing=mailing, by=woerden_author_and_approver)
+    services.mailing_submit(mailing=mailing, by=woerden_author_and_approver)
     with pytest.raises(PermissionDenied):
         services.mailing_approve(mailing=mailing, by=woerden_author_and_approver)
 
@@ -230,11 +230,11 @@ def test_a_mailing_without_recipients_is_not_sent(
 def test_a_sent_mailing_is_not_sent_again(utrecht_author, make_mailing, make_reader):
     make_reader(("3511 AA", 5))
     mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
-    services.mailing_send(mailing=mailing, by=utrecht_author)
+    services.mailing_submit(mailing=mailing, by=utrecht_author)
     with pytest.raises(ValidationError):
-        services.mailing_send(mailing=mailing, by=utrecht_author)
+        services.mailing_submit(mailing=mailing, by=utrecht_author)
     with pytest.raises(ValidationError):
-        services.send_mailing(mailing=mailing, by=utrecht_author)
+        services.mailing_fan_out(mailing=mailing, by=utrecht_author)
     assert OutgoingMessage.objects.count() == 1
     assert Delivery.objects.count() == 1
 
@@ -242,8 +242,26 @@ def test_a_sent_mailing_is_not_sent_again(utrecht_author, make_mailing, make_rea
 def test_the_mailing_page_counts_responses(staff_client, utrecht_author, make_mailing, make_reader):
     reader = make_reader(("3511 AA", 5))
     mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
-    services.mailing_send(mailing=mailing, by=utrecht_author)
+    services.mailing_submit(mailing=mailing, by=utrecht_author)
     Response.objects.create(mailing=mailing, participant=reader)
     page = staff_client(utrecht_author).get(url("detail", mailing)).content.decode()
     assert "1</strong> reactie." in page
     assert f"/mail/reacties/{mailing.pk}/" in page
+
+
+# Who sees a mailing: one place decides -----------------------------------------------------
+
+
+def test_visibility_is_decided_by_the_querysets_rule_alone(
+    submitted, woerden_approver, manager, utrecht_approver, monkeypatch
+):
+    assert submitted.is_visible_to(woerden_approver)
+    assert submitted.is_visible_to(manager)  # a country-wide manager sees every mailing
+    assert not submitted.is_visible_to(utrecht_approver)
+    assert services.may_approve(woerden_approver, submitted)
+    # When the rule says no, every path says no: the check, approving, and the verbs.
+    monkeypatch.setattr(MailingQuerySet, "visible_to", lambda qs, user: qs.none())
+    assert not submitted.is_visible_to(woerden_approver)
+    assert not services.may_approve(woerden_approver, submitted)
+    with pytest.raises(PermissionDenied):
+        services.mailing_approve(mailing=submitted, by=woerden_approver)

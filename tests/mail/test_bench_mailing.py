@@ -40,7 +40,7 @@ def test_it_sends_in_batches_reports_and_cleans_up(geography, real_participant, 
     assert "Recipient selection (count):" in report and "for 25" in report
     assert "API calls (batch sends):     3 (at most 10 recipients each)" in report
     assert "Deliveries:                  sent 25" in report
-    assert "Total (send_mailing → sent):" in report
+    assert "Total (mailing_fan_out → sent):" in report
     assert "Cleaned up" in report
     # Nothing it made is left; the real participant is untouched.
     assert {m: m.objects.count() for m in before} == before

@@ -283,7 +283,7 @@ def test_an_approver_cannot_approve_a_buurtonderzoek_to_a_whole_municipality(
         kind="preventive",
         areas=[{"kind": "municipality", "municipality": woerden}],
     )
-    services.mailing_send(mailing=mailing, by=woerden_author)
+    services.mailing_submit(mailing=mailing, by=woerden_author)
     # A mailing submitted before the rule, or changed behind the screens.
     Mailing.objects.filter(pk=mailing.pk).update(kind="inquiry")
     response = staff_client(woerden_approver).post(url("approve", mailing))

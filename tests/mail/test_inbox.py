@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.governance.models import AuditEntry
 from apps.governance.roles import Role
-from apps.mail import public
+from apps.mail import services
 from apps.mail.models import Response
 
 from .fixtures_public import *  # noqa: F403
@@ -19,7 +19,7 @@ from .fixtures_public import jpeg_upload, make_participant
 @pytest.fixture
 def answered(inquiry, participant):
     """A response with two entries, the second with a photo, and contact details."""
-    public.response_submit(
+    services.response_submit(
         mailing=inquiry,
         participant=participant,
         observation='=HYPERLINK("http://evil") een man met een zaklamp',
@@ -29,7 +29,7 @@ def answered(inquiry, participant):
         contact_email="jan@example.nl",
         may_call=True,
     )
-    public.response_submit(
+    services.response_submit(
         mailing=inquiry,
         participant=participant,
         observation="Ook een scooter; één foto",
@@ -169,7 +169,7 @@ def test_an_unknown_status_changes_nothing(staff_client, woerden_author, answere
 
 def test_it_filters_by_status(staff_client, woerden_author, inquiry, answered, woerden):
     other = make_participant(woerden)
-    public.response_submit(mailing=inquiry, participant=other, observation="Niets bijzonders")
+    services.response_submit(mailing=inquiry, participant=other, observation="Niets bijzonders")
     Response.objects.filter(pk=answered.pk).update(status=Response.Status.FOLLOWED_UP)
     client = staff_client(woerden_author)
     followed = client.get(inbox_url(inquiry, status="followed_up")).content.decode()

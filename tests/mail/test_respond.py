@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.governance.models import AuditEntry
-from apps.mail import public
+from apps.mail import public, services
 from apps.mail.models import Mailing, Response, ResponseEntry
 from apps.web import photos
 
@@ -145,7 +145,7 @@ def test_it_refuses_a_huge_request_before_reading_it(inquiry, participant, setti
     # With the CSRF check on: the token would be looked for in the body, which is not read.
     client = Client(enforce_csrf_checks=True)
     huge = SimpleUploadedFile(
-        "groot.jpg", b"\xff" * (public.MAX_RESPOND_REQUEST_BYTES + 1), content_type="image/jpeg"
+        "groot.jpg", b"\xff" * (photos.MAX_PHOTO_FORM_BYTES + 1), content_type="image/jpeg"
     )
     read = []
     monkeypatch.setattr(
@@ -276,7 +276,7 @@ def test_the_service_refuses_a_mailing_that_takes_no_answers(preventive, partici
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        public.response_submit(mailing=preventive, participant=participant, observation="x")
+        services.response_submit(mailing=preventive, participant=participant, observation="x")
     assert not Response.objects.exists()
 
 

@@ -4,7 +4,7 @@
 
 Generates participants with a confirmed e-mail address in a municipality made for the
 benchmark (so no real participant can be selected, and no real row is changed), writes a
-buurtonderzoek to it, and sends it through services.send_mailing → the outbox → the e-mail
+buurtonderzoek to it, and sends it through services.mailing_fan_out → the outbox → the e-mail
 sender's chunks, with EMAIL_BACKEND set to anymail's test backend (nothing leaves the
 machine; each batch send is one message in django.core.mail.outbox). Prints the recipient
 selection time, the number of API calls and the total time, and removes everything it made
@@ -122,7 +122,7 @@ class Command(BaseCommand):
         with override_settings(EMAIL_BACKEND=TEST_BACKEND):
             mail.outbox = []
             t1 = time.perf_counter()
-            services.send_mailing(mailing=mailing)
+            services.mailing_fan_out(mailing=mailing)
             queued_s = None
             mailing.refresh_from_db()
             made["message"] = mailing.message_id
@@ -150,7 +150,7 @@ class Command(BaseCommand):
             out(f"Queued (rows and tasks):     {queued_s:.1f} s")
         out(f"API calls (batch sends):     {len(calls)} (at most {per_call} recipients each)")
         out(f"Deliveries:                  {', '.join(f'{k} {v:,}' for k, v in states.items())}")
-        out(f"Total (send_mailing → sent): {total_s:.1f} s")
+        out(f"Total (mailing_fan_out → sent): {total_s:.1f} s")
         ok_calls = calls and len(calls) <= allowed_calls
         ok_time = total_s + selection_s < TARGET_SECONDS
         ok_sent = sent == count

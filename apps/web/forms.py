@@ -1,0 +1,99 @@
+"""What every form on the site shares: the base of the forms citizens fill in, the bot
+trap of the open ones, the photo field, a service's ValidationError put on the form, and
+the links of the error summary above a citizens' form."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+
+class CitizenForm(forms.Form):
+    """A form a citizen fills in (registration, a tip, an answer to a mailing).
+
+    Validation happens on the server, which explains errors next to each field and in the
+    summary above the form (error_links); the browser's own bubbles would also stop hidden,
+    optional blocks. Labels end without a colon.
+    """
+
+    use_required_attribute = False
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class OpenForm(CitizenForm):
+    """A citizens' form that needs no log-in (a tip, an answer to a mailing): it carries a
+    field that people leave empty (it is hidden); bots that fill in every field give
+    themselves away, and the view then pretends all went well."""
+
+    website = forms.CharField(label=_("Laat dit veld leeg"), required=False)
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+def photo_field() -> forms.FileField:
+    """An optional photo: the file photos.prepare will check (web/photos.py)."""
+    return forms.FileField(
+        label=_("Foto (niet verplicht)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text=_("Een JPEG-, PNG- of WebP-foto van hooguit 10 MB."),
+    )
+
+
+def tel_input() -> forms.TextInput:
+    """A phone number's input: the phone keyboard, filled in from the address book."""
+    return forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"})
+
+
+def optional_phone_field(**kwargs) -> forms.CharField:
+    """A number to be called back on, if the citizen wants (the form checks it)."""
+    return forms.CharField(
+        label=_("Uw telefoonnummer (niet verplicht)"),
+        required=False,
+        max_length=30,
+        widget=tel_input(),
+        **kwargs,
+    )
+
+
+def add_errors(form: forms.Form, exc: ValidationError, *, field: str | None = None) -> None:
+    """Put a service's ValidationError on the form that gave the service its input.
+
+    An error about one of the form's fields goes to that field, one about a field the form
+    does not have to the form as a whole; an error about no field goes to `field` (None:
+    the form as a whole).
+    """
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(field, exc)
+
+
+def field_error_links(form: forms.Form, title: str = "") -> list[dict]:
+    """Links for the error summary: one per error, to the field it belongs to (after
+    `title`, when given: which block of the page the field is in)."""
+    if not form.is_bound:
+        return []
+    links = []
+    for name, errors in form.errors.items():
+        if name == forms.forms.NON_FIELD_ERRORS:
+            continue
+        bound = form[name]
+        anchor = bound.auto_id + ("_0" if bound.use_fieldset else "")
+        label = f"{title}, {bound.label}" if title else str(bound.label)
+        links += [{"href": f"#{anchor}", "text": f"{label}: {error}"} for error in errors]
+    return links
+
+
+def error_links(*forms_: forms.Form | None) -> list[dict]:
+    """The error summary of a citizens' page (participants/_error_summary.html): the
+    links of each bound form, in order; an unbound form or None has none."""
+    links = []
+    for form in forms_:
+        if form is not None:
+            links += field_error_links(form)
+    return links
