@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
 from apps.governance.models import Municipality
 from apps.governance.policy import Scope
 
@@ -15,9 +16,6 @@ from . import photos
 
 MIN_RADIUS_M = 100
 MAX_RADIUS_M = 50_000
-# The incident point lies in or near the Netherlands: a box around NL, BE and western DE.
-MIN_LAT, MAX_LAT = 49.0, 55.0
-MIN_LON, MAX_LON = 2.0, 9.0
 
 MSG_NOT_DRAFT = _("Deze actie is al verstuurd.")
 MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
@@ -85,6 +83,7 @@ class Action(models.Model):
     title = models.CharField(_("titel"), max_length=100)
     text = models.TextField(_("toelichting"), blank=True)
     photo = models.ImageField(_("foto"), upload_to=photos.action_photo_path, blank=True)
+    # The incident point lies where Burgernet works (governance.geo: NL and a strip around it).
     lat = models.FloatField(
         _("breedtegraad"), validators=[MinValueValidator(MIN_LAT), MaxValueValidator(MAX_LAT)]
     )
