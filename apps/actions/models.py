@@ -67,6 +67,19 @@ class Action(models.Model):
         Kind.OTHER: False,
     }
 
+    # What the operator fills in for a draft (the console's form, action_create's fields).
+    DRAFT_FIELDS = (
+        "kind",
+        "is_time_critical",
+        "is_exercise",
+        "title",
+        "text",
+        "photo",
+        "lat",
+        "lon",
+        "radius_m",
+    )
+
     # A random handle for public links (the citizens' action page); never the database id.
     ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("soort"), max_length=24, choices=Kind.choices)
@@ -247,6 +260,30 @@ class Action(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.RELEASED
+
+    # Its messages.
+
+    def sent_messages(self, *, follow_ups: bool = True) -> list[tuple[str, int]]:
+        """The outbox messages about this action in the order they went out, each as
+        (what, message id): "release", then each "update", then "end" or "cancel". Without
+        `follow_ups`, only the release and the updates: those that alerted people."""
+        sent = [("release", self.release_message_id)] if self.release_message_id else []
+        updates = self.updates.exclude(message=None).values_list("message_id", flat=True)
+        sent += [("update", pk) for pk in updates]
+        if not follow_ups:
+            return sent
+        if self.state == self.State.ENDED:
+            end = getattr(self, "end_message", None)
+            if end is not None and end.message_id:
+                sent.append(("end", end.message_id))
+        if self.cancel_message_id:
+            sent.append(("cancel", self.cancel_message_id))
+        return sent
+
+    def alerting_message_ids(self) -> list[int]:
+        """The messages that alerted people about the action: the release and the updates
+        (the end message and the correction go to exactly those)."""
+        return [pk for _what, pk in self.sent_messages(follow_ups=False)]
 
 
 class PersonDescription(models.Model):
