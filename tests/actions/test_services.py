@@ -11,8 +11,9 @@ from apps.actions.models import Action, EndMessage, Tip
 from apps.channels import outbox
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PoliceUnit
+from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, local, point_at
+from .conftest import AMSTERDAM, UTRECHT, action_fields, local
 
 AT = local(2, 14)  # Wednesday 14:00
 
