@@ -21,6 +21,9 @@ Every one has the password TEST_PASSWORD, is_staff, and a confirmed TOTP device
 (`totp.confirmed_devices(user).first()`, its code `totp.code_at(device)`).
 `make_staff_user(...)` makes others; `staff_client(user)` gives a test client logged in
 with a verified second factor.
+
+`nominatim` is a stand-in geocoder on 127.0.0.1 (tests/fakes.py), with GEOCODER_URL
+pointing at it.
 """
 
 import os
@@ -28,6 +31,8 @@ import os
 import pytest
 from django.http import HttpRequest
 from django.test import Client, override_settings
+
+from tests.fakes import FakeNominatim
 
 TEST_PASSWORD = "een-lang-testwachtwoord"  # noqa: S105
 
@@ -291,3 +296,23 @@ def staff_client(db):
         return client
 
     return make
+
+
+# The geocoder ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _nominatim_server():
+    fake = FakeNominatim()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def nominatim(_nominatim_server, settings):
+    """The fake geocoder (tests/fakes.py), reset, and GEOCODER_URL pointing at it."""
+    _nominatim_server.reset()
+    settings.GEOCODER_URL = _nominatim_server.url
+    settings.GEOCODER_USER_AGENT = "burgernet-tests"
+    settings.GEOCODER_TIMEOUT = 1.0
+    return _nominatim_server

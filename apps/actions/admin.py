@@ -96,26 +96,7 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("police_unit",)
     search_fields = ("title", "text")
     date_hierarchy = "created_at"
-    fieldsets = (
-        (None, {"fields": ("kind", "is_time_critical", "is_exercise", "title", "text", "photo")}),
-        (_("Plaats"), {"fields": ("lat", "lon", "radius_m", "police_unit")}),
-        (
-            _("Verloop"),
-            {
-                "fields": (
-                    "state",
-                    "result",
-                    "correction",
-                    "organisation",
-                    "created_by",
-                    "created_at",
-                    "released_at",
-                    "ended_at",
-                    "cancelled_at",
-                )
-            },
-        ),
-    )
+    # Written by the services, never by hand: read-only on a draft too.
     history_fields = (
         "state",
         "result",
@@ -126,6 +107,11 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "released_at",
         "ended_at",
         "cancelled_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("kind", "is_time_critical", "is_exercise", "title", "text", "photo")}),
+        (_("Plaats"), {"fields": ("lat", "lon", "radius_m", "police_unit")}),
+        (_("Verloop"), {"fields": history_fields}),
     )
     inlines = (
         PersonDescriptionInline,

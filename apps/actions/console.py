@@ -7,27 +7,22 @@ view that changes something asks "action.manage". Every object is checked by the
 policy: an operator sees and acts on the actions of the own region only.
 """
 
-import logging
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from geopy.exc import GeopyError
 
 from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import policy
 from apps.governance.access import staff_required
-from apps.governance.models import PostcodeArea
 from apps.governance.policy import Scope
 from apps.participants import geocoding
 from apps.web.forms import add_errors
@@ -35,9 +30,7 @@ from apps.web.maps import tiles_attribution, tiles_url
 
 from . import services, targeting
 from .forms import (
-    MSG_POINT_OUTSIDE,
     ActionForm,
-    AddressQuery,
     AddressSearchForm,
     CancelForm,
     EndForm,
@@ -49,10 +42,8 @@ from .forms import (
     described,
     signalement_initial,
 )
-from .models import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, Action, Tip
+from .models import Action, Tip
 from .selectors import actions_reaching, visible_actions
-
-logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 25
 VIEW = "action.view"
@@ -341,6 +332,13 @@ def reach(request):
     )
 
 
+_SEARCH_STATUS = {
+    geocoding.AddressNotFound: 404,
+    geocoding.OutsideArea: 422,
+    geocoding.GeocoderDown: 503,
+}
+
+
 @require_GET
 @staff_required(verb=MANAGE)
 def address(request):
@@ -350,7 +348,7 @@ def address(request):
     if not form.is_valid():
         return JsonResponse({"error": form.errors["q"][0]}, status=400)
     try:
-        place = locate(form.cleaned_data["q"])
+        place = geocoding.geocode_search(form.cleaned_data["q"])
     except geocoding.GeocodingError as exc:
         status = _SEARCH_STATUS.get(type(exc), 400)
         return JsonResponse({"error": str(exc.message)}, status=status)
@@ -365,147 +363,21 @@ def address(request):
     )
 
 
-# Address search --------------------------------------------------------------------------------
-
-SEARCH_COUNTRIES = ("nl", "be", "de")
-MSG_ADDRESS_NOT_FOUND = _lazy(
-    "Dit adres kunnen wij niet vinden. Controleer straat, huisnummer en plaats, of zoek op "
-    "postcode."
-)
-MSG_POSTCODE_UNKNOWN = _lazy("Deze postcode kennen wij niet. Controleer de cijfers.")
-MSG_OUTSIDE_COUNTRIES = _lazy(
-    "Dit adres ligt niet in Nederland, België of Duitsland. Burgernet werkt alleen daar."
-)
-MSG_SEARCH_DOWN = _lazy(
-    "De adreszoekdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw, of "
-    "klik het punt aan op de kaart."
-)
-
-
-class OutsideArea(geocoding.GeocodingError):
-    """An address that exists, but not where Burgernet works."""
-
-
-_SEARCH_STATUS = {
-    geocoding.AddressNotFound: 404,
-    OutsideArea: 422,
-    geocoding.GeocoderDown: 503,
-}
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where an address search put the point, in words for the operator."""
-
-    lat: float
-    lon: float
-    label: str
-    approximate: bool  # the centre of a postcode (area), not the address itself
-    note: str = ""  # why it is only approximate, when the operator asked for more
-
-    def message(self) -> str:
-        text = _("Gevonden: %(place)s.") % {"place": self.label}
-        if self.approximate:
-            text += " " + _("Dit is geen precies adres; verplaats het punt zo nodig op de kaart.")
-        return f"{self.note} {text}".strip()
-
-
-def locate(query: AddressQuery) -> Place:
-    """The point of an address the operator searched for.
-
-    A Dutch postcode goes where the site sends Dutch addresses (GEOCODER_NL): with
-    "nominatim", a full postcode is placed by the geocoder; otherwise, or when the geocoder
-    does not know it or cannot be reached, the point is the centre of the postcode area
-    (PC4), and the answer says so. Any other text goes to the geocoder at GEOCODER_URL, in
-    the Netherlands, Belgium and Germany only. Raises geocoding.AddressNotFound,
-    geocoding.GeocoderDown or OutsideArea, with a message for the operator.
-    """
-    if query.is_dutch_postcode:
-        return _locate_postcode(query)
-    return _locate_text(query.text)
-
-
-def _locate_postcode(query: AddressQuery) -> Place:
-    note = ""
-    if query.postcode and settings.GEOCODER_NL == "nominatim":
-        try:
-            found = geocoding.geocode_dutch_postcode(query.postcode)
-        except geocoding.GeocoderDown:
-            note = _("De adreszoekdienst is nu niet bereikbaar.")
-        except geocoding.AddressNotFound:
-            note = _("Postcode %(postcode)s kunnen wij niet vinden.") % {"postcode": query.postcode}
-        else:
-            label = _("postcode %(postcode)s") % {"postcode": query.postcode}
-            if found.municipality:
-                label += f" ({found.municipality.name})"
-            return Place(found.lat, found.lon, label, approximate=bool(query.house_number))
-    area = PostcodeArea.objects.filter(pc4=query.pc4).first()
-    if area is None:
-        raise geocoding.AddressNotFound(MSG_POSTCODE_UNKNOWN)
-    label = _("midden van postcodegebied %(pc4)s (%(place)s)") % {
-        "pc4": area.pc4,
-        "place": area.place,
-    }
-    return Place(area.lat, area.lon, label, approximate=True, note=note)
-
-
-def _locate_text(text: str) -> Place:
-    found = _geocode(text, country_codes=SEARCH_COUNTRIES)
-    if found is None:
-        # Only to tell "not in NL, BE or DE" from "unknown": anything found is refused.
-        try:
-            elsewhere = _geocode(text, country_codes=None)
-        except geocoding.GeocoderDown:
-            elsewhere = None
-        if elsewhere is not None and _country_of(elsewhere) not in SEARCH_COUNTRIES:
-            raise OutsideArea(MSG_OUTSIDE_COUNTRIES)
-        raise geocoding.AddressNotFound(MSG_ADDRESS_NOT_FOUND)
-    if _country_of(found) not in SEARCH_COUNTRIES:  # a service that ignores countrycodes
-        raise OutsideArea(MSG_OUTSIDE_COUNTRIES)
-    lat, lon = float(found.latitude), float(found.longitude)
-    if not (MIN_LAT <= lat <= MAX_LAT and MIN_LON <= lon <= MAX_LON):
-        raise OutsideArea(MSG_POINT_OUTSIDE)
-    address = (found.raw or {}).get("address") or {}
-    # A street, a village or a whole city: only a house number is the address itself.
-    return Place(lat, lon, found.address, approximate=not address.get("house_number"))
-
-
-def _geocode(text: str, *, country_codes):
-    """The geocoder's best match for `text` (geopy Location), or None."""
-    try:
-        return geocoding.nominatim().geocode(
-            text,
-            exactly_one=True,
-            country_codes=list(country_codes) if country_codes else None,
-            addressdetails=True,
-            language=translation.get_language() or settings.LANGUAGE_CODE,
-        )
-    except GeopyError as exc:
-        logger.warning("address search failed: %s", type(exc).__name__)  # not the address
-        raise geocoding.GeocoderDown(MSG_SEARCH_DOWN) from exc
-
-
-def _country_of(found) -> str:
-    address = (found.raw or {}).get("address") or {}
-    return str(address.get("country_code", "")).lower()
-
-
 # One action ------------------------------------------------------------------------------------
 
 
+_SENT_LABELS = {
+    "release": _lazy("Actie"),
+    "update": _lazy("Update"),
+    "end": _lazy("Afloopbericht"),
+    "cancel": _lazy("Rectificatie"),
+}
+
+
 def _messages_of(action: Action) -> list[tuple[str, OutgoingMessage]]:
-    labelled = []
-    if action.release_message_id:
-        labelled.append((_("Actie"), action.release_message_id))
-    for update in action.updates.exclude(message=None):
-        labelled.append((_("Update"), update.message_id))
-    end = getattr(action, "end_message", None) if action.state == Action.State.ENDED else None
-    if end and end.message_id:
-        labelled.append((_("Afloopbericht"), end.message_id))
-    if action.cancel_message_id:
-        labelled.append((_("Rectificatie"), action.cancel_message_id))
-    found = OutgoingMessage.objects.in_bulk([pk for _label, pk in labelled])
-    return [(label, found[pk]) for label, pk in labelled if pk in found]
+    sent = action.sent_messages()
+    found = OutgoingMessage.objects.in_bulk([pk for _what, pk in sent])
+    return [(str(_SENT_LABELS[what]), found[pk]) for what, pk in sent if pk in found]
 
 
 def _live_context(request, action: Action) -> dict:
@@ -588,43 +460,32 @@ def release(request, pk):
     return redirect("console:detail", pk=action.pk)
 
 
-@require_POST
-@staff_required(verb=MANAGE)
-def update(request, pk):
-    return _follow_up(
-        request,
-        pk,
-        UpdateForm,
-        services.action_update,
-        "update_form",
-        _("De update is verstuurd."),
-    )
+def _follow_up_view(form_class, verb, form_name: str, done):
+    """The view of a message after the release (update, end, cancel): see _follow_up."""
+
+    @require_POST
+    @staff_required(verb=MANAGE)
+    def view(request, pk):
+        return _follow_up(request, pk, form_class, verb, form_name, str(done))
+
+    return view
 
 
-@require_POST
-@staff_required(verb=MANAGE)
-def end(request, pk):
-    return _follow_up(
-        request,
-        pk,
-        EndForm,
-        services.action_end,
-        "end_form",
-        _("De actie is beëindigd; het afloopbericht is verstuurd."),
-    )
-
-
-@require_POST
-@staff_required(verb=MANAGE)
-def cancel(request, pk):
-    return _follow_up(
-        request,
-        pk,
-        CancelForm,
-        services.action_cancel,
-        "cancel_form",
-        _("De actie is ingetrokken; de rectificatie is verstuurd."),
-    )
+update = _follow_up_view(
+    UpdateForm, services.action_update, "update_form", _lazy("De update is verstuurd.")
+)
+end = _follow_up_view(
+    EndForm,
+    services.action_end,
+    "end_form",
+    _lazy("De actie is beëindigd; het afloopbericht is verstuurd."),
+)
+cancel = _follow_up_view(
+    CancelForm,
+    services.action_cancel,
+    "cancel_form",
+    _lazy("De actie is ingetrokken; de rectificatie is verstuurd."),
+)
 
 
 def _follow_up(request, pk, form_class, verb, form_name: str, done: str):

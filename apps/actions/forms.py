@@ -1,22 +1,19 @@
 """Forms of the operator console: a new action with its signalement, and the verbs after."""
 
 import re
-from dataclasses import dataclass
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, MSG_POINT_OUTSIDE
 from apps.governance.widgets import CheckedFileInput
+from apps.participants.geocoding import AddressQuery
 from apps.web import photos
 
 from .models import (
-    MAX_LAT,
-    MAX_LON,
     MAX_RADIUS_M,
-    MIN_LAT,
-    MIN_LON,
     MIN_RADIUS_M,
     MSG_AMBER_PHOTO,
     Action,
@@ -24,8 +21,28 @@ from .models import (
     VehicleDescription,
 )
 
-MSG_POINT_OUTSIDE = _("Dit punt ligt buiten het gebied van Burgernet (Nederland en de grens).")
 MSG_RADIUS_TEXT = _("Kies een straal tussen 100 en 50.000 meter.")
+
+
+def _coordinate(label, low: float, high: float) -> forms.FloatField:
+    """A latitude or longitude where Burgernet works (governance.geo's bounds)."""
+    return forms.FloatField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        error_messages={"min_value": MSG_POINT_OUTSIDE, "max_value": MSG_POINT_OUTSIDE},
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
+
+def _radius(**kwargs) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=_("Straal (m)"),
+        min_value=MIN_RADIUS_M,
+        max_value=MAX_RADIUS_M,
+        error_messages={"min_value": MSG_RADIUS_TEXT, "max_value": MSG_RADIUS_TEXT},
+        **kwargs,
+    )
 
 
 def console_photo_url(action: Action) -> str:
@@ -44,20 +61,8 @@ class PhotoInput(CheckedFileInput):
 class ActionForm(forms.ModelForm):
     """A new action: what, where, how urgent; the signalement comes in the formsets."""
 
-    lat = forms.FloatField(
-        label=_("Breedtegraad"),
-        min_value=MIN_LAT,
-        max_value=MAX_LAT,
-        error_messages={"min_value": MSG_POINT_OUTSIDE, "max_value": MSG_POINT_OUTSIDE},
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
-    lon = forms.FloatField(
-        label=_("Lengtegraad"),
-        min_value=MIN_LON,
-        max_value=MAX_LON,
-        error_messages={"min_value": MSG_POINT_OUTSIDE, "max_value": MSG_POINT_OUTSIDE},
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
+    lat = _coordinate(_("Breedtegraad"), MIN_LAT, MAX_LAT)
+    lon = _coordinate(_("Lengtegraad"), MIN_LON, MAX_LON)
     # A plain file field: photos.prepare is the one judge of what is an image, and its
     # messages are the ones the operator sees.
     photo = forms.FileField(
@@ -65,28 +70,11 @@ class ActionForm(forms.ModelForm):
         required=False,
         widget=PhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
-    radius_m = forms.IntegerField(
-        label=_("Straal (m)"),
-        min_value=MIN_RADIUS_M,
-        max_value=MAX_RADIUS_M,
-        initial=2000,
-        error_messages={"min_value": MSG_RADIUS_TEXT, "max_value": MSG_RADIUS_TEXT},
-        widget=forms.NumberInput(attrs={"step": 100}),
-    )
+    radius_m = _radius(initial=2000, widget=forms.NumberInput(attrs={"step": 100}))
 
     class Meta:
         model = Action
-        fields = [
-            "kind",
-            "is_time_critical",
-            "is_exercise",
-            "title",
-            "text",
-            "photo",
-            "lat",
-            "lon",
-            "radius_m",
-        ]
+        fields = list(Action.DRAFT_FIELDS)
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4}),
         }
@@ -189,20 +177,12 @@ class CancelForm(forms.Form):
 class ReachForm(forms.Form):
     """The query of the reach endpoint: a point, a radius, the urgency."""
 
-    lat = forms.FloatField(min_value=MIN_LAT, max_value=MAX_LAT)
-    lon = forms.FloatField(min_value=MIN_LON, max_value=MAX_LON)
-    radius_m = forms.IntegerField(min_value=MIN_RADIUS_M, max_value=MAX_RADIUS_M)
+    lat = _coordinate(_("Breedtegraad"), MIN_LAT, MAX_LAT)
+    lon = _coordinate(_("Lengtegraad"), MIN_LON, MAX_LON)
+    radius_m = _radius()
     time_critical = forms.BooleanField(required=False)
     exercise = forms.BooleanField(required=False)
     kind = forms.ChoiceField(choices=Action.Kind.choices, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("lat", "lon"):
-            self.fields[name].error_messages["min_value"] = MSG_POINT_OUTSIDE
-            self.fields[name].error_messages["max_value"] = MSG_POINT_OUTSIDE
-        self.fields["radius_m"].error_messages["min_value"] = MSG_RADIUS_TEXT
-        self.fields["radius_m"].error_messages["max_value"] = MSG_RADIUS_TEXT
 
 
 class SearchForm(forms.Form):
@@ -226,21 +206,6 @@ DUTCH_POSTCODE = re.compile(
     r"(?:[ ,]*(?P<number>\d{1,5})(?: ?-? ?(?P<addition>[A-Z0-9]{1,4}))?)?$"
 )
 DUTCH_PC4 = re.compile(r"^(?P<pc4>[1-9]\d{3})$")
-
-
-@dataclass(frozen=True)
-class AddressQuery:
-    """An address search of the console, read: a Dutch postcode (with or without house
-    number) or, for anything else, the text as typed."""
-
-    text: str
-    pc4: str = ""
-    postcode: str = ""  # "3441 AB"; empty when only the four digits were given
-    house_number: str = ""  # "12", "12A", "12-2"
-
-    @property
-    def is_dutch_postcode(self) -> bool:
-        return bool(self.pc4)
 
 
 class AddressSearchForm(forms.Form):

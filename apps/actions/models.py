@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
 from apps.governance.models import Municipality
 from apps.governance.policy import Scope
 
@@ -15,9 +16,6 @@ from . import photos
 
 MIN_RADIUS_M = 100
 MAX_RADIUS_M = 50_000
-# The incident point lies in or near the Netherlands: a box around NL, BE and western DE.
-MIN_LAT, MAX_LAT = 49.0, 55.0
-MIN_LON, MAX_LON = 2.0, 9.0
 
 MSG_NOT_DRAFT = _("Deze actie is al verstuurd.")
 MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
@@ -69,6 +67,19 @@ class Action(models.Model):
         Kind.OTHER: False,
     }
 
+    # What the operator fills in for a draft (the console's form, action_create's fields).
+    DRAFT_FIELDS = (
+        "kind",
+        "is_time_critical",
+        "is_exercise",
+        "title",
+        "text",
+        "photo",
+        "lat",
+        "lon",
+        "radius_m",
+    )
+
     # A random handle for public links (the citizens' action page); never the database id.
     ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("soort"), max_length=24, choices=Kind.choices)
@@ -85,6 +96,7 @@ class Action(models.Model):
     title = models.CharField(_("titel"), max_length=100)
     text = models.TextField(_("toelichting"), blank=True)
     photo = models.ImageField(_("foto"), upload_to=photos.action_photo_path, blank=True)
+    # The incident point lies where Burgernet works (governance.geo: NL and a strip around it).
     lat = models.FloatField(
         _("breedtegraad"), validators=[MinValueValidator(MIN_LAT), MaxValueValidator(MAX_LAT)]
     )
@@ -248,6 +260,30 @@ class Action(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.RELEASED
+
+    # Its messages.
+
+    def sent_messages(self, *, follow_ups: bool = True) -> list[tuple[str, int]]:
+        """The outbox messages about this action in the order they went out, each as
+        (what, message id): "release", then each "update", then "end" or "cancel". Without
+        `follow_ups`, only the release and the updates: those that alerted people."""
+        sent = [("release", self.release_message_id)] if self.release_message_id else []
+        updates = self.updates.exclude(message=None).values_list("message_id", flat=True)
+        sent += [("update", pk) for pk in updates]
+        if not follow_ups:
+            return sent
+        if self.state == self.State.ENDED:
+            end = getattr(self, "end_message", None)
+            if end is not None and end.message_id:
+                sent.append(("end", end.message_id))
+        if self.cancel_message_id:
+            sent.append(("cancel", self.cancel_message_id))
+        return sent
+
+    def alerting_message_ids(self) -> list[int]:
+        """The messages that alerted people about the action: the release and the updates
+        (the end message and the correction go to exactly those)."""
+        return [pk for _what, pk in self.sent_messages(follow_ups=False)]
 
 
 class PersonDescription(models.Model):

@@ -5,6 +5,7 @@ audit entry, and hands its message and recipients to the outbox: the rows are wr
 set-based in the same transaction, and the outbox queues the sending tasks on commit.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,20 +48,8 @@ MSG_EMPTY_TEXT = _("Vul een tekst in.")
 MSG_NO_UNIT = _("Kies de politie-eenheid van de actie.")
 MSG_NO_TIPS = _("Deze actie neemt geen tips (meer) aan.")
 
-ACTION_FIELDS = frozenset(
-    {
-        "kind",
-        "is_time_critical",
-        "is_exercise",
-        "title",
-        "text",
-        "photo",
-        "lat",
-        "lon",
-        "radius_m",
-        "police_unit",
-    }
-)
+# What action_create takes: the operator's fields, and the region (the admin picks it).
+ACTION_FIELDS = frozenset({*Action.DRAFT_FIELDS, "police_unit"})
 
 
 @dataclass(frozen=True)
@@ -213,11 +202,7 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
     at = at or timezone.now()
     text = _required_text(text)
     with transaction.atomic():
-        _lock(action)
-        _require_manage(by, action)
-        if not action.can_update():
-            raise ValidationError(MSG_NOT_RELEASED, code="state")
-        earlier = _alerting_message_ids(action)
+        earlier = _lock_running(action, by, Action.can_update)
         update = ActionUpdate.objects.create(action=action, text=text, created_by=by)
         message = _message(
             action, f"update:{update.pk}", title=gettext("Update: %s") % action.title, body=text
@@ -252,11 +237,7 @@ def action_end(*, action: Action, by, result: str, text: str, at: datetime | Non
     if result not in Action.Result.values:
         raise ValidationError({"result": MSG_RESULT_REQUIRED})
     with transaction.atomic():
-        _lock(action)
-        _require_manage(by, action)
-        if not action.can_end():
-            raise ValidationError(MSG_NOT_RELEASED, code="state")
-        earlier = _alerting_message_ids(action)
+        earlier = _lock_running(action, by, Action.can_end)
         _stop(earlier)
         action.state = Action.State.ENDED
         action.result = result
@@ -282,11 +263,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
     at = at or timezone.now()
     text = _required_text(text)
     with transaction.atomic():
-        _lock(action)
-        _require_manage(by, action)
-        if not action.can_cancel():
-            raise ValidationError(MSG_NOT_RELEASED, code="state")
-        earlier = _alerting_message_ids(action)
+        earlier = _lock_running(action, by, Action.can_cancel)
         _stop(earlier)
         title = gettext("Rectificatie: %s") % action.title
         message = _message(action, "cancel", title=title, body=text, follow_up=True)
@@ -311,7 +288,7 @@ def action_stop_sending(*, action: Action, by) -> int:
     with transaction.atomic():
         _lock(action)
         _require_manage(by, action)
-        messages = OutgoingMessage.objects.filter(pk__in=_alerting_message_ids(action))
+        messages = OutgoingMessage.objects.filter(pk__in=action.alerting_message_ids())
         cancelled = sum(outbox.stop(message) for message in messages)
         audit.record(
             verb="action.stopped", actor=by, target=action, detail={"cancelled": cancelled}
@@ -360,6 +337,17 @@ def _require_manage(by, action: Action) -> None:
 def _lock(action: Action) -> None:
     """Lock the action's row and read its current state (two operators, one click each)."""
     action.refresh_from_db(from_queryset=Action.objects.select_for_update())
+
+
+def _lock_running(action: Action, by, allows: Callable[[Action], bool]) -> list[int]:
+    """Lock a running action for a message after its release (update, end, cancel): the
+    user must manage it and its state allow the verb (`allows`, e.g. Action.can_end).
+    Returns the messages that alerted people so far (the release and the updates)."""
+    _lock(action)
+    _require_manage(by, action)
+    if not allows(action):
+        raise ValidationError(MSG_NOT_RELEASED, code="state")
+    return action.alerting_message_ids()
 
 
 def _required_text(text: str) -> str:
@@ -474,13 +462,6 @@ def _defer_for_quiet_hours(message, at: datetime) -> None:
         ends = targeting.quiet_hours_ends(rows.values("participant_id"), at=at)
         for end, participant_ids in ends.items():
             rows.filter(participant_id__in=participant_ids).update(next_attempt_at=end)
-
-
-def _alerting_message_ids(action: Action) -> list[int]:
-    """The messages that alerted people about the action: the release and the updates."""
-    ids = [action.release_message_id] if action.release_message_id else []
-    ids += action.updates.exclude(message=None).values_list("message_id", flat=True)
-    return ids
 
 
 def _stop(message_ids: list[int]) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cos, Power, Radians, Sin
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -26,6 +27,26 @@ class BoundingBox:
     max_lat: float
     min_lon: float
     max_lon: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
+
+
+# Where Burgernet works: the Netherlands and a strip around it. An action's centre and a
+# mailing circle's centre must lie here, and the console's address search places nothing
+# outside it. The Netherlands reaches from 50.75° N (Zuid-Limburg, south of Maastricht)
+# to 53.56° N (Rottumerplaat, the outermost Wadden island) and from 3.36° E (Cadzand) to
+# 7.23° E (Bad Nieuweschans). Around that:
+# - north, the Wadden Sea and the territorial sea (12 nautical miles, ~0.2°) off the islands;
+# - south, ~17 km of Belgium below Zuid-Limburg (Liège at 50.63° N is inside);
+# - west, the mouth of the Westerschelde and ~25 km of coast and sea off Zeeuws-Vlaanderen
+#   (Lille at 3.06° E is inside: the console tells a French address by its country);
+# - east, the Dollard and ~10 km of Germany past Groningen.
+# The postcode areas' centres lie well within (50.77–53.48° N, 3.38–7.21° E).
+MIN_LAT, MAX_LAT = 50.6, 53.8
+MIN_LON, MAX_LON = 3.0, 7.4
+NETHERLANDS = BoundingBox(MIN_LAT, MAX_LAT, MIN_LON, MAX_LON)
+MSG_POINT_OUTSIDE = _("Dit punt ligt buiten het gebied van Burgernet (Nederland en de grens).")
 
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:

@@ -20,7 +20,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels.models import Channel
-from apps.governance.geo import in_circle_q
+from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, in_circle_q
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
 from apps.participants import reach
@@ -32,9 +32,6 @@ AreaKind = MailingArea.Kind
 
 PC6_PATTERN = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
 PC4_PATTERN = re.compile(r"^([1-9][0-9]{3})$")
-# The Netherlands and a margin around it: a circle's centre must lie here.
-MIN_LAT, MAX_LAT = 50.6, 53.7
-MIN_LON, MAX_LON = 3.2, 7.3
 MIN_RADIUS_M, MAX_RADIUS_M = 50, 50_000
 MAX_HOUSE_NUMBER = 99_999
 # A buurtonderzoek asks a neighbourhood about one incident: never a whole municipality, and

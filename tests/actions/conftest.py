@@ -10,16 +10,15 @@ Places used (lat, lon):
 
 import io
 import itertools
-import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.governance.geo import EARTH_RADIUS_M
 from apps.participants import schedule
 from apps.participants.models import ActiveWindow, Address, Device, Participant
+from tests import fakes
 
 AMS_TZ = ZoneInfo("Europe/Amsterdam")
 UTRECHT = (52.0907, 5.1214)
@@ -42,20 +41,7 @@ def days(*weekdays: int) -> int:
     return schedule.days_to_mask(weekdays)
 
 
-def point_at(origin: tuple[float, float], distance_m: float, bearing_deg: float = 0.0):
-    """The point `distance_m` from `origin` in direction `bearing_deg` (0 = north), on the
-    same sphere as apps.governance.geo."""
-    lat1, lon1 = map(math.radians, origin)
-    bearing = math.radians(bearing_deg)
-    delta = distance_m / EARTH_RADIUS_M
-    lat2 = math.asin(
-        math.sin(lat1) * math.cos(delta) + math.cos(lat1) * math.sin(delta) * math.cos(bearing)
-    )
-    lon2 = lon1 + math.atan2(
-        math.sin(bearing) * math.sin(delta) * math.cos(lat1),
-        math.cos(delta) - math.sin(lat1) * math.sin(lat2),
-    )
-    return math.degrees(lat2), math.degrees(lon2)
+point_at = fakes.point_at  # tests/e2e import it from here
 
 
 _phones = itertools.count(10_000_000)

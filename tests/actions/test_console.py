@@ -1,12 +1,7 @@
 """The operator console: overview, new action, reach, the verbs, the live panel."""
 
 import io
-import json
-import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,8 +15,9 @@ from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PostcodeArea
 from apps.web import photos
+from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, point_at
+from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -376,99 +372,11 @@ def test_it_refuses_the_reach_of_a_point_in_another_region(ams):
     assert response.status_code == 403
 
 
-class FakeGeocoder:
-    """Answers /search like Nominatim (format=json, addressdetails=1): free text (`q`) from
-    `addresses`, structured postcode queries from `postcodes`; honours `countrycodes`."""
-
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/nominatim"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.reset()
-
-    def reset(self):
-        # text (lower case) → (lat, lon, country code, house number, display name)
-        self.addresses = {
-            "stationsplein 1, utrecht": (
-                52.0894,
-                5.1101,
-                "nl",
-                "1",
-                "1, Stationsplein, Utrecht, Nederland",
-            ),
-            "neude, utrecht": (52.0930, 5.1187, "nl", "", "Neude, Utrecht, Nederland"),
-            "grote markt 1, hasselt": (50.9307, 5.3378, "be", "1", "1, Grote Markt, Hasselt"),
-            "marienplatz 1, münchen": (48.1374, 11.5755, "de", "1", "1, Marienplatz, München"),
-            "rue de rivoli 1, paris": (48.8556, 2.3590, "fr", "1", "1, Rue de Rivoli, Paris"),
-        }
-        self.postcodes = {"3441 AB": (52.0870, 4.8830)}
-        self.status = 200
-        self.delay_s = 0.0
-        self.ignores_countries = False  # a service that answers from anywhere
-        self.requests: list[dict] = []
-
-    def _results(self, query: dict) -> list[dict]:
-        countries = [c for c in query.get("countrycodes", "").split(",") if c]
-        if self.ignores_countries:
-            countries = []
-        if "q" in query:
-            found = self.addresses.get(query["q"].lower())
-            if not found or (countries and found[2] not in countries):
-                return []
-            lat, lon, country, number, name = found
-            address = {"country_code": country, **({"house_number": number} if number else {})}
-        else:
-            found = self.postcodes.get(query.get("postalcode"))
-            if not found:
-                return []
-            (lat, lon), name = found, query["postalcode"]
-            address = {"postcode": query["postalcode"], "country_code": "nl"}
-        return [{"lat": str(lat), "lon": str(lon), "display_name": name, "address": address}]
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                fake.requests.append({"path": url.path, "query": query})
-                if fake.delay_s:
-                    time.sleep(fake.delay_s)
-                ok = fake.status == 200 and url.path == "/nominatim/search"
-                body = json.dumps(fake._results(query)).encode() if ok else b"down"
-                try:
-                    self.send_response(fake.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-@pytest.fixture(scope="module")
-def _geocoder_server():
-    fake = FakeGeocoder()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-
-
 @pytest.fixture
-def geocoder(_geocoder_server, settings):
-    """The fake geocoder, reset, with GEOCODER_URL pointing at it; Dutch postcodes offline."""
-    _geocoder_server.reset()
-    settings.GEOCODER_URL = _geocoder_server.url
+def geocoder(nominatim, settings):
+    """The fake geocoder (tests/conftest.py's `nominatim`), with Dutch postcodes offline."""
     settings.GEOCODER_NL = "offline"
-    settings.GEOCODER_TIMEOUT = 1.0
-    return _geocoder_server
+    return nominatim
 
 
 def search(client, q):

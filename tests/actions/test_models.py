@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from apps.actions import services
 from apps.actions.models import Action
-from apps.governance import policy
+from apps.governance import geo, policy
 from apps.governance.models import Municipality, PoliceUnit
 
 from .conftest import UTRECHT, action_fields
@@ -118,7 +118,10 @@ def test_it_refuses_a_radius_or_point_out_of_bounds(operator_mn, field, value):
     assert not Action.objects.exists()
 
 
-@pytest.mark.parametrize(("radius", "lat", "lon"), [(100, *UTRECHT), (50_000, 49.0, 9.0)])
+@pytest.mark.parametrize(
+    ("radius", "lat", "lon"),
+    [(100, *UTRECHT), (50_000, geo.MIN_LAT, geo.MAX_LON), (50_000, geo.MAX_LAT, geo.MIN_LON)],
+)
 def test_it_accepts_the_limits(national_operator, radius, lat, lon):
     # A national operator: a regional one may only centre an action in its region.
     action = services.action_create(
@@ -127,7 +130,16 @@ def test_it_accepts_the_limits(national_operator, radius, lat, lon):
     assert action.pk
 
 
-@pytest.mark.parametrize(("field", "value"), [("radius_m", 0), ("lat", 10.0), ("lon", 30.0)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("radius_m", 0),
+        ("lat", 10.0),
+        ("lon", 30.0),
+        ("lat", geo.MIN_LAT - 0.01),
+        ("lon", geo.MAX_LON + 0.01),
+    ],
+)
 def test_it_has_the_database_refuse_bad_geometry_too(draft_mn, field, value):
     with pytest.raises(IntegrityError), transaction.atomic():
         Action.objects.filter(pk=draft_mn.pk).update(**{field: value})

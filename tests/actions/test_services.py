@@ -11,8 +11,9 @@ from apps.actions.models import Action, EndMessage, Tip
 from apps.channels import outbox
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PoliceUnit
+from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, local, point_at
+from .conftest import AMSTERDAM, UTRECHT, action_fields, local
 
 AT = local(2, 14)  # Wednesday 14:00
 
@@ -258,6 +259,21 @@ def test_it_sends_the_end_message_also_to_those_an_update_reached(
     assert newcomer.pk in recipients(end.message, "sms")
 
 
+def test_it_knows_the_messages_of_an_action_and_which_of_them_alerted(released, operator_mn):
+    first = services.action_update(action=released, by=operator_mn, text="Pet.", at=AT).message
+    second = services.action_update(action=released, by=operator_mn, text="Fiets.", at=AT).message
+    end = services.action_end(action=released, by=operator_mn, result="not_found", text="x")
+    released.refresh_from_db()
+    alerting = [released.release_message_id, first.pk, second.pk]
+    assert released.sent_messages() == [
+        ("release", released.release_message_id),
+        ("update", first.pk),
+        ("update", second.pk),
+        ("end", end.message.pk),
+    ]
+    assert released.alerting_message_ids() == alerting
+
+
 def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
     with pytest.raises(ValidationError):
         services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
@@ -291,6 +307,10 @@ def test_it_cancels_with_a_correction_to_all_who_got_it(released, operator_mn, n
     assert released.state == Action.State.CANCELLED
     assert released.cancel_message == sent.message
     assert released.correction == "Dit bericht is per vergissing verstuurd."
+    assert released.sent_messages() == [
+        ("release", released.release_message_id),
+        ("cancel", sent.message.pk),
+    ]
     assert audit_verbs(released)[-1] == "action.cancelled"
     with pytest.raises(ValidationError):
         services.action_cancel(action=released, by=operator_mn, text="Nog eens.")

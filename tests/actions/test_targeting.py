@@ -15,6 +15,7 @@ from apps.actions.targeting import Target
 from apps.channels.models import Channel
 from apps.governance.geo import distance_m
 from apps.participants import geohash, schedule
+from tests.fakes import point_at
 
 from .conftest import (
     AMS_TZ,
@@ -30,7 +31,6 @@ from .conftest import (
     WED,
     days,
     local,
-    point_at,
 )
 
 RADIUS = 2000

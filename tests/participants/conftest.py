@@ -1,16 +1,13 @@
 """Fixtures for the registration site: SMS to the locmem outbox, an empty cache (rate
-limits) per test, a stand-in Nominatim service on 127.0.0.1, and helpers to register.
+limits) per test, the stand-in Nominatim service of tests/conftest.py for every test, and
+helpers to register.
 
 The reference geography (the offline postcode table) comes from tests/conftest.py, which
 loads it once into the test database.
 """
 
-import json
 import re
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -34,104 +31,10 @@ def _site(settings, geography):
     sms.outbox.clear()
 
 
-class FakeNominatim:
-    """Answers /search like Nominatim (format=json, addressdetails=1) from `places`."""
-
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/nominatim"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.reset()
-
-    def reset(self):
-        # (country code, postcode) → (lat, lon, place name[, country code answered])
-        self.places = {
-            ("be", "2910"): (51.4667, 4.4667, "Essen"),
-            ("de", "47533"): (51.7886, 6.1386, "Kleve"),
-            ("nl", "3441 AB"): (52.0870, 4.8830, "Woerden"),
-        }
-        self.status = 200
-        self.delay_s = 0.0
-        self.requests: list[dict] = []
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                fake.requests.append(
-                    {"path": url.path, "query": query, "agent": self.headers.get("User-Agent")}
-                )
-                if fake.delay_s:
-                    time.sleep(fake.delay_s)
-                country = query.get("countrycodes", "")
-                found = fake.places.get((country, query.get("postalcode")))
-                results = []
-                if found and url.path == "/nominatim/search":
-                    lat, lon, place, *answered_country = found
-                    results.append(
-                        {
-                            "place_id": 1001,
-                            "licence": "Data © OpenStreetMap contributors, ODbL 1.0.",
-                            "osm_type": "relation",
-                            "osm_id": 2001,
-                            "lat": str(lat),
-                            "lon": str(lon),
-                            "class": "boundary",
-                            "type": "postal_code",
-                            "place_rank": 21,
-                            "importance": 0.12,
-                            "addresstype": "postcode",
-                            "name": query["postalcode"],
-                            "display_name": f"{query['postalcode']}, {place}",
-                            "address": {
-                                "postcode": query["postalcode"],
-                                "town": place,
-                                "country_code": (answered_country or [country])[0],
-                            },
-                            "boundingbox": [
-                                str(lat - 0.02),
-                                str(lat + 0.02),
-                                str(lon - 0.02),
-                                str(lon + 0.02),
-                            ],
-                        }
-                    )
-                body = json.dumps(results).encode() if fake.status == 200 else b"down"
-                try:
-                    self.send_response(fake.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-@pytest.fixture(scope="session")
-def _nominatim_server():
-    fake = FakeNominatim()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-
-
 @pytest.fixture(autouse=True)
-def nominatim(_nominatim_server, settings):
-    """The fake geocoder, reset, and GEOCODER_URL pointing at it."""
-    _nominatim_server.reset()
-    settings.GEOCODER_URL = _nominatim_server.url
-    settings.GEOCODER_USER_AGENT = "burgernet-tests"
-    settings.GEOCODER_TIMEOUT = 1.0
-    return _nominatim_server
+def nominatim(nominatim):
+    """Every test here has the fake geocoder (tests/conftest.py) at GEOCODER_URL."""
+    return nominatim
 
 
 # Registration helpers --------------------------------------------------------------------

@@ -4,6 +4,7 @@ through the geocoder at GEOCODER_URL (here a stand-in on 127.0.0.1)."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.governance import geo
 from apps.participants import geocoding
 
 
@@ -115,3 +116,32 @@ def test_it_normalises_postcodes(country, raw, normal):
 def test_it_refuses_postcodes_in_the_wrong_format(country, raw):
     with pytest.raises(ValueError):
         geocoding.normalise_postcode(country, raw)
+
+
+# The console's address search: the same geocoder ------------------------------------------
+
+
+def test_the_address_search_asks_the_same_geocoder(nominatim):
+    place = geocoding.geocode_search(geocoding.AddressQuery(text="Stationsplein 1, Utrecht"))
+    assert (place.lat, place.lon, place.approximate) == (52.0894, 5.1101, False)
+    [request] = nominatim.requests
+    assert request["agent"] == "burgernet-tests"  # GEOCODER_USER_AGENT, as at registration
+    assert request["query"]["countrycodes"] == "nl,be,de"
+
+
+def test_the_address_search_places_nothing_outside_where_burgernet_works(nominatim):
+    with pytest.raises(geocoding.OutsideArea) as caught:
+        geocoding.geocode_search(geocoding.AddressQuery(text="Marienplatz 1, München"))
+    assert caught.value.message == geo.MSG_POINT_OUTSIDE
+
+
+@pytest.mark.parametrize("how", ["down", "slow"])
+def test_the_address_search_says_the_geocoder_is_down_in_its_own_words(nominatim, settings, how):
+    settings.GEOCODER_TIMEOUT = 0.2
+    if how == "down":
+        nominatim.status = 503
+    else:
+        nominatim.delay_s = 1.0
+    with pytest.raises(geocoding.GeocoderDown) as caught:
+        geocoding.geocode_search(geocoding.AddressQuery(text="Stationsplein 1, Utrecht"))
+    assert "klik het punt aan op de kaart" in str(caught.value.message)
