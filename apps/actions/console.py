@@ -7,7 +7,6 @@ view that changes something asks "action.manage". Every object is checked by the
 policy: an operator sees and acts on the actions of the own region only.
 """
 
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator

@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
+from apps.bench.management.commands import bench_mailing
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import Municipality, Organisation, User
-from apps.mail.management.commands import bench_mailing
 from apps.mail.models import Mailing
 from apps.participants.models import Participant
 
