@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import policy
-from apps.governance.admin_scope import ScopedAdminMixin
+from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
 from apps.governance.models import PoliceUnit
 from apps.governance.widgets import AdminCheckedFileInput, checked_link
 
@@ -41,18 +41,9 @@ class VehicleDescriptionInline(_DraftOnlyInline, admin.TabularInline):
     model = VehicleDescription
 
 
-class _ReadOnlyInline:
+class _ReadOnlyInline(ReadOnlyAdminMixin):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ActionUpdateInline(_ReadOnlyInline, admin.TabularInline):

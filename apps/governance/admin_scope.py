@@ -69,3 +69,17 @@ class ScopedAdminMixin:
         if choices is not None and "queryset" not in kwargs:
             kwargs["queryset"] = choices
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ReadOnlyAdminMixin:
+    """Shown in the admin, never written there: another path (a service, a public form)
+    writes these rows, so the admin offers no add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -26,44 +26,33 @@ ROLE_LABELS = {
     Role.MANAGER: _("Beheerder"),
 }
 
+# What a control-room operator works with in the admin; a national operator the same
+# (what only they may do, an AMBER Alert, is the policy's "action.amber", not a permission).
+_OPERATOR_PERMISSIONS = frozenset(
+    {
+        "governance.view_municipality",
+        "governance.view_policeunit",
+        "actions.view_action",
+        "actions.add_action",
+        "actions.change_action",
+        "actions.view_persondescription",
+        "actions.add_persondescription",
+        "actions.change_persondescription",
+        "actions.delete_persondescription",
+        "actions.view_vehicledescription",
+        "actions.add_vehicledescription",
+        "actions.change_vehicledescription",
+        "actions.delete_vehicledescription",
+        "actions.view_actionupdate",
+        "actions.view_endmessage",
+        "actions.view_tip",
+    }
+)
+
 # Model permissions per role, "app_label.codename". Later apps add their models here.
 ROLE_PERMISSIONS: dict[Role, set[str]] = {
-    Role.OPERATOR: {
-        "governance.view_municipality",
-        "governance.view_policeunit",
-        "actions.view_action",
-        "actions.add_action",
-        "actions.change_action",
-        "actions.view_persondescription",
-        "actions.add_persondescription",
-        "actions.change_persondescription",
-        "actions.delete_persondescription",
-        "actions.view_vehicledescription",
-        "actions.add_vehicledescription",
-        "actions.change_vehicledescription",
-        "actions.delete_vehicledescription",
-        "actions.view_actionupdate",
-        "actions.view_endmessage",
-        "actions.view_tip",
-    },
-    Role.NATIONAL_OPERATOR: {
-        "governance.view_municipality",
-        "governance.view_policeunit",
-        "actions.view_action",
-        "actions.add_action",
-        "actions.change_action",
-        "actions.view_persondescription",
-        "actions.add_persondescription",
-        "actions.change_persondescription",
-        "actions.delete_persondescription",
-        "actions.view_vehicledescription",
-        "actions.add_vehicledescription",
-        "actions.change_vehicledescription",
-        "actions.delete_vehicledescription",
-        "actions.view_actionupdate",
-        "actions.view_endmessage",
-        "actions.view_tip",
-    },
+    Role.OPERATOR: set(_OPERATOR_PERMISSIONS),
+    Role.NATIONAL_OPERATOR: set(_OPERATOR_PERMISSIONS),
     Role.MAIL_AUTHOR: {
         "governance.view_municipality",
         "governance.view_organisation",

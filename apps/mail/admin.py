@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import audit, policy
-from apps.governance.admin_scope import ScopedAdminMixin
+from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
 from apps.governance.roles import Role, roles_of
 from apps.governance.widgets import checked_link
 
@@ -23,17 +23,8 @@ def _is_manager(request) -> bool:
     return request.user.is_superuser or Role.MANAGER in roles_of(request.user)
 
 
-class _ReadOnly:
+class _ReadOnly(ReadOnlyAdminMixin):
     """Shown, never written here: the mail screens and the respond form write these."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Templates ---------------------------------------------------------------------------------

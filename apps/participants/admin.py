@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from apps.governance.admin_scope import ReadOnlyAdminMixin
 from apps.governance.policy import can
 
 from . import devices, services
@@ -17,21 +18,12 @@ from .models import Address, Device, Participant
 from .phones import parse_mobile
 
 
-class _ManagersOnly:
+class _ManagersOnly(ReadOnlyAdminMixin):
     def has_module_permission(self, request):
         return can(request.user, "participant.view")
 
     def has_view_permission(self, request, obj=None):
         return can(request.user, "participant.view")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AddressInline(_ManagersOnly, admin.TabularInline):
