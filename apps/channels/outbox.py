@@ -319,9 +319,9 @@ def claim_chunk(
     messages: QuerySet | None = None,
     notices: bool = False,
 ) -> list["ClaimedDelivery"]:
-    """Take up to `limit` due queued rows (of one message, of `messages`, of notices, or of
-    any live message) for this worker. The claim's token starts with `worker`, so the rows of a
-    worker that died can be given back at once (release_claims).
+    """Take up to `limit` due queued rows (of one message, of `messages`, of notices, or
+    of any live message) for this worker. The claim's token starts with `worker`, so the
+    rows of a worker that died can be given back at once (release_claims).
 
     A conditional UPDATE moves them to `sending` with a lease and a fresh token; then
     exactly the rows with that token are read back. Two workers never get the same row:
