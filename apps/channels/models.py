@@ -1,8 +1,8 @@
 """The outbox: every message to every recipient on every channel is a Delivery row.
 
 The channels app knows no action, mailing or participant beyond foreign keys by name:
-domains hand it an OutgoingMessage and a set of recipients; the rows are the source of
-truth, the task queue only carries chunks of them.
+domains hand it an OutgoingMessage and a set of recipients, or a Notice for one; the rows
+are the source of truth and the queue the outbox workers take their work from.
 """
 
 from datetime import timedelta
@@ -57,12 +57,42 @@ class OutgoingMessage(models.Model):
         return self.created_at + timedelta(seconds=self.ttl_seconds)
 
 
+class Notice(models.Model):
+    """One text from a domain to one participant that belongs to no message: an SMS with a
+    confirmation code or a manage link. It is sent as one Delivery that points at it
+    instead of at a message, by the outbox workers like any row: retried after the
+    backoff, failed once it expires (a code past its validity is not sent late).
+
+    The text holds a secret (the code, the link), so it is kept only while it may still
+    be sent: the outbox wipes it once its delivery is sent or failed, and once it expires
+    (outbox._write_back, outbox.sweep). What stays says what it was, not what it said.
+    """
+
+    # What the notice is ("participants.phone_code"): no personal data.
+    source = models.CharField(max_length=80)
+    text = models.TextField(blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Only texts not yet wiped: the sweep wipes those that expired.
+            models.Index(
+                fields=["expires_at"], condition=~models.Q(text=""), name="notice_unwiped"
+            ),
+        ]
+
+    def __str__(self):
+        return f"notice {self.pk} ({self.source})"
+
+
 class Delivery(models.Model):
     """Bezorging: one message to one recipient on one channel, and what became of it.
 
     Push deliveries point at a device; SMS, voice and e-mail at a participant. A row
     recorded as sent is never sent again. A device whose subscription is gone is deleted;
-    its deliveries stay (without it) so the counts of a message stay right.
+    its deliveries stay (without it) so the counts of a message stay right. A row of a
+    Notice (a code, a link) has the notice instead of a message.
     """
 
     class State(models.TextChoices):
@@ -90,7 +120,19 @@ class Delivery(models.Model):
     message = models.ForeignKey(
         OutgoingMessage,
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
+    )
+    # A release leaves it out of its INSERT (NULL): a release's rows write nothing more.
+    notice = models.ForeignKey(
+        Notice,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
         db_index=False,
         db_constraint=False,
     )
@@ -153,6 +195,12 @@ class Delivery(models.Model):
                 condition=models.Q(participant__isnull=True) | models.Q(device__isnull=True),
                 name="delivery_one_recipient",
             ),
+            # A message's row or a notice's, never both or neither.
+            models.CheckConstraint(
+                condition=models.Q(message__isnull=False, notice__isnull=True)
+                | models.Q(message__isnull=True, notice__isnull=False),
+                name="delivery_message_or_notice",
+            ),
         ]
         indexes = [
             # A message's rows by state: claims, the stop button, the counts, the sweep.
@@ -175,6 +223,13 @@ class Delivery(models.Model):
                 fields=["provider_id"],
                 condition=~models.Q(provider_id=""),
                 name="delivery_provider_id",
+            ),
+            # Only queued rows of notices, which a release never writes: a worker claims
+            # them, and the sweep fails those expired, without a look at any message's.
+            models.Index(
+                fields=["notice"],
+                condition=models.Q(notice__isnull=False, state="queued"),
+                name="delivery_notice_queued",
             ),
         ]
 

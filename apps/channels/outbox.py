@@ -4,6 +4,8 @@ the answers come.
 The life of a message:
 
     enqueue_from_queryset(...)   one Delivery per recipient, in one INSERT … SELECT
+    enqueue_notice(...)          one text to one participant (a code, a link): a Notice and
+                                 its Delivery, claimed after urgent messages, before the rest
     release(message)             nothing more to do: the rows are the queue
     (outbox worker) claim_next   the due rows of live messages, urgent ones first, in chunks,
                                  the next chunk claimed while one is sent (ClaimAhead)
@@ -37,12 +39,14 @@ from django.db import connections, router, transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import Channel, Delivery, OutgoingMessage
+from .models import Channel, Delivery, Notice, OutgoingMessage
 from .senders import SENDERS, Outcome
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 500  # rows per claim at least (ChunkSizer)
+# Notices go out one by one to a gateway: a small chunk keeps a worker free for an alert.
+NOTICE_CHUNK_SIZE = 50
 MAX_CHUNK_SIZE = 5000
 # A chunk this big is written back from a thread of its own (_ChunkWriter).
 BACKGROUND_WRITE_ROWS = 200
@@ -223,6 +227,33 @@ def enqueue(
     return enqueue_from_queryset(message=message, channel=channel, **{f"{name}_ids": ids})
 
 
+# The channels whose sender sends a notice's own text (senders.sms.deliver_notices).
+NOTICE_CHANNELS = frozenset({Channel.SMS})
+
+
+def enqueue_notice(
+    *, participant_id: int, text: str, expires_at: datetime, source: str, channel=Channel.SMS
+) -> Delivery:
+    """Queue `text` for one participant on `channel`, to be sent before `expires_at` or not
+    at all: a Notice (a confirmation code, a manage link) and its Delivery, written in the
+    caller's transaction. The caller chose the number: unlike a message's, it need not be
+    confirmed. The outbox workers send it like any row (there is nothing to wake: they
+    poll for due rows), retry it, and wipe the text once it is sent, failed or expired.
+    `source` says what it is ("participants.phone_code"); neither it nor the log holds
+    personal data."""
+    if channel not in NOTICE_CHANNELS:
+        raise ValueError(f"no notices on channel {channel!r}")
+    if not text:
+        raise ValueError("a notice needs a text")
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        notice = Notice.objects.create(source=source, text=text, expires_at=expires_at)
+        delivery = Delivery.objects.create(
+            notice=notice, channel=channel, participant_id=participant_id
+        )
+    logger.info("outbox: notice %s (%s) queued", notice.pk, source)
+    return delivery
+
+
 # Handing the work to the workers --------------------------------------------------------
 
 
@@ -376,10 +407,11 @@ def claim_chunk(
     now: datetime | None = None,
     worker: str = "",
     messages: QuerySet | None = None,
+    notices: bool = False,
 ) -> list["ClaimedDelivery"]:
-    """Take up to `limit` due queued rows (of one message, of `messages`, or of any live
-    message) for this worker. The claim's token starts with `worker`, so the rows of a
-    worker that died can be given back at once (release_claims).
+    """Take up to `limit` due queued rows (of one message, of `messages`, of notices, or
+    of any live message) for this worker. The claim's token starts with `worker`, so the
+    rows of a worker that died can be given back at once (release_claims).
 
     A conditional UPDATE moves them to `sending` with a lease and a fresh token; then
     exactly the rows with that token are read back. Two workers never get the same row:
@@ -400,6 +432,8 @@ def claim_chunk(
     candidates = Delivery.objects.filter(_due(now), state=State.QUEUED)
     if message_id is not None:
         candidates = candidates.filter(message_id=message_id)
+    elif notices:
+        candidates = candidates.filter(notice__isnull=False)  # the partial index's rows
     else:
         if messages is None:
             messages = live_messages(now).filter(stopped_at__isnull=True)
@@ -450,6 +484,8 @@ class ClaimedDelivery:
         "message",
         "message_id",
         "next_attempt_at",
+        "notice",
+        "notice_id",
         "participant",
         "participant_id",
         "pk",
@@ -466,6 +502,7 @@ class ClaimedDelivery:
         return Delivery(
             id=self.pk,
             message_id=self.message_id,
+            notice_id=self.notice_id,
             channel=self.channel,
             participant_id=self.participant_id,
             device_id=self.device_id,
@@ -480,6 +517,7 @@ class ClaimedDelivery:
 _CLAIMED_COLUMNS = (
     "pk",
     "message_id",
+    "notice_id",
     "channel",
     "participant_id",
     "device_id",
@@ -498,15 +536,20 @@ _CLAIMED_COLUMNS = (
 
 
 def _read_claimed(token: str) -> list[ClaimedDelivery]:
-    """The rows claimed with `token`, each with its message, device and participant: one
-    query for the rows and their devices, one for their messages, one for participants."""
+    """The rows claimed with `token`, each with its message (or notice), device and
+    participant: one query for the rows and their devices, one for their messages (or
+    notices), one for participants."""
     values = list(
         Delivery.objects.filter(claim_token=token, state=State.SENDING)
         .order_by("pk")
         .values_list(*_CLAIMED_COLUMNS)
     )
-    messages = OutgoingMessage.objects.in_bulk({row[1] for row in values})
-    participant_ids = {row[3] for row in values if row[3] is not None}
+    message_ids = {row[1] for row in values}
+    messages = OutgoingMessage.objects.in_bulk(message_ids - {None})
+    notices = {}
+    if None in message_ids:  # rows of notices
+        notices = Notice.objects.in_bulk({row[2] for row in values if row[2] is not None})
+    participant_ids = {row[4] for row in values if row[4] is not None}
     participants = {}
     if participant_ids:
         model = Delivery._meta.get_field("participant").related_model
@@ -515,6 +558,7 @@ def _read_claimed(token: str) -> list[ClaimedDelivery]:
     for (
         pk,
         message_id,
+        notice_id,
         channel,
         participant_id,
         device_id,
@@ -531,12 +575,13 @@ def _read_claimed(token: str) -> list[ClaimedDelivery]:
         auth,
     ) in values:
         row = ClaimedDelivery()
-        row.pk, row.message_id, row.channel = pk, message_id, channel
+        row.pk, row.message_id, row.notice_id, row.channel = pk, message_id, notice_id, channel
         row.participant_id, row.device_id = participant_id, device_id
         row.state, row.attempts, row.lease_until = state, attempts, lease_until
         row.claim_token, row.next_attempt_at = claim_token, next_attempt_at
         row.provider_id, row.error, row.sent_at = provider_id, error, sent_at
-        row.message = messages[message_id]
+        row.message = messages[message_id] if notice_id is None else None
+        row.notice = None if notice_id is None else notices[notice_id]
         row.participant = participants.get(participant_id) if participant_id else None
         row.device = DeviceRef(device_id, endpoint, p256dh, auth) if device_id else None
         rows.append(row)
@@ -547,13 +592,16 @@ def claim_next(
     *, limit: int = DEFAULT_CHUNK_SIZE, worker: str = "", now: datetime | None = None
 ) -> list["ClaimedDelivery"]:
     """A worker's next chunk: due rows of live messages, the urgent (time-critical) ones
-    first, so an alert never waits behind a newsletter."""
+    first, so an alert never waits behind a newsletter. Notices (a code, a link someone
+    waits for) come after the urgent messages, before the others, in small chunks."""
     now = now or timezone.now()
     live = live_messages(now).filter(stopped_at__isnull=True)
-    for urgency in (OutgoingMessage.Urgency.HIGH, OutgoingMessage.Urgency.NORMAL):
-        deliveries = claim_chunk(
-            limit=limit, worker=worker, now=now, messages=live.filter(urgency=urgency)
-        )
+    for claim in (
+        {"messages": live.filter(urgency=OutgoingMessage.Urgency.HIGH)},
+        {"notices": True, "limit": min(limit, NOTICE_CHUNK_SIZE)},
+        {"messages": live.filter(urgency=OutgoingMessage.Urgency.NORMAL)},
+    ):
+        deliveries = claim_chunk(**{"limit": limit, **claim}, worker=worker, now=now)
         if deliveries:
             return deliveries
     return []
@@ -629,7 +677,7 @@ def send_chunk(
     for delivery in deliveries:
         if delivery.message_id in stopped:
             decided.append((delivery, _STOPPED))
-        elif now >= delivery.message.expires_at:
+        elif now >= (delivery.message or delivery.notice).expires_at:
             decided.append((delivery, _EXPIRED))
         else:
             by_channel[delivery.channel].append(delivery)
@@ -790,7 +838,7 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
             d.provider_id = outcome.provider_id[:200]
         elif outcome.status == Outcome.TRANSIENT:
             next_attempt = now + timedelta(seconds=retry_wait(d.attempts, outcome.retry_after))
-            if next_attempt >= d.message.expires_at:
+            if next_attempt >= (d.message or d.notice).expires_at:
                 d.state, d.error = State.FAILED, "expired"
             else:
                 d.state, d.next_attempt_at = State.QUEUED, next_attempt
@@ -809,11 +857,14 @@ def _write_back(deliveries, outcomes: dict[int, Outcome], *, now: datetime) -> C
         by_token[d.claim_token].append(d)
     # One transaction: a worker killed in between must not leave a row failed as "gone"
     # with its device still there.
+    decided_notices = [d.pk for d in deliveries if d.notice_id and d.state != State.QUEUED]
     with transaction.atomic(using=router.db_for_write(Delivery)):
         for token, rows in by_token.items():
             _update_claimed(token, rows)
         if gone:
             _forget_devices(gone)
+        if decided_notices:
+            _wipe_notices(Delivery.objects.filter(pk__in=decided_notices))
     return counts
 
 
@@ -898,6 +949,15 @@ def _update_from_values(connection, token: str, rows: list[Delivery]) -> None:
             cursor.execute(sql, (*params, token, State.SENDING))
 
 
+def _wipe_notices(deliveries: QuerySet) -> int:
+    """Wipe the texts (a code, a link) of the notices of `deliveries` that were sent or
+    failed: what is no longer needed is not kept. Only rows written back as such, not
+    one a sweep took back from this claim meanwhile (it may still be sent)."""
+    decided = deliveries.filter(state__in=[State.SENT, State.FAILED, State.CANCELLED])
+    notices = Notice.objects.filter(pk__in=decided.values("notice_id")).exclude(text="")
+    return notices.update(text="")
+
+
 def _forget_devices(gone: list[tuple[int, str]]) -> None:
     """Delete devices whose subscription the push service says is gone — unless the web app
     renewed the subscription meanwhile (another endpoint)."""
@@ -949,6 +1009,8 @@ def sweep(*, now: datetime | None = None) -> Counter:
     - Rows in `sending` whose lease ran out belonged to a worker that died: back to the
       queue, due at once (not counted as an attempt; a stopped message's are cancelled).
     - Queued rows of stopped messages are cancelled, of expired messages failed.
+    - Queued rows of expired notices are failed, and those notices' texts wiped (also
+      of a notice whose delivery is gone with its participant).
 
     Every step is one UPDATE through a partial or (message, state) index, so several
     workers may sweep at once.
@@ -981,6 +1043,13 @@ def sweep(*, now: datetime | None = None) -> Counter:
         counts["expired"] += Delivery.objects.filter(
             state=State.QUEUED, message_id__in=expired
         ).update(state=State.FAILED, error="expired")
+
+    expired_notices = Notice.objects.filter(expires_at__lte=now).exclude(text="")
+    if expired_notices.exists():
+        counts["expired"] += Delivery.objects.filter(
+            state=State.QUEUED, notice__isnull=False, notice__in=expired_notices.values("pk")
+        ).update(state=State.FAILED, error="expired")
+        expired_notices.update(text="")
     return +counts  # without the zeros
 
 

@@ -3,12 +3,12 @@
 `manage.py outbox_worker` starts a supervisor that forks OUTBOX_PROCESSES workers and keeps
 them running:
 
-- A worker loops: claim a chunk of due rows (urgent messages first), send it, writing the
-  answers back as they come, while it claims the next chunk in the background; when
-  nothing is due it waits OUTBOX_POLL_SECONDS and looks again. Every few seconds it
-  sweeps (the rows of dead workers, stopped and expired messages). A retry is due at the
-  moment the push service or the backoff named, so it is sent within a poll of that
-  moment.
+- A worker loops: claim a chunk of due rows (urgent messages first, then notices: the
+  codes and links people wait for), send it, writing the answers back as they come,
+  while it claims the next chunk in the background; when nothing is due it waits
+  OUTBOX_POLL_SECONDS and looks again. Every few seconds it sweeps (the rows of dead
+  workers, stopped and expired messages and notices). A retry is due at the moment the
+  push service or the backoff named, so it is sent within a poll of that moment.
 - The supervisor notices at once when a worker dies (killed, out of memory, a bug): it
   gives that worker's rows back to the queue and starts a new one. A worker that stops
   showing signs of life (stuck in a call) is killed and replaced. When the supervisor

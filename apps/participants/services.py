@@ -3,7 +3,9 @@
 Views, the admin and the demo call these; each validates before it writes, writes in one
 transaction, and records an audit entry that names the participant by id only. A citizen's
 own actions are recorded without its IP address (that, too, is personal data).
-Codes and links are sent after the transaction that created them has committed.
+A code or link goes by SMS through the outbox: its SMS is queued in the transaction that
+makes it, and sent by the outbox workers once that has committed, not inside the request.
+E-mail is sent after the transaction that made its link has committed.
 """
 
 import uuid
@@ -167,26 +169,22 @@ def register_participant(
         with transaction.atomic():
             existing = Participant.objects.select_for_update().filter(phone=phone).first()
             if existing is not None and existing.is_confirmed:
-                manage_token = _new_manage_link(existing)
-                participant, code = None, None
-            else:
-                if existing is not None:
-                    existing.delete()
-                participant = Participant.objects.create(
-                    phone=phone, **_preference_fields(preferences), **_email_fields(email)
+                notices.send_already_registered(
+                    participant=existing, token=_new_manage_link(existing)
                 )
-                for address in addresses:
-                    _create_address(participant, address)
-                code = _new_code(participant)
+                return tokens.make_phone_token(uuid.uuid4())
+            if existing is not None:
+                existing.delete()
+            participant = Participant.objects.create(
+                phone=phone, **_preference_fields(preferences), **_email_fields(email)
+            )
+            for address in addresses:
+                _create_address(participant, address)
+            _send_new_code(participant)
     except IntegrityError:
         # The same number registered at the same moment by another request: that one
         # proceeds; this one ends on a code page that can confirm nothing.
         return tokens.make_phone_token(uuid.uuid4())
-
-    if participant is None:
-        notices.send_already_registered(phone=phone, token=manage_token)
-        return tokens.make_phone_token(uuid.uuid4())
-    notices.send_code(phone=phone, code=code)
     return tokens.make_phone_token(participant.ref)
 
 
@@ -250,11 +248,14 @@ def _replace_windows(address: Address, data: AddressInput) -> None:
         )
 
 
-def _new_code(participant: Participant) -> str:
+def _send_new_code(participant: Participant) -> None:
+    """Replace the participant's code by a new one and queue its SMS, to go before the
+    code expires or not at all (in the caller's transaction)."""
     PhoneCode.objects.filter(participant=participant).delete()
     code = PhoneCode.new_code()
-    PhoneCode.for_participant(participant, code).save()
-    return code
+    phone_code = PhoneCode.for_participant(participant, code)
+    phone_code.save()
+    notices.send_code(participant=participant, code=code, expires_at=phone_code.expires_at)
 
 
 # --- the SMS code -------------------------------------------------------------------------
@@ -333,8 +334,7 @@ def resend_code(*, ref: uuid.UUID) -> None:
         )
         if participant is None:
             return
-        code = _new_code(participant)
-    notices.send_code(phone=participant.phone, code=code)
+        _send_new_code(participant)
 
 
 def _email_link_participant(token: str, *, lock: bool = False) -> Participant:
@@ -395,9 +395,10 @@ def request_manage_link(*, phone: str = "", email: str = "") -> None:
             participant = Participant.objects.filter(
                 phone=phone, phone_confirmed_at__isnull=False
             ).first()
-            token = _new_manage_link(participant) if participant else None
-        if token:
-            notices.send_manage_link_sms(phone=phone, token=token)
+            if participant:
+                notices.send_manage_link_sms(
+                    participant=participant, token=_new_manage_link(participant)
+                )
     if email:
         with transaction.atomic():
             found = list(

@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from apps.channels import outbox
 from apps.channels.senders import sms
 
 PHONE = "06 12345678"
@@ -36,6 +37,9 @@ def site(settings, live_server):
 
 
 def last_sms_to(number: str) -> str:
+    """The text of the last SMS, to `number`, once the outbox has sent what the requests
+    queued (in this thread: the live server shares its database connection with it)."""
+    outbox.drain()
     assert sms.outbox, "no SMS was sent"
     message = sms.outbox[-1]
     assert message.to == number

@@ -144,3 +144,17 @@ def manage_client(client, make_participant):
         return client
 
     return open_session
+
+
+# The outbox -------------------------------------------------------------------------------
+
+
+def sms_sent() -> list:
+    """The SMS sent so far, once the outbox workers have had their turn: a request only
+    queues its SMS; this sends every due delivery in this process, as a worker's loop does
+    (sweep, then claim and send chunks), and answers the locmem backend's outbox."""
+    from apps.channels import outbox
+
+    outbox.sweep()
+    outbox.drain()
+    return sms.outbox

@@ -9,12 +9,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from apps.channels.senders import sms
 from apps.governance.models import AuditEntry
 from apps.participants import tokens, views
 from apps.participants.models import Address, ManageLink, Participant
 
-from .conftest import link_in
+from .conftest import link_in, sms_sent
 
 MANAGE = reverse("participants:manage")
 
@@ -31,7 +30,7 @@ def test_it_sends_a_manage_link_by_sms_to_a_registered_number(client, make_parti
     response = request_link(client, "06 12 34 56 78")
     assert response.status_code == 302
     assert response.url == reverse("participants:manage_sent")
-    [message] = sms.outbox
+    [message] = sms_sent()
     assert message.to == "+31612345678"
     assert link_in(message.text).startswith("/beheren/link/")
     assert ManageLink.objects.count() == 1
@@ -42,7 +41,7 @@ def test_it_answers_the_same_for_an_unknown_number_and_sends_nothing(client, mak
     known = request_link(client, "06 12345678")
     unknown = request_link(client, "06 87654321")
     assert (unknown.status_code, unknown.url) == (known.status_code, known.url)
-    assert len(sms.outbox) == 1
+    assert len(sms_sent()) == 1
     page = client.get(unknown.url).content.decode()
     assert "Als dit nummer of e-mailadres bij Burgernet is aangemeld" in page
 
@@ -50,7 +49,7 @@ def test_it_answers_the_same_for_an_unknown_number_and_sends_nothing(client, mak
 def test_it_sends_nothing_to_a_number_that_was_never_confirmed(client, make_participant):
     make_participant("+31612345678", confirmed=False)
     assert request_link(client, "06 12345678").status_code == 302
-    assert sms.outbox == []
+    assert sms_sent() == []
 
 
 def test_it_sends_a_manage_link_by_email_only_to_a_confirmed_address(client, make_participant):
@@ -63,7 +62,7 @@ def test_it_sends_a_manage_link_by_email_only_to_a_confirmed_address(client, mak
     [message] = mail.outbox
     assert message.to == ["iemand@example.org"]
     assert link_in(message.body).startswith("/beheren/link/")
-    assert sms.outbox == []
+    assert sms_sent() == []
 
 
 def test_it_says_when_the_contact_is_neither_a_mobile_nor_an_email_address(client):
@@ -81,7 +80,7 @@ def test_it_says_when_the_contact_is_neither_a_mobile_nor_an_email_address(clien
 def link(client, make_participant):
     participant = make_participant("+31612345678", email="iemand@example.org")
     request_link(client, "06 12345678")
-    return participant, link_in(sms.outbox[-1].text)
+    return participant, link_in(sms_sent()[-1].text)
 
 
 def test_it_opens_a_manage_session_with_the_button_behind_the_link(client, link):

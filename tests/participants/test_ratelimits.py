@@ -2,9 +2,10 @@
 
 from django.urls import reverse
 
-from apps.channels.senders import sms
 from apps.participants import views
 from apps.participants.models import Participant
+
+from .conftest import sms_sent
 
 
 def test_it_limits_registrations_per_ip(register):
@@ -34,9 +35,10 @@ def test_it_limits_registrations_per_number_from_any_ip(register):
     limit, _window = views.LIMITS["register.phone"]
     for n in range(limit):
         assert register(remote_addr=f"203.0.113.{n}").status_code == 302
+        sms_sent()  # each code goes out before the next registration replaces it
     response = register(phone="+31 6 1234 5678", remote_addr="203.0.113.200")
     assert response.status_code == 429
-    assert len(sms.outbox) == limit
+    assert len(sms_sent()) == limit
 
 
 def test_it_limits_manage_link_requests_per_ip_and_per_contact(client, make_participant):
@@ -50,7 +52,7 @@ def test_it_limits_manage_link_requests_per_ip_and_per_contact(client, make_part
         )
     response = client.post(url, {"contact": "+31612345678"}, REMOTE_ADDR="10.1.0.99")
     assert response.status_code == 429
-    assert len(sms.outbox) == limit
+    assert len(sms_sent()) == limit
 
     ip_limit, _window = views.LIMITS["manage.ip"]
     for n in range(ip_limit):

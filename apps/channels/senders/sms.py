@@ -4,13 +4,15 @@
 - "locmem" appends it to `outbox` (tests, like django.core.mail.outbox);
 - "http" posts JSON {to, from, text} with a bearer token to SMS_GATEWAY_URL.
 
-`SmsSender.deliver` sends the outbox's "sms" deliveries to their participant's phone,
-and only to a confirmed one.
+`SmsSender.deliver` sends the outbox's "sms" deliveries of a message to their
+participant's phone, and only to a confirmed one; a notice's (a code, a link: see
+models.Notice) it sends with the notice's own text to the number its domain chose.
 """
 
 import logging
 import re
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from . import http
-from .base import Outcome, SendError, mask_phone
+from .base import Outcome, Reporter, SendError, mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,36 @@ def alert_text(message) -> str:
     return head + body + tail
 
 
+def deliver_notices(
+    deliveries: Sequence, *, deadline: float | None = None, report=None
+) -> list[Outcome]:
+    """Send each notice's text to its participant's number, one by one; each outcome also
+    goes to `report` as it comes. The domain that queued the notice chose the number: a
+    confirmation code goes to one not yet confirmed."""
+    outcomes: list[Outcome] = []
+    reporter = Reporter(report)
+    for delivery in deliveries:
+        outcomes.append(_deliver_notice(delivery, deadline))
+        reporter.add(len(outcomes) - 1, outcomes[-1])
+    reporter.flush()
+    return outcomes
+
+
+def _deliver_notice(delivery, deadline: float | None) -> Outcome:
+    if deadline is not None and time.monotonic() > deadline:
+        return Outcome.skipped()
+    participant = delivery.participant
+    if participant is None or not participant.phone:
+        return Outcome.permanent("no participant")
+    try:
+        return Outcome.sent(send_sms(participant.phone, delivery.notice.text))
+    except SmsError as exc:
+        error = str(exc)[:200]
+        return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
+    except ValueError:
+        return Outcome.permanent("not an E.164 number, or no text")
+
+
 class SmsSender:
     kind = "sms"
 
@@ -115,6 +147,9 @@ class SmsSender:
     def deliver(
         self, deliveries: Sequence, *, deadline: float | None = None, report=None
     ) -> list[Outcome]:
+        # The outbox claims notices apart from messages: a chunk is all one or the other.
+        if deliveries and deliveries[0].notice_id is not None:
+            return deliver_notices(deliveries, deadline=deadline, report=report)
         return http.deliver_to_phones(
             deliveries, text_for=alert_text, send=send_sms, deadline=deadline, report=report
         )
