@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .geo import distance_m
+from .geo import NETHERLANDS, distance_m
 from .models import Municipality, PoliceUnit, PostcodeArea, Province, SafetyRegion
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -76,7 +76,7 @@ def read_municipality_csv(path: Path | str) -> list[MunicipalityRow]:
                 raise GeographyError(f"line {lineno}: {exc}") from exc
             if (lat is None) != (lon is None):
                 raise GeographyError(f"line {lineno}: lat and lon go together")
-            if lat is not None and not (50.5 <= lat <= 53.8 and 3.2 <= lon <= 7.3):
+            if lat is not None and not NETHERLANDS.contains(lat, lon):
                 raise GeographyError(f"line {lineno}: centre point outside the Netherlands")
             rows.append(
                 MunicipalityRow(

@@ -8,14 +8,12 @@ Places used:
 
 import io
 import itertools
-import math
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.governance.geo import EARTH_RADIUS_M
 from apps.governance.models import PostcodeArea
 from apps.participants.models import Address, Participant
 
@@ -23,22 +21,6 @@ AMS_TZ = ZoneInfo("Europe/Amsterdam")
 WOERDEN = (52.0859, 4.8847)
 UTRECHT = (52.0884, 5.1175)
 _phones = itertools.count(20_000_000)
-
-
-def point_at(origin: tuple[float, float], distance_m: float, bearing_deg: float = 0.0):
-    """The point `distance_m` from `origin` in direction `bearing_deg` (0 = north), on the
-    same sphere as apps.governance.geo."""
-    lat1, lon1 = map(math.radians, origin)
-    bearing = math.radians(bearing_deg)
-    delta = distance_m / EARTH_RADIUS_M
-    lat2 = math.asin(
-        math.sin(lat1) * math.cos(delta) + math.cos(lat1) * math.sin(delta) * math.cos(bearing)
-    )
-    lon2 = lon1 + math.atan2(
-        math.sin(bearing) * math.sin(delta) * math.cos(lat1),
-        math.cos(delta) - math.sin(lat1) * math.sin(lat2),
-    )
-    return math.degrees(lat2), math.degrees(lon2)
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from apps.governance.models import PostcodeArea
 from apps.mail import selection, services
 from apps.mail.models import MailingArea
+from tests.fakes import point_at
 
-from .conftest import UTRECHT, WOERDEN, point_at
+from .conftest import UTRECHT, WOERDEN
 
 
 def ids(mailing) -> list[int]:
