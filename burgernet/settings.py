@@ -5,6 +5,8 @@ console e-mail and SMS). Production sets DEBUG=false and the variables listed in
 .env.example; bad or missing production values fail loudly at start-up.
 """
 
+import socket
+import tempfile
 from pathlib import Path
 
 import environ
@@ -297,6 +299,11 @@ OUTBOX_PROCESSES = env.int("OUTBOX_PROCESSES", default=2)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=20)
 OUTBOX_CHUNK_SECONDS = env.float("OUTBOX_CHUNK_SECONDS", default=60.0)
 OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=0.25)
+# One outbox supervisor per host and database holds a lock file here; a supervisor that
+# takes it over gives back at once what its killed predecessors held (worker.InstanceLock).
+# OUTBOX_INSTANCE names the host where its hostname changes on every restart (a container).
+OUTBOX_LOCK_DIR = env("OUTBOX_LOCK_DIR", default=tempfile.gettempdir())
+OUTBOX_INSTANCE = env("OUTBOX_INSTANCE", default=socket.gethostname())
 if OUTBOX_LEASE_SECONDS < 3:
     raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least 3.")
 if Q_REDIS_URL:

@@ -21,6 +21,8 @@ nothing a dead process held can keep the others waiting (docs/architecture.md).
 """
 
 import contextlib
+import fcntl
+import hashlib
 import logging
 import os
 import secrets
@@ -28,6 +30,7 @@ import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import RawArray
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, close_old_connections, connections
@@ -149,6 +152,57 @@ class Worker:
             time.sleep(min(left, 0.1))
 
 
+class InstanceLock:
+    """The outbox's lock of this host and database: a lock file that one supervisor holds,
+    and its workers with it (they inherit the descriptor when forked).
+
+    The kernel lets go of the lock when the last process holding it dies, kill -9 included.
+    So a supervisor that gets it knows that every process of the earlier supervisors of
+    this instance is gone, and gives their rows back at once, instead of after their lease
+    (a killed supervisor's workers held up to two chunks each). A supervisor that does not
+    get it (the workers of a killed one are still finishing their chunk) runs all the same,
+    under names the next holder of the lock will not touch.
+    """
+
+    def __init__(self, directory: str | None = None, instance: str | None = None):
+        database = connections["default"].settings_dict
+        place = "|".join(
+            str(part)
+            for part in (
+                instance or settings.OUTBOX_INSTANCE,
+                database.get("HOST"),
+                database.get("PORT"),
+                database["NAME"],
+            )
+        )
+        self.key = hashlib.sha256(place.encode()).hexdigest()[:10]
+        self.path = (
+            Path(directory or settings.OUTBOX_LOCK_DIR) / f"burgernet-outbox-{self.key}.lock"
+        )
+        self.fd: int | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What the claim tokens of this instance's lock holders start with."""
+        return f"w{self.key}."
+
+    def acquire(self) -> bool:
+        """Take the lock if no process holds it; True if taken."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # the workers' copies go with them
+            self.fd = None
+
+
 @dataclass
 class _Slot:
     index: int
@@ -167,6 +221,8 @@ class Supervisor:
         self.chunk_size = chunk_size
         self.poll = poll
         self.id = secrets.token_hex(3)
+        self.prefix = f"x{self.id}."  # until it holds the instance lock
+        self.lock: InstanceLock | None = None
         self.stopping = False
         self._spawned = 0
         self._heartbeats = RawArray("d", processes)
@@ -184,6 +240,7 @@ class Supervisor:
             os.getpid(),
             self.processes,
         )
+        self._take_over()
         for slot in self.slots:
             self._spawn(slot)
         try:
@@ -194,10 +251,41 @@ class Supervisor:
                 time.sleep(SUPERVISOR_TICK_S)
         finally:
             self._shutdown()
+            if self.lock is not None:
+                self.lock.release()
+
+    def _take_over(self) -> None:
+        """Take the instance lock and give back what this instance's earlier supervisors
+        and workers held: they are all gone, or the lock would not be free."""
+        lock = InstanceLock()
+        try:
+            taken = lock.acquire()
+        except OSError as exc:
+            logger.error("outbox supervisor: no instance lock (%s)", type(exc).__name__)
+            return
+        if not taken:
+            logger.warning(
+                "outbox supervisor %s: processes of an earlier supervisor still run; "
+                "their rows come back when they finish or their lease runs out",
+                self.id,
+            )
+            return
+        self.lock, self.prefix = lock, lock.prefix
+        try:
+            given = outbox.release_claims(self.prefix)
+        except (DatabaseError, InterfaceError) as exc:
+            logger.error("outbox supervisor: could not release claims (%s)", type(exc).__name__)
+            given = 0
+        if given:
+            logger.warning(
+                "outbox supervisor %s: %s rows of killed predecessors back in the queue",
+                self.id,
+                given,
+            )
 
     def _spawn(self, slot: _Slot) -> None:
         self._spawned += 1
-        slot.name = f"w{self.id}{self._spawned:04x}-"
+        slot.name = f"{self.prefix}{self.id}{self._spawned:04x}-"
         slot.started = time.monotonic()
         self._heartbeats[slot.index] = slot.started
         connections.close_all()  # the child must not share the parent's connection

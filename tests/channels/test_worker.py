@@ -536,3 +536,105 @@ def test_without_postgresql_every_claim_is_made_when_asked(make_device, make_mes
     assert not Delivery.objects.filter(message=message, state="sending").exists()
     assert len(claims.next(3)) == 3
     claims.close()
+
+
+# A supervisor killed with its workers: its successor gives their rows back at once -------
+
+
+def test_a_supervisor_that_takes_the_instance_lock_gives_back_what_its_dead_predecessors_held(
+    make_device, make_message, settings, tmp_path
+):
+    from apps.channels.worker import InstanceLock, Supervisor
+
+    settings.OUTBOX_LOCK_DIR = str(tmp_path)
+    message = _message_to(make_message, make_device, 6)
+    earlier = InstanceLock().prefix + "a1b2c30001-"  # a worker of a killed supervisor
+    outbox.claim_chunk(message_id=message.pk, limit=4, worker=earlier)
+    outbox.claim_chunk(message_id=message.pk, limit=2, worker="wsomeone.else0001-")
+
+    supervisor = Supervisor(processes=1)
+    supervisor._take_over()
+    try:
+        states = Counter(
+            Delivery.objects.filter(message=message).values_list("claim_token", "state")
+        )
+        assert sum(n for (_, state), n in states.items() if state == "queued") == 4
+        # Another instance's rows (another host) are left to their own supervisor.
+        assert Delivery.objects.filter(message=message, state="sending").count() == 2
+        assert supervisor.prefix == InstanceLock().prefix  # its workers' names
+    finally:
+        supervisor.lock.release()
+
+
+def test_while_an_earlier_supervisors_workers_run_their_rows_are_left_to_them(
+    make_device, make_message, settings, tmp_path
+):
+    from apps.channels.worker import InstanceLock, Supervisor
+
+    settings.OUTBOX_LOCK_DIR = str(tmp_path)
+    held = InstanceLock()
+    assert held.acquire()  # an orphaned worker of a killed supervisor, still sending
+    message = _message_to(make_message, make_device, 3)
+    outbox.claim_chunk(message_id=message.pk, limit=3, worker=held.prefix + "a1b2c30001-")
+    try:
+        supervisor = Supervisor(processes=1)
+        supervisor._take_over()
+
+        assert supervisor.lock is None
+        assert Delivery.objects.filter(message=message, state="sending").count() == 3
+        # Its own workers get names the next holder of the lock will not give back.
+        assert not supervisor.prefix.startswith(held.prefix)
+    finally:
+        held.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_of_a_supervisor_killed_with_its_workers_are_sent_at_once_not_after_the_lease(
+    push, make_device, make_message, tmp_path
+):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the worker processes need a database they can share (PostgreSQL)")
+    message = _message_to(make_message, make_device, 120, prefix="k")
+    push.answer(None, 201, delay=0.1)
+    # A lease far longer than this test may take: only the take-over can free the rows.
+    env = worker_env(
+        WEBPUSH_CONCURRENCY="2", OUTBOX_LEASE_SECONDS="600", OUTBOX_LOCK_DIR=str(tmp_path)
+    )
+    command = [sys.executable, "manage.py", "outbox_worker", "--processes", "2"]
+    command += ["--chunk-size", "20"]
+    with tempfile.TemporaryFile() as log:
+        first = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        second = None
+        try:
+            assert push.wait_for(10, timeout=30), "nothing was sent"
+            os.killpg(first.pid, signal.SIGKILL)  # the supervisor and its workers
+            first.wait(timeout=10)
+            _wait(
+                lambda: (
+                    not subprocess.run(["pgrep", "-g", str(first.pid)], capture_output=True).stdout
+                ),
+                10,
+                "the killed group to be gone",
+            )
+            held = Delivery.objects.filter(message=message, state="sending").count()
+            assert held > 0  # the dead workers held rows under a 600 s lease
+            push.answer(None, 201)  # answers at once from now on
+            second = subprocess.Popen(
+                command, cwd=BASE_DIR, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+            _wait(
+                lambda: Delivery.objects.filter(message=message, state="sent").count() == 120,
+                30,
+                "every row sent by the new supervisor",
+            )
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(timeout=60)
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+    assert "rows of killed predecessors back in the queue" in output, output
+    assert {p.push_id for p in push.pushes} == {f"k{i}" for i in range(120)}
