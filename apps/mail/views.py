@@ -325,6 +325,24 @@ def detail(request, pk):
 # The verbs ---------------------------------------------------------------------------------
 
 
+def _verb(request, mailing: Mailing, call, done):
+    """A verb on the mailing from its page: `call()` runs the service; what it refuses
+    (ValidationError) is shown on the page again (400), what it did is said there after
+    the redirect (`done`, or `done(result)` for words that need the result)."""
+    try:
+        result = call()
+    except ValidationError as exc:
+        return _detail(request, mailing, status=400, errors=exc.messages)
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect("mail:detail", pk=mailing.pk)
+
+
+def _sent(mailing: Mailing) -> str:
+    if mailing.state == Mailing.State.SUBMITTED:
+        return _("De mailing wacht nu op goedkeuring door een collega.")
+    return _("De mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
+
+
 @require_POST
 @staff_required(verb=COMPOSE)
 def send(request, pk):
@@ -332,33 +350,25 @@ def send(request, pk):
     if request.POST.get("confirm") != "yes":
         errors = [_("Bevestig dat u het voorbeeld en het aantal ontvangers hebt gezien.")]
         return _detail(request, mailing, status=400, errors=errors)
-    try:
-        mailing = services.mailing_submit(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    if mailing.state == Mailing.State.SUBMITTED:
-        messages.success(request, _("De mailing wacht nu op goedkeuring door een collega."))
-    else:
-        messages.success(
-            request,
-            _("De mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count},
-        )
-    return redirect("mail:detail", pk=mailing.pk)
+    return _verb(
+        request, mailing, lambda: services.mailing_submit(mailing=mailing, by=request.user), _sent
+    )
+
+
+def _approved(mailing: Mailing) -> str:
+    return _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
 
 
 @require_POST
 @staff_required(verb=APPROVE)
 def approve(request, pk):
     mailing = _mailing_for(request, pk, APPROVE)
-    try:
-        mailing = services.mailing_approve(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(
+    return _verb(
         request,
-        _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count},
+        mailing,
+        lambda: services.mailing_approve(mailing=mailing, by=request.user),
+        _approved,
     )
-    return redirect("mail:detail", pk=mailing.pk)
 
 
 @require_POST
@@ -368,21 +378,21 @@ def reject(request, pk):
     form = RejectForm(request.POST)
     if not form.is_valid():
         return _detail(request, mailing, status=400, reject_form=form)
-    try:
-        services.mailing_reject(mailing=mailing, by=request.user, **form.cleaned_data)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(request, _("De mailing is afgewezen en terug naar de auteur als concept."))
-    return redirect("mail:detail", pk=mailing.pk)
+    return _verb(
+        request,
+        mailing,
+        lambda: services.mailing_reject(mailing=mailing, by=request.user, **form.cleaned_data),
+        _("De mailing is afgewezen en terug naar de auteur als concept."),
+    )
 
 
 @require_POST
 @staff_required(verb=COMPOSE)
 def withdraw(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
-    try:
-        services.mailing_withdraw(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(request, _("De mailing is teruggehaald en weer een concept."))
-    return redirect("mail:detail", pk=mailing.pk)
+    return _verb(
+        request,
+        mailing,
+        lambda: services.mailing_withdraw(mailing=mailing, by=request.user),
+        _("De mailing is teruggehaald en weer een concept."),
+    )
