@@ -23,7 +23,14 @@ from apps.participants.tokens import email_digest
 from apps.web import photos
 
 from . import selection
-from .models import Kind, Mailing, MailingArea, MailTemplate, Response, ResponseEntry
+from .models import (
+    Mailing,
+    MailingArea,
+    MailTemplate,
+    Response,
+    ResponseEntry,
+    incident_problems,
+)
 from .rendering import render_text
 
 # How long the outbox keeps trying to deliver a mailing.
@@ -40,8 +47,6 @@ MSG_OWN_MAILING = _(
     "U hebt deze mailing zelf geschreven of ingediend. Een tweede persoon keurt haar goed."
 )
 MSG_REASON = _("Schrijf waarom u de mailing afwijst.")
-MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
-MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
 MSG_AREA_TOO_LARGE = _(
     "Het gebied %(area)s is te groot voor een buurtonderzoek: die gaat naar een straat, een "
     "postcode, een postcodegebied of een cirkel van hooguit 2.000 meter. Verwijder het gebied "
@@ -92,16 +97,10 @@ def templates_for(user):
 
 
 def _check_draft(mailing: Mailing) -> None:
-    errors = {}
-    if mailing.kind == Kind.NEIGHBOURHOOD_INQUIRY:
-        if not mailing.incident_date:
-            errors["incident_date"] = MSG_INCIDENT
-        elif mailing.incident_date > timezone.localdate():
-            errors["incident_date"] = MSG_INCIDENT_FUTURE
-        if not mailing.incident_place.strip():
-            errors["incident_place"] = MSG_INCIDENT
-    if errors:
-        raise ValidationError(errors)
+    # The incident first and alone: the author is told that before anything else.
+    problems = incident_problems(mailing.kind, mailing.incident_date, mailing.incident_place)
+    if problems:
+        raise ValidationError(problems)
     mailing.full_clean(exclude=["image", "organisation", "author"])
 
 
