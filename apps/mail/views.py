@@ -130,15 +130,21 @@ def create(request):
     return render(request, "mail/staff/create.html", context, status=400)
 
 
+def _not_editable(request, mailing: Mailing):
+    """The answer to a page that changes a draft, for a mailing that is no longer one: a
+    change is refused on its page (409), the page itself leads there with the reason."""
+    if request.method == "POST":
+        return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
+    messages.error(request, services.MSG_NOT_DRAFT)
+    return redirect("mail:detail", pk=mailing.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(verb=COMPOSE)
 def edit(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
     if not mailing.is_editable:
-        if request.method == "POST":
-            return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
-        messages.error(request, services.MSG_NOT_DRAFT)
-        return redirect("mail:detail", pk=mailing.pk)
+        return _not_editable(request, mailing)
     if request.method != "POST":
         form = MailingForm(instance=mailing)
         return render(request, "mail/staff/edit.html", {"mailing": mailing, "form": form})
@@ -211,10 +217,7 @@ def _map_centre(mailing: Mailing) -> str:
 def areas(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
     if not mailing.is_editable:
-        if request.method == "POST":
-            return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
-        messages.error(request, services.MSG_NOT_DRAFT)
-        return redirect("mail:detail", pk=mailing.pk)
+        return _not_editable(request, mailing)
     if request.method != "POST":
         return _areas_page(request, mailing, AreaForm(mailing=mailing))
     form = AreaForm(request.POST, mailing=mailing)
