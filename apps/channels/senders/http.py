@@ -99,11 +99,20 @@ def _deliver_one(delivery, texts: dict[int, str], text_for, send, deadline) -> O
     message = delivery.message
     if message.pk not in texts:
         texts[message.pk] = text_for(message)
+    return send_outcome(send, participant.phone, texts[message.pk], invalid="not an E.164 number")
+
+
+def send_outcome(
+    send: Callable[[str, str], str], number: str, text: str, *, invalid: str
+) -> Outcome:
+    """Send `text` to `number` with `send` and say how it went: sent with the gateway's id,
+    or failed as the SendError says (transient or not), or for good with `invalid` when
+    `send` refused the number or the text (ValueError)."""
     try:
-        provider_id = send(participant.phone, texts[message.pk])
+        provider_id = send(number, text)
     except SendError as exc:
         error = str(exc)[:200]
         return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
     except ValueError:
-        return Outcome.permanent("not an E.164 number")
+        return Outcome.permanent(invalid)
     return Outcome.sent(provider_id)

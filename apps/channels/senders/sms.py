@@ -121,13 +121,9 @@ def _deliver_notice(delivery, deadline: float | None) -> Outcome:
     participant = delivery.participant
     if participant is None or not participant.phone:
         return Outcome.permanent("no participant")
-    try:
-        return Outcome.sent(send_sms(participant.phone, delivery.notice.text))
-    except SmsError as exc:
-        error = str(exc)[:200]
-        return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
-    except ValueError:
-        return Outcome.permanent("not an E.164 number, or no text")
+    return http.send_outcome(
+        send_sms, participant.phone, delivery.notice.text, invalid="not an E.164 number, or no text"
+    )
 
 
 class SmsSender:
