@@ -328,12 +328,12 @@ def detail(request, pk):
 # The verbs ---------------------------------------------------------------------------------
 
 
-def _verb(request, mailing: Mailing, call, done):
-    """A verb on the mailing from its page: `call()` runs the service; what it refuses
-    (ValidationError) is shown on the page again (400), what it did is said there after
-    the redirect (`done`, or `done(result)` for words that need the result)."""
+def _verb(request, mailing: Mailing, service, done, **fields):
+    """A verb on the mailing from its page: `service(mailing=…, by=…, **fields)`; what it
+    refuses (ValidationError) is shown on the page again (400), what it did is said there
+    after the redirect (`done`, or `done(result)` for words that need the result)."""
     try:
-        result = call()
+        result = service(mailing=mailing, by=request.user, **fields)
     except ValidationError as exc:
         return _detail(request, mailing, status=400, errors=exc.messages)
     messages.success(request, done(result) if callable(done) else done)
@@ -353,9 +353,7 @@ def send(request, pk):
     if request.POST.get("confirm") != "yes":
         errors = [_("Bevestig dat u het voorbeeld en het aantal ontvangers hebt gezien.")]
         return _detail(request, mailing, status=400, errors=errors)
-    return _verb(
-        request, mailing, lambda: services.mailing_submit(mailing=mailing, by=request.user), _sent
-    )
+    return _verb(request, mailing, services.mailing_submit, _sent)
 
 
 def _approved(mailing: Mailing) -> str:
@@ -366,12 +364,7 @@ def _approved(mailing: Mailing) -> str:
 @staff_required(verb=APPROVE)
 def approve(request, pk):
     mailing = _mailing_for(request, pk, APPROVE)
-    return _verb(
-        request,
-        mailing,
-        lambda: services.mailing_approve(mailing=mailing, by=request.user),
-        _approved,
-    )
+    return _verb(request, mailing, services.mailing_approve, _approved)
 
 
 @require_POST
@@ -381,21 +374,13 @@ def reject(request, pk):
     form = RejectForm(request.POST)
     if not form.is_valid():
         return _detail(request, mailing, status=400, reject_form=form)
-    return _verb(
-        request,
-        mailing,
-        lambda: services.mailing_reject(mailing=mailing, by=request.user, **form.cleaned_data),
-        _("De mailing is afgewezen en terug naar de auteur als concept."),
-    )
+    done = _("De mailing is afgewezen en terug naar de auteur als concept.")
+    return _verb(request, mailing, services.mailing_reject, done, **form.cleaned_data)
 
 
 @require_POST
 @staff_required(verb=COMPOSE)
 def withdraw(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
-    return _verb(
-        request,
-        mailing,
-        lambda: services.mailing_withdraw(mailing=mailing, by=request.user),
-        _("De mailing is teruggehaald en weer een concept."),
-    )
+    done = _("De mailing is teruggehaald en weer een concept.")
+    return _verb(request, mailing, services.mailing_withdraw, done)
