@@ -23,7 +23,7 @@ Every one has the password TEST_PASSWORD, is_staff, and a confirmed TOTP device
 with a verified second factor.
 
 `nominatim` is a stand-in geocoder on 127.0.0.1 (tests/fakes.py), with GEOCODER_URL
-pointing at it.
+pointing at it; `vapid_keys` puts the test run's VAPID pair (tests/fakes.py) in the settings.
 """
 
 import os
@@ -32,7 +32,7 @@ import pytest
 from django.http import HttpRequest
 from django.test import Client, override_settings
 
-from tests.fakes import FakeNominatim
+from tests.fakes import VAPID_PRIVATE, VAPID_PUBLIC, FakeNominatim
 
 TEST_PASSWORD = "een-lang-testwachtwoord"  # noqa: S105
 
@@ -316,3 +316,15 @@ def nominatim(_nominatim_server, settings):
     settings.GEOCODER_USER_AGENT = "burgernet-tests"
     settings.GEOCODER_TIMEOUT = 1.0
     return _nominatim_server
+
+
+# Web push ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vapid_keys(settings):
+    """The test run's VAPID pair (tests/fakes.py) in the settings; returns the public key."""
+    settings.VAPID_PRIVATE_KEY = VAPID_PRIVATE
+    settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC
+    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
+    return VAPID_PUBLIC
