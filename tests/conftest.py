@@ -328,3 +328,29 @@ def vapid_keys(settings):
     settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC
     settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
     return VAPID_PUBLIC
+
+
+# A form with a photo ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def huge_photo():
+    """A photo one byte over what a form with a photo may declare (web/photos.py): refused
+    by its Content-Length, before anything reads the body."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.web import photos
+
+    size = photos.MAX_PHOTO_FORM_BYTES + 1
+    return SimpleUploadedFile("groot.jpg", b"\xff" * size, content_type="image/jpeg")
+
+
+@pytest.fixture
+def bodies_read(monkeypatch):
+    """The paths of the requests whose body Django read during the test."""
+    read = []
+    monkeypatch.setattr(
+        "django.http.request.HttpRequest._load_post_and_files",
+        lambda request: read.append(request.path),
+    )
+    return read
