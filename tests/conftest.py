@@ -354,3 +354,24 @@ def bodies_read(monkeypatch):
         lambda request: read.append(request.path),
     )
     return read
+
+
+# PostgreSQL --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table_options(db):
+    """Read a table's storage parameters (PostgreSQL's reloptions, as "name=value"
+    strings); a test that asks for them is skipped on another database."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("storage parameters are PostgreSQL's")
+
+    def read(table: str) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+            (options,) = cursor.fetchone()
+        return options
+
+    return read
