@@ -23,7 +23,7 @@ Every one has the password TEST_PASSWORD, is_staff, and a confirmed TOTP device
 with a verified second factor.
 
 `nominatim` is a stand-in geocoder on 127.0.0.1 (tests/fakes.py), with GEOCODER_URL
-pointing at it.
+pointing at it; `vapid_keys` puts the test run's VAPID pair (tests/fakes.py) in the settings.
 """
 
 import os
@@ -32,7 +32,7 @@ import pytest
 from django.http import HttpRequest
 from django.test import Client, override_settings
 
-from tests.fakes import FakeNominatim
+from tests.fakes import VAPID_PRIVATE, VAPID_PUBLIC, FakeNominatim
 
 TEST_PASSWORD = "een-lang-testwachtwoord"  # noqa: S105
 
@@ -316,3 +316,62 @@ def nominatim(_nominatim_server, settings):
     settings.GEOCODER_USER_AGENT = "burgernet-tests"
     settings.GEOCODER_TIMEOUT = 1.0
     return _nominatim_server
+
+
+# Web push ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vapid_keys(settings):
+    """The test run's VAPID pair (tests/fakes.py) in the settings; returns the public key."""
+    settings.VAPID_PRIVATE_KEY = VAPID_PRIVATE
+    settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC
+    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
+    return VAPID_PUBLIC
+
+
+# A form with a photo ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def huge_photo():
+    """A photo one byte over what a form with a photo may declare (web/photos.py): refused
+    by its Content-Length, before anything reads the body."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.web import photos
+
+    size = photos.MAX_PHOTO_FORM_BYTES + 1
+    return SimpleUploadedFile("groot.jpg", b"\xff" * size, content_type="image/jpeg")
+
+
+@pytest.fixture
+def bodies_read(monkeypatch):
+    """The paths of the requests whose body Django read during the test."""
+    read = []
+    monkeypatch.setattr(
+        "django.http.request.HttpRequest._load_post_and_files",
+        lambda request: read.append(request.path),
+    )
+    return read
+
+
+# PostgreSQL --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table_options(db):
+    """Read a table's storage parameters (PostgreSQL's reloptions, as "name=value"
+    strings); a test that asks for them is skipped on another database."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("storage parameters are PostgreSQL's")
+
+    def read(table: str) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+            (options,) = cursor.fetchone()
+        return options
+
+    return read

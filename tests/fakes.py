@@ -1,5 +1,6 @@
 """Stand-ins shared by the tests of several apps: a Nominatim service on 127.0.0.1 (the
-fixture `nominatim` in tests/conftest.py serves it) and points at a distance on the map."""
+fixture `nominatim` in tests/conftest.py serves it), points at a distance on the map, and
+the VAPID key pair of the tests that sign or check a push."""
 
 import json
 import math
@@ -8,7 +9,27 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from apps.bench.pushendpoint import b64url
 from apps.governance.geo import EARTH_RADIUS_M
+
+
+def vapid_pair() -> tuple[str, str]:
+    """A server key pair as production configures it: (private, public), base64url."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+    public = b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    return private, public
+
+
+# The pair of the test run: in the settings of a test, and in a worker process's environment.
+VAPID_PRIVATE, VAPID_PUBLIC = vapid_pair()
 
 
 def point_at(origin: tuple[float, float], distance_m: float, bearing_deg: float = 0.0):

@@ -182,10 +182,28 @@ def _form_context(form, persons, vehicles, action: Action | None = None) -> dict
     }
 
 
-def _point_problem(request, fields: dict) -> str | None:
-    return services.action_point_problem(
+def _save_draft(request, form, fields: dict, save) -> tuple[int, Action | None]:
+    """Save the action form's draft through `save` (a call of action_create or
+    action_save_draft): (200, the draft), or the status to show the form again with and
+    None, the reason on the form. The centre is asked first (the service asks again), so an
+    operator outside the region hears that before the photo is checked. A ValidationError
+    with code "state" (the draft was released meanwhile) is the caller's."""
+    problem = services.action_point_problem(
         by=request.user, kind=fields["kind"], lat=fields["lat"], lon=fields["lon"]
     )
+    if problem:
+        form.add_error(None, problem)
+        return 403, None
+    try:
+        return 200, save()
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "state":
+            raise
+        add_errors(form, exc)
+        return 400, None
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
+        return 403, None
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,26 +221,17 @@ def create(request):
     status = 400
     if form.is_valid() and persons.is_valid() and vehicles.is_valid():
         fields = form.action_fields()
-        problem = _point_problem(request, fields)
-        if problem:
-            form.add_error(None, problem)
-            status = 403
-        else:
-            try:
-                action = services.action_create(
-                    by=request.user,
-                    persons=described(persons),
-                    vehicles=described(vehicles),
-                    **fields,
-                )
-            except ValidationError as exc:
-                add_errors(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
-                status = 403
-            else:
-                messages.success(request, _("De actie is als concept opgeslagen."))
-                return redirect("console:detail", pk=action.pk)
+        status, action = _save_draft(
+            request,
+            form,
+            fields,
+            lambda: services.action_create(
+                by=request.user, persons=described(persons), vehicles=described(vehicles), **fields
+            ),
+        )
+        if action is not None:
+            messages.success(request, _("De actie is als concept opgeslagen."))
+            return redirect("console:detail", pk=action.pk)
     context = _form_context(form, persons, vehicles)
     return _render(request, "actions/console/create.html", context, status=status)
 
@@ -249,37 +258,32 @@ def edit(request, pk):
     vehicles = VehicleFormSet(request.POST, prefix="vehicle")
     status = 400
     if form.is_valid() and persons.is_valid() and vehicles.is_valid():
-        problem = _point_problem(request, form.cleaned_data)
-        if problem:
-            form.add_error(None, problem)
-            status = 403
-        else:
-            changed = list(form.changed_data)
-            new_persons, new_vehicles = described(persons), described(vehicles)
-            if new_persons != had_persons:
-                changed.append("persons")
-            if new_vehicles != had_vehicles:
-                changed.append("vehicles")
-            try:
-                services.action_save_draft(
+        changed = list(form.changed_data)
+        new_persons, new_vehicles = described(persons), described(vehicles)
+        if new_persons != had_persons:
+            changed.append("persons")
+        if new_vehicles != had_vehicles:
+            changed.append("vehicles")
+        try:
+            status, saved = _save_draft(
+                request,
+                form,
+                form.cleaned_data,
+                lambda: services.action_save_draft(
                     action=form.instance,
                     by=request.user,
                     persons=new_persons,
                     vehicles=new_vehicles,
                     changed=changed,
                     replace_signalement=True,
-                )
-            except ValidationError as exc:
-                if getattr(exc, "code", None) == "state":  # released meanwhile
-                    action.refresh_from_db()
-                    return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
-                add_errors(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc) or str(MSG_AMBER_ONLY))
-                status = 403
-            else:
-                messages.success(request, _("De wijzigingen in het concept zijn opgeslagen."))
-                return redirect("console:detail", pk=action.pk)
+                ),
+            )
+        except ValidationError:  # code "state": released meanwhile
+            action.refresh_from_db()
+            return _detail(request, action, status=409, edit_errors=[MSG_NOT_EDITABLE])
+        if saved is not None:
+            messages.success(request, _("De wijzigingen in het concept zijn opgeslagen."))
+            return redirect("console:detail", pk=action.pk)
     # The form changed the instance in memory; the page shows the draft as stored.
     stored = Action.objects.select_related("police_unit").get(pk=action.pk)
     context = _form_context(form, persons, vehicles, stored)

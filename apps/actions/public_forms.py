@@ -29,5 +29,4 @@ class TipForm(OpenForm):
     )
 
     def clean_phone(self):
-        raw = self.cleaned_data["phone"].strip()
-        return phones.callback_number(raw) if raw else ""
+        return phones.optional_callback_number(self.cleaned_data["phone"])

@@ -114,27 +114,7 @@ def enqueue_from_queryset(
         raise ValueError("the queryset must select one column of ids")
     if not ids.query.is_sliced:
         ids = ids.order_by()  # the order of the ids means nothing here
-    inner_sql, inner_params = ids.query.sql_with_params()
-
-    connection = connections[router.db_for_write(Delivery)]
-    qn = connection.ops.quote_name
-    columns, values = _constant_columns(connection, message, skip={column}, channel=channel)
-    columns.append(qn(Delivery._meta.get_field(column).column))
-    placeholders = ", ".join(["%s"] * len(values))
-    # Only quoted names and the ORM's own SQL go into the text; every value is a parameter.
-    # The statement starts with INSERT (the WITH inside it), so drivers report its rowcount.
-    # ON CONFLICT also skips an id the queryset selects twice. SQLite needs a WHERE before
-    # ON CONFLICT in INSERT … SELECT (else "ON" reads as a join).
-    sql = (
-        f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"WITH recipients (id) AS ({inner_sql}) "
-        f"SELECT {placeholders}, r.id "
-        f"FROM recipients AS r WHERE r.id IS NOT NULL "
-        f"ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*inner_params, *values))
-        inserted = cursor.rowcount
+    inserted = _insert_select(message, ids, to=[column], select="r.id", channel=channel)
     logger.info("outbox: message %s, %s: %s deliveries enqueued", message.pk, channel, inserted)
     return inserted
 
@@ -155,26 +135,19 @@ def enqueue_by_choice(
         raise ValueError(f"unknown channels {channels!r}")
     if participants._fields is None or len(participants._fields) != len(channels) + 1:
         raise ValueError("the queryset must select the ids and one column per channel")
-    inner_sql, inner_params = participants.order_by().query.sql_with_params()
-    connection = connections[router.db_for_write(Delivery)]
-    qn = connection.ops.quote_name
-    columns, values = _constant_columns(connection, message, skip={"participant", "channel"})
     flags = [f"f{i}" for i in range(len(channels))]
     choices = " UNION ALL ".join(["SELECT %s AS channel"] * len(channels))
     chosen = " OR ".join(f"(c.channel = %s AND r.{flag})" for flag in flags)
-    placeholders = ", ".join(["%s"] * len(values))
-    sql = (
-        f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}, "  # noqa: S608
-        f"{qn('channel')}, {qn(Delivery._meta.get_field('participant').column)}) "
-        f"WITH recipients (id, {', '.join(flags)}) AS ({inner_sql}) "
-        f"SELECT {placeholders}, c.channel, r.id "
-        f"FROM recipients AS r CROSS JOIN ({choices}) AS c "
-        f"WHERE r.id IS NOT NULL AND ({chosen}) "
-        f"ON CONFLICT DO NOTHING"
+    _insert_select(
+        message,
+        participants.order_by(),
+        to=["channel", "participant"],
+        select="c.channel, r.id",
+        flags=flags,
+        join=f"CROSS JOIN ({choices}) AS c",
+        where=f"({chosen})",
+        params=(*channels, *channels),
     )
-    params = (*inner_params, *values, *channels, *channels)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
     written = dict(
         Delivery.objects.filter(message=message, channel__in=channels)
         .values_list("channel")
@@ -184,6 +157,48 @@ def enqueue_by_choice(
     counts = {channel: written.get(channel, 0) for channel in channels}
     logger.info("outbox: message %s: deliveries enqueued %s", message.pk, counts)
     return counts
+
+
+def _insert_select(
+    message: OutgoingMessage,
+    recipients: QuerySet,
+    *,
+    to: list[str],
+    select: str,
+    channel: str | None = None,
+    flags: Sequence[str] = (),
+    join: str = "",
+    where: str = "",
+    params: Sequence = (),
+) -> int:
+    """Write queued deliveries of `message` in one statement; return its rowcount:
+    `INSERT INTO delivery (<constant columns>, <to>) WITH recipients (id, <flags>) AS
+    (<recipients>) SELECT <constant values>, <select> FROM recipients AS r <join>
+    WHERE r.id IS NOT NULL [AND <where>] ON CONFLICT DO NOTHING`. `params` are those of
+    `join` and `where`; `channel`, when one channel for all, is a constant column.
+
+    Only quoted names and the ORM's own SQL go into the text; every value is a parameter.
+    The statement starts with INSERT (the WITH inside it), so drivers report its rowcount.
+    ON CONFLICT also skips an id the queryset selects twice. SQLite needs a WHERE before
+    ON CONFLICT in INSERT … SELECT (else "ON" reads as a join).
+    """
+    connection = connections[router.db_for_write(Delivery)]
+    qn = connection.ops.quote_name
+    columns, values = _constant_columns(connection, message, skip=set(to), channel=channel)
+    columns += [qn(Delivery._meta.get_field(name).column) for name in to]
+    inner_sql, inner_params = recipients.query.sql_with_params()
+    placeholders = ", ".join(["%s"] * len(values))
+    sql = (
+        f"INSERT INTO {qn(Delivery._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"WITH recipients ({', '.join(['id', *flags])}) AS ({inner_sql}) "
+        f"SELECT {placeholders}, {select} "
+        f"FROM recipients AS r {join + ' ' if join else ''}"
+        f"WHERE r.id IS NOT NULL {'AND ' + where + ' ' if where else ''}"
+        f"ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*inner_params, *values, *params))
+        return cursor.rowcount
 
 
 def _constant_columns(connection, message: OutgoingMessage, *, skip: set[str], channel=None):

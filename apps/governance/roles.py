@@ -26,27 +26,48 @@ ROLE_LABELS = {
     Role.MANAGER: _("Beheerder"),
 }
 
-# What a control-room operator works with in the admin; a national operator the same
-# (what only they may do, an AMBER Alert, is the policy's "action.amber", not a permission).
-_OPERATOR_PERMISSIONS = frozenset(
+# Reading an action and all that came of it (its signalement, updates, end message, tips).
+_ACTIONS_READ = frozenset(
     {
-        "governance.view_municipality",
-        "governance.view_policeunit",
         "actions.view_action",
-        "actions.add_action",
-        "actions.change_action",
         "actions.view_persondescription",
-        "actions.add_persondescription",
-        "actions.change_persondescription",
-        "actions.delete_persondescription",
         "actions.view_vehicledescription",
-        "actions.add_vehicledescription",
-        "actions.change_vehicledescription",
-        "actions.delete_vehicledescription",
         "actions.view_actionupdate",
         "actions.view_endmessage",
         "actions.view_tip",
     }
+)
+
+# What a control-room operator works with in the admin; a national operator the same
+# (what only they may do, an AMBER Alert, is the policy's "action.amber", not a permission).
+_OPERATOR_PERMISSIONS = _ACTIONS_READ | {
+    "governance.view_municipality",
+    "governance.view_policeunit",
+    "actions.add_action",
+    "actions.change_action",
+    "actions.add_persondescription",
+    "actions.change_persondescription",
+    "actions.delete_persondescription",
+    "actions.add_vehicledescription",
+    "actions.change_vehicledescription",
+    "actions.delete_vehicledescription",
+}
+
+# Reading mailings and their answers: mailings are written in the mail screens, the admin
+# shows them read-only.
+_MAIL_READ = frozenset(
+    {
+        "mail.view_mailing",
+        "mail.view_mailingarea",
+        "mail.view_mailtemplate",
+        "mail.view_response",
+        "mail.view_responseentry",
+    }
+)
+
+# Writing templates: an organisation's own (apps/mail/admin.py keeps national ones out).
+_MAIL_TEMPLATES = frozenset(
+    {"mail.add_mailtemplate", "mail.change_mailtemplate", "mail.delete_mailtemplate"}
 )
 
 # Model permissions per role, "app_label.codename". Later apps add their models here.
@@ -56,25 +77,13 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.MAIL_AUTHOR: {
         "governance.view_municipality",
         "governance.view_organisation",
-        # Mailings are written in the mail screens; the admin shows them read-only.
-        "mail.view_mailing",
-        "mail.view_mailingarea",
-        # Their organisation's own templates (apps/mail/admin.py keeps national ones out).
-        "mail.view_mailtemplate",
-        "mail.add_mailtemplate",
-        "mail.change_mailtemplate",
-        "mail.delete_mailtemplate",
-        "mail.view_response",
-        "mail.view_responseentry",
+        *_MAIL_READ,
+        *_MAIL_TEMPLATES,
     },
     Role.MAIL_APPROVER: {
         "governance.view_municipality",
         "governance.view_organisation",
-        "mail.view_mailing",
-        "mail.view_mailingarea",
-        "mail.view_mailtemplate",
-        "mail.view_response",
-        "mail.view_responseentry",
+        *_MAIL_READ,
     },
     Role.MANAGER: {
         "governance.view_province",
@@ -104,20 +113,9 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "django_q.view_failure",
         "django_q.view_schedule",
         "django_q.view_ormq",
-        "actions.view_action",
-        "actions.view_persondescription",
-        "actions.view_vehicledescription",
-        "actions.view_actionupdate",
-        "actions.view_endmessage",
-        "actions.view_tip",
-        "mail.view_mailing",
-        "mail.view_mailingarea",
-        "mail.view_mailtemplate",
-        "mail.add_mailtemplate",
-        "mail.change_mailtemplate",
-        "mail.delete_mailtemplate",
-        "mail.view_response",
-        "mail.view_responseentry",
+        *_ACTIONS_READ,
+        *_MAIL_READ,
+        *_MAIL_TEMPLATES,
     },
 }
 

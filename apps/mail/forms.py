@@ -9,7 +9,7 @@ from apps.governance.models import Municipality
 from apps.web import photos
 
 from . import selection, services
-from .models import SUBJECT_MAX, Kind, Mailing, MailingArea
+from .models import SUBJECT_MAX, Mailing, MailingArea, incident_problems
 
 
 class MailingForm(forms.ModelForm):
@@ -29,14 +29,7 @@ class MailingForm(forms.ModelForm):
 
     class Meta:
         model = Mailing
-        fields = [
-            "kind",
-            "subject",
-            "body",
-            "incident_date",
-            "incident_place",
-            "response_days",
-        ]
+        fields = list(services.DRAFT_FIELDS)
         widgets = {
             "subject": forms.TextInput(attrs={"maxlength": SUBJECT_MAX}),
             "body": forms.Textarea(attrs={"rows": 14}),
@@ -60,11 +53,12 @@ class MailingForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("kind") == Kind.NEIGHBOURHOOD_INQUIRY:
-            if not cleaned.get("incident_date") and "incident_date" not in self.errors:
-                self.add_error("incident_date", services.MSG_INCIDENT)
-            if not (cleaned.get("incident_place") or "").strip():
-                self.add_error("incident_place", services.MSG_INCIDENT)
+        problems = incident_problems(
+            cleaned.get("kind"), cleaned.get("incident_date"), cleaned.get("incident_place")
+        )
+        for field, problem in problems.items():
+            if field not in self.errors:
+                self.add_error(field, problem)
         return cleaned
 
     def _post_clean(self):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.policy import Scope
@@ -17,12 +18,30 @@ from apps.governance.policy import Scope
 # The outbox's message title holds 120 characters; the subject becomes that title.
 SUBJECT_MAX = 120
 
+MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
+MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
+
 
 class Kind(models.TextChoices):
     NEIGHBOURHOOD_INQUIRY = "inquiry", _("buurtonderzoek")
     PREVENTIVE = "preventive", _("preventief")
     INFORMATIVE = "informative", _("informatief")
     CRISIS = "crisis", _("crisis")
+
+
+def incident_problems(kind: str, incident_date, incident_place: str) -> dict[str, str]:
+    """What a buurtonderzoek lacks about its incident, per field: it names the date (not in
+    the future) and the place. Other kinds of mail need neither."""
+    problems = {}
+    if kind != Kind.NEIGHBOURHOOD_INQUIRY:
+        return problems
+    if not incident_date:
+        problems["incident_date"] = MSG_INCIDENT
+    elif incident_date > timezone.localdate():
+        problems["incident_date"] = MSG_INCIDENT_FUTURE
+    if not (incident_place or "").strip():
+        problems["incident_place"] = MSG_INCIDENT
+    return problems
 
 
 class MailTemplate(models.Model):
@@ -194,10 +213,9 @@ class Mailing(models.Model):
 
     def clean(self):
         super().clean()
-        if self.is_inquiry and not (self.incident_date and self.incident_place):
-            raise ValidationError(
-                _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
-            )
+        problems = incident_problems(self.kind, self.incident_date, self.incident_place)
+        if problems:
+            raise ValidationError(problems)
 
 
 class MailingArea(models.Model):

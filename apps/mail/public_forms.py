@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.participants.phones import callback_number
+from apps.participants.phones import optional_callback_number
 from apps.web.forms import OpenForm, optional_phone_field, photo_field
 
 OBSERVATION_MAX = 5000
@@ -52,8 +52,7 @@ class RespondForm(OpenForm):
         self.has_phone = has_phone
 
     def clean_contact_phone(self):
-        raw = self.cleaned_data["contact_phone"].strip()
-        return callback_number(raw) if raw else ""
+        return optional_callback_number(self.cleaned_data["contact_phone"])
 
     def clean(self):
         data = super().clean()

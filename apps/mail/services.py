@@ -23,7 +23,14 @@ from apps.participants.tokens import email_digest
 from apps.web import photos
 
 from . import selection
-from .models import Kind, Mailing, MailingArea, MailTemplate, Response, ResponseEntry
+from .models import (
+    Mailing,
+    MailingArea,
+    MailTemplate,
+    Response,
+    ResponseEntry,
+    incident_problems,
+)
 from .rendering import render_text
 
 # How long the outbox keeps trying to deliver a mailing.
@@ -40,8 +47,6 @@ MSG_OWN_MAILING = _(
     "U hebt deze mailing zelf geschreven of ingediend. Een tweede persoon keurt haar goed."
 )
 MSG_REASON = _("Schrijf waarom u de mailing afwijst.")
-MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
-MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
 MSG_AREA_TOO_LARGE = _(
     "Het gebied %(area)s is te groot voor een buurtonderzoek: die gaat naar een straat, een "
     "postcode, een postcodegebied of een cirkel van hooguit 2.000 meter. Verwijder het gebied "
@@ -92,16 +97,10 @@ def templates_for(user):
 
 
 def _check_draft(mailing: Mailing) -> None:
-    errors = {}
-    if mailing.kind == Kind.NEIGHBOURHOOD_INQUIRY:
-        if not mailing.incident_date:
-            errors["incident_date"] = MSG_INCIDENT
-        elif mailing.incident_date > timezone.localdate():
-            errors["incident_date"] = MSG_INCIDENT_FUTURE
-        if not mailing.incident_place.strip():
-            errors["incident_place"] = MSG_INCIDENT
-    if errors:
-        raise ValidationError(errors)
+    # The incident first and alone: the author is told that before anything else.
+    problems = incident_problems(mailing.kind, mailing.incident_date, mailing.incident_place)
+    if problems:
+        raise ValidationError(problems)
     mailing.full_clean(exclude=["image", "organisation", "author"])
 
 
@@ -290,13 +289,8 @@ def mailing_submit(*, mailing: Mailing, by) -> Mailing:
 
 def mailing_approve(*, mailing: Mailing, by) -> Mailing:
     """The second person approves what they saw: the mailing goes out."""
-    _require(by, "mailing.approve", mailing)
     with transaction.atomic():
-        _locked(mailing)
-        if mailing.state != Mailing.State.SUBMITTED:
-            raise ValidationError(MSG_NOT_SUBMITTED, code="state")
-        if not may_approve(by, mailing):
-            raise PermissionDenied(MSG_OWN_MAILING)
+        _locked_for_verdict(mailing, by)
         problems = mailing_send_problems(mailing)
         if problems:
             raise ValidationError(problems, code="send")
@@ -312,43 +306,46 @@ def mailing_reject(*, mailing: Mailing, by, reason: str) -> Mailing:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": MSG_REASON})
-    _require(by, "mailing.approve", mailing)
     with transaction.atomic():
-        _locked(mailing)
-        if mailing.state != Mailing.State.SUBMITTED:
-            raise ValidationError(MSG_NOT_SUBMITTED, code="state")
-        if not may_approve(by, mailing):
-            raise PermissionDenied(MSG_OWN_MAILING)
-        mailing.state = Mailing.State.DRAFT
+        _locked_for_verdict(mailing, by)
         mailing.rejection_reason = reason[:300]
-        mailing.submitted_at = None
-        mailing.submitted_by = None
-        mailing.save(
-            update_fields=[
-                "state",
-                "rejection_reason",
-                "submitted_at",
-                "submitted_by",
-                "updated_at",
-            ]
-        )
-        audit.record(verb="mailing.rejected", actor=by, target=mailing)
+        _back_to_draft(mailing, by, "mailing.rejected", also=("rejection_reason",))
     return mailing
 
 
 def mailing_withdraw(*, mailing: Mailing, by) -> Mailing:
     """The sending organisation takes a submitted mailing back to change it."""
-    _require(by, "mailing.compose", mailing)
     with transaction.atomic():
-        _locked(mailing)
-        if mailing.state != Mailing.State.SUBMITTED:
-            raise ValidationError(MSG_NOT_SUBMITTED, code="state")
-        mailing.state = Mailing.State.DRAFT
-        mailing.submitted_at = None
-        mailing.submitted_by = None
-        mailing.save(update_fields=["state", "submitted_at", "submitted_by", "updated_at"])
-        audit.record(verb="mailing.withdrawn", actor=by, target=mailing)
+        _locked_submitted(mailing, by, "mailing.compose")
+        _back_to_draft(mailing, by, "mailing.withdrawn")
     return mailing
+
+
+def _locked_submitted(mailing: Mailing, by, verb: str) -> None:
+    """Check that `by` may do `verb` on the mailing, then lock it: it must still wait for
+    approval (withdraw)."""
+    _require(by, verb, mailing)
+    _locked(mailing)
+    if mailing.state != Mailing.State.SUBMITTED:
+        raise ValidationError(MSG_NOT_SUBMITTED, code="state")
+
+
+def _locked_for_verdict(mailing: Mailing, by) -> None:
+    """Lock a submitted mailing for the approver's verdict (approve, reject): a second
+    person's (may_approve)."""
+    _locked_submitted(mailing, by, "mailing.approve")
+    if not may_approve(by, mailing):
+        raise PermissionDenied(MSG_OWN_MAILING)
+
+
+def _back_to_draft(mailing: Mailing, by, verb: str, also: tuple[str, ...] = ()) -> None:
+    """A submitted mailing back to its author as a draft (rejected or withdrawn)."""
+    mailing.state = Mailing.State.DRAFT
+    mailing.submitted_at = None
+    mailing.submitted_by = None
+    fields = ["state", *also, "submitted_at", "submitted_by", "updated_at"]
+    mailing.save(update_fields=fields)
+    audit.record(verb=verb, actor=by, target=mailing)
 
 
 def mailing_fan_out(*, mailing: Mailing, by=None) -> Mailing:

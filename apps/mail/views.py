@@ -130,15 +130,21 @@ def create(request):
     return render(request, "mail/staff/create.html", context, status=400)
 
 
+def _not_editable(request, mailing: Mailing):
+    """The answer to a page that changes a draft, for a mailing that is no longer one: a
+    change is refused on its page (409), the page itself leads there with the reason."""
+    if request.method == "POST":
+        return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
+    messages.error(request, services.MSG_NOT_DRAFT)
+    return redirect("mail:detail", pk=mailing.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(verb=COMPOSE)
 def edit(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
     if not mailing.is_editable:
-        if request.method == "POST":
-            return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
-        messages.error(request, services.MSG_NOT_DRAFT)
-        return redirect("mail:detail", pk=mailing.pk)
+        return _not_editable(request, mailing)
     if request.method != "POST":
         form = MailingForm(instance=mailing)
         return render(request, "mail/staff/edit.html", {"mailing": mailing, "form": form})
@@ -211,10 +217,7 @@ def _map_centre(mailing: Mailing) -> str:
 def areas(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
     if not mailing.is_editable:
-        if request.method == "POST":
-            return _detail(request, mailing, status=409, errors=[services.MSG_NOT_DRAFT])
-        messages.error(request, services.MSG_NOT_DRAFT)
-        return redirect("mail:detail", pk=mailing.pk)
+        return _not_editable(request, mailing)
     if request.method != "POST":
         return _areas_page(request, mailing, AreaForm(mailing=mailing))
     form = AreaForm(request.POST, mailing=mailing)
@@ -325,6 +328,24 @@ def detail(request, pk):
 # The verbs ---------------------------------------------------------------------------------
 
 
+def _verb(request, mailing: Mailing, service, done, **fields):
+    """A verb on the mailing from its page: `service(mailing=…, by=…, **fields)`; what it
+    refuses (ValidationError) is shown on the page again (400), what it did is said there
+    after the redirect (`done`, or `done(result)` for words that need the result)."""
+    try:
+        result = service(mailing=mailing, by=request.user, **fields)
+    except ValidationError as exc:
+        return _detail(request, mailing, status=400, errors=exc.messages)
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect("mail:detail", pk=mailing.pk)
+
+
+def _sent(mailing: Mailing) -> str:
+    if mailing.state == Mailing.State.SUBMITTED:
+        return _("De mailing wacht nu op goedkeuring door een collega.")
+    return _("De mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
+
+
 @require_POST
 @staff_required(verb=COMPOSE)
 def send(request, pk):
@@ -332,33 +353,18 @@ def send(request, pk):
     if request.POST.get("confirm") != "yes":
         errors = [_("Bevestig dat u het voorbeeld en het aantal ontvangers hebt gezien.")]
         return _detail(request, mailing, status=400, errors=errors)
-    try:
-        mailing = services.mailing_submit(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    if mailing.state == Mailing.State.SUBMITTED:
-        messages.success(request, _("De mailing wacht nu op goedkeuring door een collega."))
-    else:
-        messages.success(
-            request,
-            _("De mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count},
-        )
-    return redirect("mail:detail", pk=mailing.pk)
+    return _verb(request, mailing, services.mailing_submit, _sent)
+
+
+def _approved(mailing: Mailing) -> str:
+    return _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
 
 
 @require_POST
 @staff_required(verb=APPROVE)
 def approve(request, pk):
     mailing = _mailing_for(request, pk, APPROVE)
-    try:
-        mailing = services.mailing_approve(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(
-        request,
-        _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count},
-    )
-    return redirect("mail:detail", pk=mailing.pk)
+    return _verb(request, mailing, services.mailing_approve, _approved)
 
 
 @require_POST
@@ -368,21 +374,13 @@ def reject(request, pk):
     form = RejectForm(request.POST)
     if not form.is_valid():
         return _detail(request, mailing, status=400, reject_form=form)
-    try:
-        services.mailing_reject(mailing=mailing, by=request.user, **form.cleaned_data)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(request, _("De mailing is afgewezen en terug naar de auteur als concept."))
-    return redirect("mail:detail", pk=mailing.pk)
+    done = _("De mailing is afgewezen en terug naar de auteur als concept.")
+    return _verb(request, mailing, services.mailing_reject, done, **form.cleaned_data)
 
 
 @require_POST
 @staff_required(verb=COMPOSE)
 def withdraw(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
-    try:
-        services.mailing_withdraw(mailing=mailing, by=request.user)
-    except ValidationError as exc:
-        return _detail(request, mailing, status=400, errors=exc.messages)
-    messages.success(request, _("De mailing is teruggehaald en weer een concept."))
-    return redirect("mail:detail", pk=mailing.pk)
+    done = _("De mailing is teruggehaald en weer een concept.")
+    return _verb(request, mailing, services.mailing_withdraw, done)

@@ -90,24 +90,11 @@ class PreferencesForm(SiteForm):
         return data
 
     def preferences(self) -> services.Preferences:
-        data = self.cleaned_data
-        return services.Preferences(
-            wants_sms=data["wants_sms"],
-            wants_voice=data["wants_voice"],
-            wants_email=data["wants_email"],
-            quiet_start=data["quiet_start"],
-            quiet_end=data["quiet_end"],
-        )
+        return services.Preferences.from_data(self.cleaned_data)
 
     @staticmethod
     def initial_for(participant: Participant) -> dict:
-        return {
-            "wants_sms": participant.wants_sms,
-            "wants_voice": participant.wants_voice,
-            "wants_email": participant.wants_email,
-            "quiet_start": participant.quiet_start,
-            "quiet_end": participant.quiet_end,
-        }
+        return services.Preferences.of(participant).as_fields()
 
 
 class EmailForm(SiteForm):

@@ -74,3 +74,10 @@ def callback_number(raw: str) -> str:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         message = {"country": MSG_CALLBACK_COUNTRY, "premium": MSG_CALLBACK_PREMIUM}
         raise ValidationError(message.get(exc.code, MSG_CALLBACK_INVALID), code=exc.code) from None
+
+
+def optional_callback_number(raw: str) -> str:
+    """A call-back number the citizen may leave out (a tip, an answer to a mailing): an
+    empty field is no number (""), anything else must be a callback_number."""
+    raw = (raw or "").strip()
+    return callback_number(raw) if raw else ""

@@ -9,8 +9,8 @@ E-mail is sent after the transaction that made its link has committed.
 """
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import time, timedelta
 from enum import StrEnum
 
@@ -65,11 +65,28 @@ class EmailInput:
 
 @dataclass(frozen=True)
 class Preferences:
+    """How a participant wants to be reached: its channels and its quiet hours. Each is a
+    field of the participant by the same name."""
+
     wants_sms: bool = True
     wants_voice: bool = False
     wants_email: bool = False
     quiet_start: time | None = None
     quiet_end: time | None = None
+
+    @classmethod
+    def of(cls, participant: Participant) -> "Preferences":
+        """The preferences a participant has now."""
+        return cls(**{f.name: getattr(participant, f.name) for f in fields(cls)})
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> "Preferences":
+        """The preferences in a form's cleaned data (a key per field)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+    def as_fields(self) -> dict:
+        """The participant's fields and their values."""
+        return asdict(self)
 
 
 class LinkUsed(tokens.InvalidToken):
@@ -176,7 +193,7 @@ def register_participant(
             if existing is not None:
                 existing.delete()
             participant = Participant.objects.create(
-                phone=phone, **_preference_fields(preferences), **_email_fields(email)
+                phone=phone, **preferences.as_fields(), **_email_fields(email)
             )
             for address in addresses:
                 _create_address(participant, address)
@@ -186,16 +203,6 @@ def register_participant(
         # proceeds; this one ends on a code page that can confirm nothing.
         return tokens.make_phone_token(uuid.uuid4())
     return tokens.make_phone_token(participant.ref)
-
-
-def _preference_fields(preferences: Preferences) -> dict:
-    return {
-        "wants_sms": preferences.wants_sms,
-        "wants_voice": preferences.wants_voice,
-        "wants_email": preferences.wants_email,
-        "quiet_start": preferences.quiet_start,
-        "quiet_end": preferences.quiet_end,
-    }
 
 
 def _email_fields(email: EmailInput | None) -> dict:
@@ -261,8 +268,10 @@ def _send_new_code(participant: Participant) -> None:
 # --- the SMS code -------------------------------------------------------------------------
 
 
-def _pending(ref: uuid.UUID) -> Participant | None:
-    return Participant.objects.filter(ref=ref, phone_confirmed_at__isnull=True).first()
+def _pending(ref: uuid.UUID, *, lock: bool = False) -> Participant | None:
+    """The registration `ref` that waits for its code, if any (locked, with `lock`)."""
+    found = Participant.objects.filter(ref=ref, phone_confirmed_at__isnull=True)
+    return (found.select_for_update() if lock else found).first()
 
 
 def phone_for_ref(ref: uuid.UUID) -> str | None:
@@ -279,11 +288,7 @@ def confirm_phone(*, ref: uuid.UUID, code: str) -> CodeCheck:
     """Check a code for the registration `ref`; confirm the number when it matches."""
     code = "".join(code.split())
     with transaction.atomic():
-        participant = (
-            Participant.objects.select_for_update()
-            .filter(ref=ref, phone_confirmed_at__isnull=True)
-            .first()
-        )
+        participant = _pending(ref, lock=True)
         if participant is None:
             return _decoy_check(ref)
         phone_code = PhoneCode.objects.select_for_update().filter(participant=participant).first()
@@ -327,11 +332,7 @@ def resend_code(*, ref: uuid.UUID) -> None:
     For a page that belongs to no pending registration nothing is sent, and the caller
     answers the same."""
     with transaction.atomic():
-        participant = (
-            Participant.objects.select_for_update()
-            .filter(ref=ref, phone_confirmed_at__isnull=True)
-            .first()
-        )
+        participant = _pending(ref, lock=True)
         if participant is None:
             return
         _send_new_code(participant)
@@ -453,7 +454,7 @@ def _changed(participant: Participant, part: str) -> None:
 @transaction.atomic
 def update_preferences(*, participant: Participant, preferences: Preferences) -> Participant:
     validate_preferences(preferences, has_email=bool(participant.email))
-    for name, value in _preference_fields(preferences).items():
+    for name, value in preferences.as_fields().items():
         setattr(participant, name, value)
     participant.save()
     _changed(participant, "preferences")

@@ -151,6 +151,15 @@ def action_fields(**overrides) -> dict:
     return fields
 
 
+def release(action, by):
+    """`action` released by `by` (actions.services.action_release), as stored after it."""
+    from apps.actions import services
+
+    services.action_release(action=action, by=by)
+    action.refresh_from_db()
+    return action
+
+
 @pytest.fixture
 def draft_mn(operator_mn):
     """A draft missing-person action of Midden-Nederland, 2 km around the Dom of Utrecht."""

@@ -17,7 +17,7 @@ from apps.governance.models import AuditEntry, PostcodeArea
 from apps.web import photos
 from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes
+from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, release
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,7 @@ def alerted(make_participant, make_device):
 
 @pytest.fixture
 def released_mn(draft_mn, operator_mn, alerted):
-    services.action_release(action=draft_mn, by=operator_mn)
-    draft_mn.refresh_from_db()
-    return draft_mn
+    return release(draft_mn, operator_mn)
 
 
 def _mark_sent(action):

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from apps.actions import media, services
 
-from .conftest import action_fields, png_bytes
+from .conftest import action_fields, png_bytes, release
 
 SITE = "https://www.burgernet.example"
 HOME_URL = reverse("governance:home")
@@ -32,9 +32,7 @@ def draft_with_photo(operator_mn, photo):
 
 @pytest.fixture
 def released_with_photo(draft_with_photo, operator_mn):
-    services.action_release(action=draft_with_photo, by=operator_mn)
-    draft_with_photo.refresh_from_db()
-    return draft_with_photo
+    return release(draft_with_photo, operator_mn)
 
 
 @pytest.fixture
@@ -42,9 +40,7 @@ def exercise_with_photo(operator_mn, photo):
     action = services.action_create(
         by=operator_mn, photo=photo, **action_fields(is_exercise=True, title="Oefening")
     )
-    services.action_release(action=action, by=operator_mn)
-    action.refresh_from_db()
-    return action
+    return release(action, operator_mn)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from apps.actions.models import Action, Tip
 from apps.governance.models import AuditEntry
 from apps.web import photos
 
-from .conftest import action_fields, png_bytes
+from .conftest import action_fields, png_bytes, release
 
 SITE = "https://www.burgernet.example"
 
@@ -35,9 +35,7 @@ def _site(settings):
 
 @pytest.fixture
 def released(draft_mn, operator_mn):
-    services.action_release(action=draft_mn, by=operator_mn)
-    draft_mn.refresh_from_db()
-    return draft_mn
+    return release(draft_mn, operator_mn)
 
 
 @pytest.fixture
@@ -51,9 +49,7 @@ def released_with_photo(operator_mn, photo):
         photo=photo,
         **action_fields(kind="missing_child", title="Vermist meisje (9)"),
     )
-    services.action_release(action=action, by=operator_mn)
-    action.refresh_from_db()
-    return action
+    return release(action, operator_mn)
 
 
 def page(action) -> str:
@@ -327,19 +323,11 @@ def test_it_refuses_an_oversized_upload(client, released):
     assert not Tip.objects.exists()
 
 
-def test_it_refuses_a_huge_request_before_reading_it(released, settings, monkeypatch):
+def test_it_refuses_a_huge_request_before_reading_it(released, settings, huge_photo, bodies_read):
     # With the CSRF check on: the token would be looked for in the body, which is not read.
     client = Client(enforce_csrf_checks=True)
-    huge = SimpleUploadedFile(
-        "groot.jpg", b"\xff" * (photos.MAX_PHOTO_FORM_BYTES + 1), content_type="image/jpeg"
-    )
-    read = []
-    monkeypatch.setattr(
-        "django.http.request.HttpRequest._load_post_and_files",
-        lambda request: read.append(request.path),
-    )
-    response = post_tip(client, released, photo=huge)
-    assert read == []
+    response = post_tip(client, released, photo=huge_photo)
+    assert bodies_read == []
 
     assert response.status_code == 413
     html = response.content.decode()

@@ -5,14 +5,11 @@ import io
 import re
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from apps.actions.models import Action
 from apps.bench import fanout as bench
-from apps.bench.pushendpoint import b64url
 from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry
 from apps.participants.models import ActiveWindow, Address, Device, Participant
@@ -24,15 +21,8 @@ TINY = ["--participants", "3000", "--devices", "3000", "--recipients", "400", "-
 
 
 @pytest.fixture(autouse=True)
-def vapid_keys(settings):
-    key = ec.generate_private_key(ec.SECP256R1())
-    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    settings.VAPID_PUBLIC_KEY = b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
+def _signed_pushes(vapid_keys):
+    """The benchmark's pushes are signed with the test run's VAPID pair."""
 
 
 def _run(*args) -> str:

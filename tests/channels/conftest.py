@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.channels.senders import sms
+from tests.fakes import VAPID_PRIVATE, VAPID_PUBLIC
 
 
 class FakeGateway:
@@ -77,34 +78,8 @@ def _empty_outbox():
     sms.outbox.clear()
 
 
-# Web push: a VAPID pair, the local push service, devices that are real subscriptions ------
-
-
-def _vapid_pair() -> tuple[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    from apps.bench.pushendpoint import b64url
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    public = b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    return private, public
-
-
-VAPID_PRIVATE, VAPID_PUBLIC = _vapid_pair()
-
-
-@pytest.fixture
-def vapid_keys(settings):
-    settings.VAPID_PRIVATE_KEY = VAPID_PRIVATE
-    settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC
-    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
-    return VAPID_PUBLIC
+# Web push: the local push service (signed with tests/conftest.py's vapid_keys), devices
+# that are real subscriptions ---------------------------------------------------------------
 
 
 @pytest.fixture

@@ -430,11 +430,9 @@ def test_it_writes_several_channels_from_one_selection_each_once(make_message, m
         )
 
 
-def test_it_has_postgresql_vacuum_the_delivery_table_after_a_fixed_number_of_rows(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("storage parameters are PostgreSQL's")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'channels_delivery'")
-        (options,) = cursor.fetchone()
+def test_it_has_postgresql_vacuum_the_delivery_table_after_a_fixed_number_of_rows(
+    table_options,
+):
+    options = table_options("channels_delivery")
     assert "autovacuum_vacuum_scale_factor=0" in options
     assert "autovacuum_vacuum_threshold=50000" in options

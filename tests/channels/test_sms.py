@@ -40,6 +40,25 @@ def test_it_refuses_a_number_not_in_e164(settings, number):
     assert sms.outbox == []
 
 
+def test_sms_and_voice_check_number_text_and_backend_in_one_place(settings):
+    from apps.channels.senders import http
+
+    settings.VOICE_BACKEND = "pigeon"
+    backends = {"locmem": object()}
+    check = {"what": "voice", "setting": "VOICE_BACKEND", "backends": backends}
+    with pytest.raises(ValueError, match="voice recipient must be an E.164 number"):
+        http.phone_backend(**check, to="0612345678", text="Let op.")
+    with pytest.raises(ValueError, match="voice text is empty"):
+        http.phone_backend(**check, to="+31612345678", text="")
+    with pytest.raises(ImproperlyConfigured, match="Unknown VOICE_BACKEND 'pigeon'"):
+        http.phone_backend(**check, to="+31612345678", text="Let op.")
+    settings.VOICE_BACKEND = "locmem"
+    assert http.phone_backend(**check, to="+31612345678", text="Let op.") is backends["locmem"]
+    settings.SMS_BACKEND = "locmem"
+    with pytest.raises(ValueError, match="SMS text is empty"):
+        send_sms("+31612345678", "")
+
+
 def test_it_posts_json_with_a_bearer_token_to_the_gateway(gateway):
     provider_id = send_sms("+31612345678", "Uw code is 123456")
     assert provider_id == "gw-1"

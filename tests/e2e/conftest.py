@@ -212,22 +212,11 @@ def outbox_worker():
 
 
 @pytest.fixture
-def push_service(settings):
-    """The local push service on 127.0.0.1 with a VAPID pair for the server, and
+def push_service(vapid_keys, settings):
+    """The local push service on 127.0.0.1 with a VAPID pair for the server (vapid_keys), and
     subscriptions to it allowed (as in development)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from apps.bench.pushendpoint import PushEndpoint
 
-    from apps.bench.pushendpoint import PushEndpoint, b64url
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    settings.VAPID_PUBLIC_KEY = b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    settings.VAPID_SUBJECT = "mailto:beheer@burgernet.test"
     settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = True
     settings.WEBPUSH_TIMEOUT = 5.0
     with PushEndpoint() as endpoint:

@@ -179,6 +179,24 @@ def test_the_author_may_withdraw_a_submitted_mailing(staff_client, woerden_autho
     assert audited("mailing.withdrawn", submitted)
 
 
+def test_only_a_submitted_mailing_is_approved_rejected_or_withdrawn(
+    woerden_author, woerden_approver, submitted
+):
+    services.mailing_withdraw(mailing=submitted, by=woerden_author)
+    calls = (
+        lambda: services.mailing_approve(mailing=submitted, by=woerden_approver),
+        lambda: services.mailing_reject(mailing=submitted, by=woerden_approver, reason="Nee."),
+        lambda: services.mailing_withdraw(mailing=submitted, by=woerden_author),
+    )
+    for call in calls:
+        with pytest.raises(ValidationError) as refused:
+            call()
+        assert refused.value.code == "state"
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.DRAFT
+    assert AuditEntry.objects.filter(verb="mailing.withdrawn").count() == 1
+
+
 # Sending without approval ------------------------------------------------------------------
 
 

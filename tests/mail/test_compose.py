@@ -2,6 +2,7 @@
 the preview — and another organisation finds none of it."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from PIL import Image
 
@@ -69,6 +70,32 @@ def test_a_buurtonderzoek_needs_the_incident_date_and_place(staff_client, woerde
     assert response.status_code == 400
     assert missing in response.context["form"].errors
     assert not Mailing.objects.exists()
+
+
+def test_the_incident_rule_is_one_rule_for_the_form_the_service_and_the_model(woerden_author):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.mail.forms import MailingForm
+    from apps.mail.models import MSG_INCIDENT_FUTURE, incident_problems
+
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert incident_problems("inquiry", tomorrow, "Woerden") == {
+        "incident_date": MSG_INCIDENT_FUTURE
+    }
+    assert incident_problems("inquiry", None, " ").keys() == {"incident_date", "incident_place"}
+    assert incident_problems("preventive", None, "") == {}
+    form = MailingForm(data=form_data(incident_date=tomorrow.isoformat()))
+    assert form.errors["incident_date"] == [MSG_INCIDENT_FUTURE]
+    with pytest.raises(ValidationError) as refused:
+        services.mailing_create(
+            by=woerden_author, **{**inquiry_fields(), "incident_date": tomorrow}
+        )
+    assert refused.value.message_dict == {"incident_date": [MSG_INCIDENT_FUTURE]}
+    with pytest.raises(ValidationError) as refused:
+        Mailing(**{**inquiry_fields(), "incident_place": ""}).clean()
+    assert "incident_place" in refused.value.message_dict
 
 
 def test_a_preventive_mail_needs_no_incident(staff_client, woerden_author):

@@ -409,13 +409,9 @@ def test_it_refuses_forged_opened_tokens(db, token):
     assert delivery.opened_at is None
 
 
-def test_it_has_postgresql_vacuum_the_device_table_after_a_fixed_number_of_rows(db):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("storage parameters are PostgreSQL's")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'participants_device'")
-        (options,) = cursor.fetchone()
+def test_it_has_postgresql_vacuum_the_device_table_after_a_fixed_number_of_rows(
+    table_options,
+):
+    options = table_options("participants_device")
     assert "autovacuum_vacuum_scale_factor=0" in options
     assert "autovacuum_vacuum_threshold=20000" in options

@@ -305,6 +305,24 @@ def test_it_changes_the_channels_and_quiet_hours(manage_client, make_participant
     audit_is_clean(participant)
 
 
+def test_the_preferences_are_the_participants_fields_of_the_same_names(
+    manage_client, make_participant
+):
+    from apps.participants.forms import PreferencesForm
+    from apps.participants.services import Preferences
+
+    participant = make_participant()
+    Participant.objects.filter(pk=participant.pk).update(
+        wants_voice=True, quiet_start=dtime(22), quiet_end=dtime(7)
+    )
+    participant.refresh_from_db()
+    mine = Preferences.of(participant)
+    assert mine == Preferences(wants_voice=True, quiet_start=dtime(22), quiet_end=dtime(7))
+    assert PreferencesForm.initial_for(participant) == mine.as_fields()
+    page = manage_client(participant).get(reverse("participants:manage_preferences"))
+    assert page.context["form"].initial == mine.as_fields()
+
+
 def test_it_changes_the_email_address_and_asks_to_confirm_it(manage_client, make_participant):
     participant = make_participant(email="oud@example.org")
     client = manage_client(participant)

@@ -49,3 +49,21 @@ def test_it_refuses_other_numbers_with_a_reason(raw, code):
 def test_it_displays_dutch_numbers_nationally_and_others_internationally():
     assert display("+31612345678") == "06 12345678"
     assert display("+32470123456") == "+32 470 12 34 56"
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [("", ""), ("   ", ""), (" 06 12345678 ", "+31612345678"), ("030 123 4567", "+31301234567")],
+)
+def test_a_callback_number_may_be_left_out_or_be_a_fixed_line(raw, e164):
+    from apps.participants.phones import optional_callback_number
+
+    assert optional_callback_number(raw) == e164
+
+
+def test_a_callback_number_is_not_a_premium_number():
+    from apps.participants.phones import MSG_CALLBACK_PREMIUM, optional_callback_number
+
+    with pytest.raises(ValidationError) as refused:
+        optional_callback_number("0900 1234567")
+    assert refused.value.messages == [str(MSG_CALLBACK_PREMIUM)]

@@ -18,13 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from apps.bench.pushendpoint import PushEndpoint, make_subscriber
+from apps.bench.pushendpoint import PushEndpoint, b64url, make_subscriber
 from apps.channels import outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.channels.senders import webpush
 from apps.governance.models import AuditEntry
 from apps.participants import devices, webapp
 from apps.participants.models import Device
+from tests.fakes import VAPID_PUBLIC
 
 APP = reverse("participants:webapp")
 SUBSCRIBE = reverse("participants:webapp_subscribe")
@@ -33,25 +34,6 @@ TEST = reverse("participants:webapp_test")
 OFF = reverse("participants:webapp_unsubscribe")
 OPENED = reverse("participants:webapp_opened")
 DEVICES = reverse("admin:participants_device_changelist")
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _vapid_pair() -> tuple[str, str]:
-    """A server key pair as production configures it: (private, public), base64url."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    public = b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    return private, public
-
-
-VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = _vapid_pair()
 
 
 def subscription(endpoint="https://push.example.net/push/abc") -> dict:
@@ -69,9 +51,7 @@ def subscription(endpoint="https://push.example.net/push/abc") -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _app_settings(settings):
-    settings.VAPID_PRIVATE_KEY = VAPID_PRIVATE_KEY
-    settings.VAPID_PUBLIC_KEY = VAPID_PUBLIC_KEY
+def _app_settings(vapid_keys, settings):
     settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = False
 
 
@@ -127,7 +107,7 @@ def test_it_gives_the_page_its_buttons_key_and_csrf_token_without_inline_scripts
     page.feed(html)
     for element_id in ("webapp-subscribe", "webapp-test", "webapp-unsubscribe", "webapp-status"):
         assert element_id in page.ids
-    assert f'data-vapid-key="{VAPID_PUBLIC_KEY}"' in html
+    assert f'data-vapid-key="{VAPID_PUBLIC}"' in html
     assert 'name="csrfmiddlewaretoken"' in html
     assert page.scripts and all(s.get("src", "").startswith("/static/") for s in page.scripts)
     assert "<script>" not in html and " on" + "click=" not in html
@@ -169,7 +149,7 @@ def test_it_serves_the_service_worker_with_its_scope(client):
     for event in ("push", "notificationclick", "pushsubscriptionchange"):
         assert f'addEventListener("{event}"' in js
     assert "requireInteraction" in js and "tag:" in js
-    assert _js_string(js, "VAPID_KEY") == VAPID_PUBLIC_KEY
+    assert _js_string(js, "VAPID_KEY") == VAPID_PUBLIC
     assert _js_string(js, "OPENED_URL") == "/app/geopend/"
     assert _js_string(js, "SUBSCRIBE_URL") == "/app/abonnement/"
 
@@ -187,7 +167,7 @@ def test_it_gives_the_app_the_key_that_signs_the_pushes_in_development(client, s
     settings.VAPID_PRIVATE_KEY = settings.VAPID_PUBLIC_KEY = ""  # the development key file
     settings.VAPID_DEV_KEY_FILE = tmp_path / "vapid-dev.pem"
     key = vapid.public_key()
-    assert key != VAPID_PUBLIC_KEY
+    assert key != VAPID_PUBLIC
 
     html = client.get(APP).content.decode()
     js = client.get(reverse("participants:webapp_worker")).content.decode()

@@ -1,15 +1,37 @@
-"""What the phone channels (SMS, voice) share: a JSON POST to an HTTP gateway, and the loop
-that sends a chunk of deliveries to the participants' confirmed numbers, one by one."""
+"""What the phone channels (SMS, voice) share: the checks before a message goes to a
+gateway and the choice of its backend, a JSON POST to an HTTP gateway, and the loop that
+sends a chunk of deliveries to the participants' confirmed numbers, one by one."""
 
+import re
 import time
 from collections.abc import Callable, Sequence
 
 import requests
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import Outcome, Report, Reporter, SendError
 
 DEFAULT_TIMEOUT_S = 10.0
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def phone_backend(*, what: str, setting: str, backends: dict, to: str, text: str):
+    """The backend that sends `text` to `to`, chosen by settings.<setting> among `backends`.
+
+    Raises ValueError when `to` is not an E.164 number or there is no text (`what`, "SMS"
+    or "voice", names the channel in the error), ImproperlyConfigured for a backend name
+    that is not in `backends`.
+    """
+    if not E164.match(to):
+        raise ValueError(f"{what} recipient must be an E.164 number")
+    if not text:
+        raise ValueError(f"{what} text is empty")
+    name = getattr(settings, setting)
+    backend = backends.get(name)
+    if backend is None:
+        raise ImproperlyConfigured(f"Unknown {setting} {name!r}; use one of {', '.join(backends)}.")
+    return backend
 
 
 def post_to_gateway(
@@ -77,11 +99,20 @@ def _deliver_one(delivery, texts: dict[int, str], text_for, send, deadline) -> O
     message = delivery.message
     if message.pk not in texts:
         texts[message.pk] = text_for(message)
+    return send_outcome(send, participant.phone, texts[message.pk], invalid="not an E.164 number")
+
+
+def send_outcome(
+    send: Callable[[str, str], str], number: str, text: str, *, invalid: str
+) -> Outcome:
+    """Send `text` to `number` with `send` and say how it went: sent with the gateway's id,
+    or failed as the SendError says (transient or not), or for good with `invalid` when
+    `send` refused the number or the text (ValueError)."""
     try:
-        provider_id = send(participant.phone, texts[message.pk])
+        provider_id = send(number, text)
     except SendError as exc:
         error = str(exc)[:200]
         return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
     except ValueError:
-        return Outcome.permanent("not an E.164 number")
+        return Outcome.permanent(invalid)
     return Outcome.sent(provider_id)

@@ -10,7 +10,6 @@ models.Notice) it sends with the notice's own text to the number its domain chos
 """
 
 import logging
-import re
 import sys
 import time
 import uuid
@@ -25,7 +24,6 @@ from .base import Outcome, Reporter, SendError, mask_phone
 
 logger = logging.getLogger(__name__)
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Three concatenated SMS of 153 GSM characters: long enough for an alert and its link.
 MAX_ALERT_CHARS = 459
 
@@ -51,15 +49,9 @@ def send_sms(to: str, text: str) -> str:
 
     Raises SmsError when the gateway refuses the message or cannot be reached.
     """
-    if not E164.match(to):
-        raise ValueError("SMS recipient must be an E.164 number")
-    if not text:
-        raise ValueError("SMS text is empty")
-    backend = _BACKENDS.get(settings.SMS_BACKEND)
-    if backend is None:
-        raise ImproperlyConfigured(
-            f"Unknown SMS_BACKEND {settings.SMS_BACKEND!r}; use one of {', '.join(_BACKENDS)}."
-        )
+    backend = http.phone_backend(
+        what="SMS", setting="SMS_BACKEND", backends=_BACKENDS, to=to, text=text
+    )
     provider_id = backend(to, text, settings.SMS_SENDER_ID)
     logger.info("sms sent to %s via %s", mask_phone(to), settings.SMS_BACKEND)
     return provider_id
@@ -129,13 +121,9 @@ def _deliver_notice(delivery, deadline: float | None) -> Outcome:
     participant = delivery.participant
     if participant is None or not participant.phone:
         return Outcome.permanent("no participant")
-    try:
-        return Outcome.sent(send_sms(participant.phone, delivery.notice.text))
-    except SmsError as exc:
-        error = str(exc)[:200]
-        return Outcome.transient(error) if exc.transient else Outcome.permanent(error)
-    except ValueError:
-        return Outcome.permanent("not an E.164 number, or no text")
+    return http.send_outcome(
+        send_sms, participant.phone, delivery.notice.text, invalid="not an E.164 number, or no text"
+    )
 
 
 class SmsSender:

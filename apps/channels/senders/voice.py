@@ -21,8 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import Outcome, SendError, mask_phone
-from .http import deliver_to_phones, post_to_gateway
-from .sms import E164
+from .http import deliver_to_phones, phone_backend, post_to_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +59,9 @@ def spoken_text(message) -> str:
 
 def call(to: str, text: str) -> str:
     """Have the gateway call the E.164 number `to` and read `text`; return its call id."""
-    if not E164.match(to):
-        raise ValueError("voice recipient must be an E.164 number")
-    if not text:
-        raise ValueError("voice text is empty")
-    backend = _BACKENDS.get(settings.VOICE_BACKEND)
-    if backend is None:
-        raise ImproperlyConfigured(
-            f"Unknown VOICE_BACKEND {settings.VOICE_BACKEND!r}; use one of {', '.join(_BACKENDS)}."
-        )
+    backend = phone_backend(
+        what="voice", setting="VOICE_BACKEND", backends=_BACKENDS, to=to, text=text
+    )
     provider_id = backend(to, text)
     logger.info("voice call to %s via %s", mask_phone(to), settings.VOICE_BACKEND)
     return provider_id
