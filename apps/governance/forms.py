@@ -80,9 +80,7 @@ class StaffLoginForm(AuthenticationForm):
             self.failure_reason = f"code_{result}"
             self.user_for_audit = user
             if result in (totp.VerifyResult.WRONG, totp.VerifyResult.THROTTLED):
-                services.count_failed_second_factor(
-                    request=self.request, username=user.get_username()
-                )
+                services.second_factor_failed(request=self.request, username=user.get_username())
             code = "wrong_code" if result == totp.VerifyResult.WRONG else result
             self.add_error("otp_token", ValidationError(self.error_messages[code], code=code))
         return cleaned

@@ -42,7 +42,7 @@ def staff_log_in_failed(*, request, username: str, reason: str, user: User | Non
     )
 
 
-def count_failed_second_factor(*, request, username: str) -> None:
+def second_factor_failed(*, request, username: str) -> None:
     """A wrong code counts as a failed log-in for django-axes, like a wrong password.
 
     Without this, whoever knows a password could try codes without ever being locked out.

@@ -127,11 +127,11 @@ class ParticipantAdmin(_ManagersOnly, admin.ModelAdmin):
         return can(request.user, "participant.delete")
 
     def delete_model(self, request, obj):
-        services.delete_participant(participant=obj, by=request.user, request=request)
+        services.participant_delete(participant=obj, by=request.user, request=request)
 
     def delete_queryset(self, request, queryset):
         for participant in queryset:
-            services.delete_participant(participant=participant, by=request.user, request=request)
+            services.participant_delete(participant=participant, by=request.user, request=request)
 
 
 class CellFilter(admin.SimpleListFilter):

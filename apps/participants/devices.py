@@ -210,7 +210,7 @@ def device_unsubscribe(*, ref: uuid.UUID) -> bool:
     return bool(deleted)
 
 
-def forget_stale_cells(*, now: datetime | None = None) -> int:
+def cells_forget_stale(*, now: datetime | None = None) -> int:
     """Clear every cell older than CELL_MAX_AGE; return how many devices lost theirs."""
     cutoff = (now or timezone.now()) - CELL_MAX_AGE
     return Device.objects.filter(cell_updated_at__lt=cutoff).update(

@@ -158,7 +158,7 @@ def validate_preferences(preferences: Preferences, *, has_email: bool) -> None:
 # --- registration -------------------------------------------------------------------------
 
 
-def register_participant(
+def participant_register(
     *,
     phone: str,
     addresses: Sequence[AddressInput],
@@ -284,7 +284,7 @@ def is_confirmed_ref(ref: uuid.UUID) -> bool:
     return Participant.objects.filter(ref=ref, phone_confirmed_at__isnull=False).exists()
 
 
-def confirm_phone(*, ref: uuid.UUID, code: str) -> CodeCheck:
+def phone_confirm(*, ref: uuid.UUID, code: str) -> CodeCheck:
     """Check a code for the registration `ref`; confirm the number when it matches."""
     code = "".join(code.split())
     with transaction.atomic():
@@ -326,7 +326,7 @@ def _decoy_check(ref: uuid.UUID) -> CodeCheck:
     return CodeCheck(CodeResult.WRONG, attempts_left=CODE_MAX_ATTEMPTS - tries)
 
 
-def resend_code(*, ref: uuid.UUID) -> None:
+def code_resend(*, ref: uuid.UUID) -> None:
     """Send a new code to a pending registration (the old one stops working).
 
     For a page that belongs to no pending registration nothing is sent, and the caller
@@ -347,13 +347,13 @@ def _email_link_participant(token: str, *, lock: bool = False) -> Participant:
     return participant
 
 
-def check_email_link(*, token: str) -> None:
+def email_link_check(*, token: str) -> None:
     """Raise InvalidToken or ExpiredToken unless the e-mail link can be confirmed: also
     for a link to an address the participant has since changed or removed."""
     _email_link_participant(token)
 
 
-def confirm_email(*, token: str) -> Participant:
+def email_confirm(*, token: str) -> Participant:
     """Confirm the e-mail address a link was sent to (double opt-in); idempotent."""
     with transaction.atomic():
         participant = _email_link_participant(token, lock=True)
@@ -388,7 +388,7 @@ def _new_manage_link(participant: Participant) -> str:
     return tokens.make_manage_token(nonce)
 
 
-def request_manage_link(*, phone: str = "", email: str = "") -> None:
+def manage_link_request(*, phone: str = "", email: str = "") -> None:
     """Send a manage link to a confirmed number, or to every registration whose confirmed
     e-mail address this is. Unknown or unconfirmed: nothing happens, silently."""
     if phone:
@@ -426,13 +426,13 @@ def _link_for(token: str) -> ManageLink:
     return link
 
 
-def check_manage_link(*, token: str) -> None:
+def manage_link_check(*, token: str) -> None:
     """Raise InvalidToken, ExpiredToken or LinkUsed unless the link can still be opened."""
     if _link_for(token).used_at is not None:
         raise LinkUsed
 
 
-def open_manage_link(*, token: str) -> Participant:
+def manage_link_open(*, token: str) -> Participant:
     """Use a manage link (once); return its participant."""
     link = _link_for(token)
     used = ManageLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
@@ -452,7 +452,7 @@ def _changed(participant: Participant, part: str) -> None:
 
 
 @transaction.atomic
-def update_preferences(*, participant: Participant, preferences: Preferences) -> Participant:
+def preferences_update(*, participant: Participant, preferences: Preferences) -> Participant:
     validate_preferences(preferences, has_email=bool(participant.email))
     for name, value in preferences.as_fields().items():
         setattr(participant, name, value)
@@ -493,7 +493,7 @@ def email_suppress(
     return bool(changed)
 
 
-def change_email(*, participant: Participant, email: EmailInput | None) -> Participant:
+def email_change(*, participant: Participant, email: EmailInput | None) -> Participant:
     """Set, change or remove the e-mail address; a new address is confirmed by a link
     first. Removing it also stops e-mail messages."""
     with transaction.atomic():
@@ -514,7 +514,7 @@ def change_email(*, participant: Participant, email: EmailInput | None) -> Parti
 
 
 @transaction.atomic
-def add_address(*, participant: Participant, data: AddressInput) -> Address:
+def address_add(*, participant: Participant, data: AddressInput) -> Address:
     validate_address(data)
     Participant.objects.select_for_update().filter(pk=participant.pk).first()
     if participant.addresses.count() >= MAX_ADDRESSES:
@@ -527,7 +527,7 @@ def add_address(*, participant: Participant, data: AddressInput) -> Address:
 
 
 @transaction.atomic
-def update_address(*, address: Address, data: AddressInput) -> Address:
+def address_update(*, address: Address, data: AddressInput) -> Address:
     validate_address(data)
     for name, value in _address_fields(data).items():
         setattr(address, name, value)
@@ -538,7 +538,7 @@ def update_address(*, address: Address, data: AddressInput) -> Address:
 
 
 @transaction.atomic
-def remove_address(*, address: Address) -> None:
+def address_remove(*, address: Address) -> None:
     participant = address.participant
     Participant.objects.select_for_update().filter(pk=participant.pk).first()
     if participant.addresses.count() <= 1:
@@ -548,7 +548,7 @@ def remove_address(*, address: Address) -> None:
 
 
 @transaction.atomic
-def delete_participant(*, participant: Participant, by=None, request=None) -> None:
+def participant_delete(*, participant: Participant, by=None, request=None) -> None:
     """Delete a registration with every row that belongs to it (addresses, windows, codes,
     links), at once. `by` is a staff user deleting through the admin; the audit entry
     names the participant by id only."""

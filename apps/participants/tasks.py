@@ -5,4 +5,4 @@ from . import devices
 
 def forget_stale_cells() -> int:
     """Run hourly by the Schedule that migration 0003 creates."""
-    return devices.forget_stale_cells()
+    return devices.cells_forget_stale()

@@ -86,7 +86,7 @@ def register(request):
     if not form.is_valid():
         return _render_registration(request, form, status=400)
     try:
-        token = services.register_participant(**form.register_kwargs())
+        token = services.participant_register(**form.register_kwargs())
     except ValidationError as exc:
         form.form_errors += exc.messages
         return _render_registration(request, form, status=400)
@@ -121,7 +121,7 @@ def confirm_phone(request, token):
         if RATE.over("code.phone", services.phone_for_ref(ref) or str(ref)):
             return _too_many(request)
         if form.is_valid():
-            check = services.confirm_phone(ref=ref, code=form.cleaned_data["code"])
+            check = services.phone_confirm(ref=ref, code=form.cleaned_data["code"])
             if check.result == services.CodeResult.CONFIRMED:
                 return redirect("participants:registered")
             form.add_error("code", _code_message(check))
@@ -157,7 +157,7 @@ def resend_code(request, token):
         return _too_many(request)
     if RATE.over("resend.phone", services.phone_for_ref(ref) or str(ref)):
         return _too_many(request)
-    services.resend_code(ref=ref)
+    services.code_resend(ref=ref)
     messages.success(
         request, _("Wij hebben een nieuwe code gestuurd. De vorige code werkt niet meer.")
     )
@@ -172,9 +172,9 @@ def registered(request):
 def confirm_email(request, token):
     try:
         if request.method == "POST":
-            services.confirm_email(token=token)
+            services.email_confirm(token=token)
             return render(request, "participants/email_confirmed.html")
-        services.check_email_link(token=token)
+        services.email_link_check(token=token)
     except tokens.InvalidToken as exc:
         return _bad_link(request, _link_error_reason(exc))
     return render(request, "participants/confirm_email.html", {"form": ConfirmForm()})
@@ -193,7 +193,7 @@ def manage_request(request):
             contact = form.cleaned_data["contact"]
             if RATE.over("manage.contact", next(iter(contact.values())).lower()):
                 return _too_many(request)
-            services.request_manage_link(**contact)
+            services.manage_link_request(**contact)
             return redirect("participants:manage_sent")
     status = 400 if form.is_bound else 200
     errors = error_links(form) if form.is_bound else []
@@ -210,10 +210,10 @@ def manage_sent(request):
 def manage_link(request, token):
     try:
         if request.method == "POST":
-            participant = services.open_manage_link(token=token)
+            participant = services.manage_link_open(token=token)
             _start_manage_session(request, participant)
             return redirect("participants:manage")
-        services.check_manage_link(token=token)
+        services.manage_link_check(token=token)
     except tokens.InvalidToken as exc:
         return _bad_link(request, _link_error_reason(exc))
     return render(request, "participants/manage_link.html", {"form": ConfirmForm()})
@@ -283,7 +283,7 @@ def manage_preferences(request, participant):
         has_email=bool(participant.email),
     )
     if request.method == "POST" and form.is_valid():
-        services.update_preferences(participant=participant, preferences=form.preferences())
+        services.preferences_update(participant=participant, preferences=form.preferences())
         messages.success(request, _("Uw keuzes zijn opgeslagen."))
         return redirect("participants:manage")
     return _render_form(request, "participants/manage_preferences.html", form)
@@ -295,7 +295,7 @@ def manage_email(request, participant):
     initial = {"email": participant.email, "email_postcode": participant.email_postcode}
     form = EmailForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.change_email(participant=participant, email=form.email_input())
+        services.email_change(participant=participant, email=form.email_input())
         if participant.email and participant.email_confirmed_at is None:
             messages.success(
                 request,
@@ -324,7 +324,7 @@ def address_add(request, participant):
     block = AddressBlock(request.POST or None, index=0)
     if request.method == "POST" and block.is_valid():
         try:
-            services.add_address(participant=participant, data=block.address_input())
+            services.address_add(participant=participant, data=block.address_input())
         except ValidationError as exc:
             block.block_errors += exc.messages
         else:
@@ -339,7 +339,7 @@ def address_edit(request, participant, pk):
     address = get_object_or_404(participant.addresses, pk=pk)
     block = AddressBlock(request.POST or None, index=0, instance=address)
     if request.method == "POST" and block.is_valid():
-        services.update_address(address=address, data=block.address_input())
+        services.address_update(address=address, data=block.address_input())
         messages.success(request, _("Het adres is gewijzigd."))
         return redirect("participants:manage")
     return _render_address(request, block, adding=False, address=address)
@@ -360,7 +360,7 @@ def _render_address(request, block, **context):
 def address_delete(request, participant, pk):
     address = get_object_or_404(participant.addresses, pk=pk)
     try:
-        services.remove_address(address=address)
+        services.address_remove(address=address)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
@@ -372,7 +372,7 @@ def address_delete(request, participant, pk):
 @require_http_methods(["GET", "POST"])
 def delete(request, participant):
     if request.method == "POST":
-        services.delete_participant(participant=participant)
+        services.participant_delete(participant=participant)
         request.session.flush()
         return redirect("participants:deleted")
     return render(request, "participants/delete.html", {"form": ConfirmForm()})

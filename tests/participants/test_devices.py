@@ -321,14 +321,14 @@ def test_it_forgets_cells_after_24_hours_and_not_before(db):
     fresh = _aged(23.9)
     stale = _aged(24.1)
     never = subscribe("https://push.example.net/push/none")
-    assert devices.forget_stale_cells() == 1
+    assert devices.cells_forget_stale() == 1
     fresh.refresh_from_db()
     stale.refresh_from_db()
     assert fresh.cell == "u178k" and fresh.cell_lat is not None
     assert stale.cell == "" and stale.cell_lat is None and stale.cell_lon is None
     assert stale.cell_updated_at is None
     assert Device.objects.filter(pk=never.pk).exists()
-    assert devices.forget_stale_cells() == 0
+    assert devices.cells_forget_stale() == 0
     # The device itself stays: only where it was is forgotten.
     assert Device.objects.count() == 3
 

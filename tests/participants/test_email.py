@@ -90,7 +90,7 @@ def test_it_refuses_an_expired_link_and_changes_nothing(client, participant):
 
 def test_it_refuses_a_link_to_an_address_that_was_changed_since(client, participant):
     path = link_in(mail.outbox[0].body)
-    services.change_email(
+    services.email_change(
         participant=participant,
         email=services.EmailInput(
             email="ander@example.org", postcode="3441 AB", location=Location(52.08, 4.88)

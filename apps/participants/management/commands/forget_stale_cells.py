@@ -12,5 +12,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        forgotten = devices.forget_stale_cells()
+        forgotten = devices.cells_forget_stale()
         self.stdout.write(f"{forgotten} stale cells forgotten.")
