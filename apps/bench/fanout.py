@@ -1007,12 +1007,16 @@ def measure_reach(now: datetime, radius_m: float) -> tuple[dict[str, int], list[
     return reach, times
 
 
-def pick_radius(wanted: int, now: datetime) -> float:
+def pick_radius(wanted: int, now: datetime) -> int:
     """The radius around the Dam whose circle reaches about `wanted` devices (within half a
-    percent where the cells allow): doubled until it holds enough, then halved in between."""
+    percent where the cells allow): doubled until it holds enough, then halved in between.
+    In whole metres, as an action's radius is: a device's cell lies in the circle or not,
+    so a fraction of a metre can hold thousands of devices."""
 
     def reached(radius: float) -> int:
-        return targeting.devices_in_circle(lat=DAM[0], lon=DAM[1], radius_m=radius, now=now).count()
+        return targeting.devices_in_circle(
+            lat=DAM[0], lon=DAM[1], radius_m=round(radius), now=now
+        ).count()
 
     low, high = 0.0, 5000.0
     while (found := reached(high)) < wanted and high < 300_000:
@@ -1025,7 +1029,7 @@ def pick_radius(wanted: int, now: datetime) -> float:
         found = reached(middle)
         best = min(best, (abs(found - wanted), middle))
         low, high = (middle, high) if found < wanted else (low, middle)
-    return best[1]
+    return round(best[1])
 
 
 @dataclass
