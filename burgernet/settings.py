@@ -295,6 +295,10 @@ Q_CLUSTER = {
 # The outbox workers (manage.py outbox_worker): how many processes, how long a claim holds
 # without news from its worker (a live worker renews it every third of that), how long one
 # chunk may go on starting sends, and how often an idle worker looks for due rows.
+# Service SMS (codes, links): the budget a new database starts with; managers change it in
+# the admin (participants.SmsBudget).
+SMS_BUDGET_PER_NUMBER_PER_DAY = env.int("SMS_BUDGET_PER_NUMBER_PER_DAY", default=10)
+SMS_BUDGET_PER_HOUR = env.int("SMS_BUDGET_PER_HOUR", default=20_000)
 OUTBOX_PROCESSES = env.int("OUTBOX_PROCESSES", default=2)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=20)
 OUTBOX_CHUNK_SECONDS = env.float("OUTBOX_CHUNK_SECONDS", default=60.0)

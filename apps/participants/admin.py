@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from apps.governance import audit
 from apps.governance.admin_scope import ReadOnlyAdminMixin
 from apps.governance.policy import can
 
-from . import devices, services
-from .models import Address, Device, Participant
+from . import devices, services, sms_budget
+from .models import Address, Device, Participant, SmsBudget
 from .phones import parse_mobile
 
 
@@ -243,3 +244,48 @@ class DeviceAdmin(_ManagersOnly, admin.ModelAdmin):
             devices.device_set_test(
                 device=device, is_test_device=False, by=request.user, request=request
             )
+
+
+@admin.register(SmsBudget)
+class SmsBudgetAdmin(admin.ModelAdmin):
+    """The service SMS budget: managers see what was sent this hour and raise the limits
+    (a TV appeal). One row; a change is audited."""
+
+    fields = ("per_number_per_day", "per_hour", "sent_this_hour")
+    readonly_fields = ("sent_this_hour",)
+    list_display = ("__str__", "per_number_per_day", "per_hour", "sent_this_hour")
+
+    @admin.display(description=_("verstuurd in het afgelopen uur"))
+    def sent_this_hour(self, obj):
+        return sms_budget.sent_in_hour()
+
+    def _manager(self, request) -> bool:
+        return can(request.user, "settings.manage")
+
+    def has_module_permission(self, request):
+        return self._manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        SmsBudget.current()  # the one row exists once a manager looks
+        return super().get_queryset(request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            verb="sms_budget.changed",
+            request=request,
+            target=obj,
+            detail={"per_number_per_day": obj.per_number_per_day, "per_hour": obj.per_hour},
+        )

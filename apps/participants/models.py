@@ -347,6 +347,57 @@ class ManageLink(models.Model):
         return hashlib.sha256(nonce.encode()).hexdigest()
 
 
+class SmsBudget(models.Model):
+    """Sms-budget: how many service SMS (codes, links) one number gets a day and the site
+    sends an hour. One row; managers see it in the admin, with what was sent this hour,
+    and raise it (a TV appeal brings many registrations at once)."""
+
+    per_number_per_day = models.PositiveIntegerField(
+        _("per nummer per dag"),
+        help_text=_("Zoveel sms-berichten met een code of link krijgt één nummer per dag."),
+    )
+    per_hour = models.PositiveIntegerField(
+        _("per uur, in totaal"),
+        help_text=_("Zoveel sms-berichten met een code of link verstuurt Burgernet per uur."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sms-budget")
+        verbose_name_plural = _("sms-budget")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="sms_budget_one_row")]
+
+    def __str__(self):
+        return str(_("Sms-budget"))
+
+    @classmethod
+    def current(cls) -> "SmsBudget":
+        from django.conf import settings
+
+        budget, _created = cls.objects.get_or_create(
+            pk=1,
+            defaults={
+                "per_number_per_day": settings.SMS_BUDGET_PER_NUMBER_PER_DAY,
+                "per_hour": settings.SMS_BUDGET_PER_HOUR,
+            },
+        )
+        return budget
+
+
+class ServiceSms(models.Model):
+    """One service SMS queued (a code or a link), counted against the budgets. Holds no
+    number: a keyed hash of it, and the moment; rows older than a day are deleted."""
+
+    number_key = models.CharField(max_length=32)
+    queued_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["number_key", "queued_at"])]
+
+    def __str__(self):
+        return f"service SMS {self.pk}"
+
+
 class Device(models.Model):
     """Apparaat: an installed Burgernet web app with its Web Push subscription.
 

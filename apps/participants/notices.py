@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from apps.channels import outbox
 
-from . import tokens
+from . import sms_budget, tokens
 from .models import CODE_VALID_FOR
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ MANAGE_LINK = "participants.manage_link"
 
 
 def _sms(participant, text: str, *, source: str, expires_at: datetime) -> None:
+    """Queue a service SMS within the budgets (raises sms_budget.SmsBudgetExceeded)."""
+    sms_budget.spend(participant.phone)
     outbox.enqueue_notice(
         participant_id=participant.pk, text=text, source=source, expires_at=expires_at
     )

@@ -5,9 +5,12 @@ transaction, and records an audit entry that names the participant by id only. A
 own actions are recorded without its IP address (that, too, is personal data).
 A code or link goes by SMS through the outbox: its SMS is queued in the transaction that
 makes it, and sent by the outbox workers once that has committed, not inside the request.
-E-mail is sent after the transaction that made its link has committed.
+E-mail is sent after the transaction that made its link has committed. Service SMS
+count against budgets (`sms_budget`): registering and asking for a new code raise
+SmsBudgetExceeded when the number or the site has had its share, and nothing is written.
 """
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -35,6 +38,9 @@ from .models import (
     Participant,
     PhoneCode,
 )
+from .sms_budget import SmsBudgetExceeded
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,8 @@ def participant_register(
 
     A number that is already registered and confirmed is left as it is: it is sent a
     manage link instead, and the visitor gets a code page like any other, so the answer
-    does not tell whether the number was known. An earlier registration that was never
+    does not tell whether the number was known (within the SMS budgets: SmsBudgetExceeded
+    otherwise, for a known number as for a new one). An earlier registration that was never
     confirmed is replaced (only whoever holds the phone can confirm either).
     """
     if not addresses:
@@ -330,7 +337,8 @@ def code_resend(*, ref: uuid.UUID) -> None:
     """Send a new code to a pending registration (the old one stops working).
 
     For a page that belongs to no pending registration nothing is sent, and the caller
-    answers the same."""
+    answers the same. Raises SmsBudgetExceeded when the number or the site has had its
+    share of service SMS."""
     with transaction.atomic():
         participant = _pending(ref, lock=True)
         if participant is None:
@@ -397,9 +405,14 @@ def manage_link_request(*, phone: str = "", email: str = "") -> None:
                 phone=phone, phone_confirmed_at__isnull=False
             ).first()
             if participant:
-                notices.send_manage_link_sms(
-                    participant=participant, token=_new_manage_link(participant)
-                )
+                try:
+                    with transaction.atomic():
+                        notices.send_manage_link_sms(
+                            participant=participant, token=_new_manage_link(participant)
+                        )
+                except SmsBudgetExceeded:
+                    # Silently, like an unknown number: the answer must not tell.
+                    logger.warning("manage link: no SMS, the service SMS budget is spent")
     if email:
         with transaction.atomic():
             found = list(

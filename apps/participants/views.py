@@ -26,6 +26,7 @@ from .forms import (
 )
 from .models import MAX_ADDRESSES, Participant
 from .phones import display as display_phone
+from .sms_budget import SmsBudgetExceeded
 
 HOUR = 3600
 # (limit, window in seconds) per scope; "ip" counts per client, the others per number
@@ -49,6 +50,10 @@ MANAGE_SESSION_S = 20 * 60  # sliding: each page in the session extends it
 
 def _too_many(request: HttpRequest) -> HttpResponse:
     return render(request, "participants/rate_limited.html", status=429)
+
+
+def _no_sms(request: HttpRequest, exc: SmsBudgetExceeded) -> HttpResponse:
+    return render(request, "participants/sms_budget.html", {"scope": exc.scope}, status=429)
 
 
 def _bad_link(request: HttpRequest, reason: str) -> HttpResponse:
@@ -87,6 +92,8 @@ def register(request):
         return _render_registration(request, form, status=400)
     try:
         token = services.participant_register(**form.register_kwargs())
+    except SmsBudgetExceeded as exc:
+        return _no_sms(request, exc)
     except ValidationError as exc:
         form.form_errors += exc.messages
         return _render_registration(request, form, status=400)
@@ -157,7 +164,10 @@ def resend_code(request, token):
         return _too_many(request)
     if RATE.over("resend.phone", services.phone_for_ref(ref) or str(ref)):
         return _too_many(request)
-    services.code_resend(ref=ref)
+    try:
+        services.code_resend(ref=ref)
+    except SmsBudgetExceeded as exc:
+        return _no_sms(request, exc)
     messages.success(
         request, _("Wij hebben een nieuwe code gestuurd. De vorige code werkt niet meer.")
     )
