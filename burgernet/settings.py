@@ -252,6 +252,9 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:beheer@burgernet.test")
 WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
 if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
     raise ImproperlyConfigured("WEBPUSH_ALLOW_INSECURE_ENDPOINTS cannot be on when DEBUG is off.")
+# The push services' hosts pushes may go to ("fcm.googleapis.com", "*.notify.windows.com"),
+# comma-separated; empty: any public host (see apps/channels/endpoints.py).
+WEBPUSH_ALLOWED_HOSTS = env.list("WEBPUSH_ALLOWED_HOSTS", default=[])
 # Pushes in flight at once per worker, and seconds to wait for a push service's answer.
 WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=256)
 WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)

@@ -253,6 +253,8 @@ def _not_on_curve(data):
         (lambda d: _with(d, "http://push.example.net/push/abc", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "javascript:alert(1)", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "https://192.168.1.1/push", "endpoint"), "invalid_endpoint"),
+        (lambda d: _with(d, "https://169.254.169.254/latest/", "endpoint"), "invalid_endpoint"),
+        (lambda d: _with(d, "https://redis.internal/push", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "not base64!", "keys", "p256dh"), "invalid_key"),
         (lambda d: _with(d, "ÿÿÿÿ", "keys", "auth"), "invalid_key"),
         (lambda d: _with(d, b64url(b"\x04" + bytes(32)), "keys", "p256dh"), "invalid_key"),
