@@ -318,6 +318,26 @@ def test_it_limits_subscriptions_per_ip(client):
     assert other.status_code == 200
 
 
+@pytest.mark.parametrize("remote", ["203.0.113.50", "10.0.0.2"])
+def test_a_spoofed_forwarded_for_does_not_escape_the_limit(client, settings, remote):
+    """Straight from the internet (around the proxy) or through it: a new X-Forwarded-For
+    on every request is still one client."""
+    settings.PROXY_COUNT = 1
+    limit, _window = webapp.LIMITS["subscribe.ip"]
+    statuses = []
+    for n in range(limit + 1):
+        real = "" if remote != "10.0.0.2" else ", 198.51.100.30"  # what our proxy appends
+        response = post(
+            client,
+            SUBSCRIBE,
+            subscription(f"https://push.example.net/push/s{n}"),
+            REMOTE_ADDR=remote,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}{real}",
+        )
+        statuses.append(response.status_code)
+    assert statuses == [200] * limit + [429]
+
+
 def test_it_allows_the_local_push_service_in_tests_when_told(client, settings):
     data = subscription("http://127.0.0.1:8765/push/t1")
     assert post(client, SUBSCRIBE, data).status_code == 400
