@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_q",
     "leaflet",
     "anymail",
+    "apps.web",
     "apps.governance",
     "apps.channels",
     "apps.participants",
