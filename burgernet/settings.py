@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_q",
     "leaflet",
     "anymail",
+    "apps.web",
     "apps.governance",
     "apps.channels",
     "apps.participants",
@@ -141,15 +142,18 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "governance/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-# The same client address as the audit trail and the rate limits (honours PROXY_COUNT only;
-# without django-ipware, axes would otherwise see the proxy's address for everyone).
+# The same client address as the audit trail and the rate limits (apps/web/client.py:
+# X-Forwarded-For only as far as PROXY_COUNT and PROXY_NETWORKS say).
 AXES_CLIENT_IP_CALLABLE = "apps.web.client.client_ip"
 # Masked in the failed attempts axes stores (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
-# Reverse proxies in front of the site; 0 means REMOTE_ADDR is the client.
+# Reverse proxies in front of the site; 0 means REMOTE_ADDR is the client. X-Forwarded-For
+# is believed only from addresses in PROXY_NETWORKS (where the proxies are). See README.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+PROXY_NETWORKS = env.list(
+    "PROXY_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Nederlands")), ("en", _("English"))]
@@ -252,6 +256,9 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:beheer@burgernet.test")
 WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
 if not DEBUG and WEBPUSH_ALLOW_INSECURE_ENDPOINTS:
     raise ImproperlyConfigured("WEBPUSH_ALLOW_INSECURE_ENDPOINTS cannot be on when DEBUG is off.")
+# The push services' hosts pushes may go to ("fcm.googleapis.com", "*.notify.windows.com"),
+# comma-separated; empty: any public host (see apps/channels/endpoints.py).
+WEBPUSH_ALLOWED_HOSTS = env.list("WEBPUSH_ALLOWED_HOSTS", default=[])
 # Pushes in flight at once per worker, and seconds to wait for a push service's answer.
 WEBPUSH_CONCURRENCY = env.int("WEBPUSH_CONCURRENCY", default=256)
 WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)

@@ -12,8 +12,9 @@ urlpatterns = [
     path("mail/", include("apps.mail.urls")),
     path("mail/reacties/", include("apps.mail.inbox_urls")),
     path("burgernetmail/", include("apps.mail.public_urls")),
-    # The e-mail services' tracking webhooks (anymail checks their auth or signature).
-    path("anymail/", include("anymail.urls")),
+    # The configured e-mail service's tracking webhook (anymail checks its auth or
+    # signature); the other services' answer 404 (apps/channels/urls.py).
+    path("anymail/", include("apps.channels.urls")),
     path("", include("apps.participants.urls")),
 ]
 # Uploads (MEDIA_ROOT) are never served as a folder, not even in development: photos go

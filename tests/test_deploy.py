@@ -14,6 +14,16 @@ PRODUCTION_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "burgernet.example",
     "STAFF_OTP_REQUIRED": "true",
+    # Every channel really sends, and the rate limits are counted in one shared cache.
+    "CACHE_URL": "rediscache://redis.internal:6379/1",
+    "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+    "ANYMAIL": '{"POSTMARK_SERVER_TOKEN": "test-token"}',
+    "ANYMAIL_WEBHOOK_SECRET": "burgernet:webhook-secret",
+    "EMAIL_BATCH_TEMPLATE_ID": "burgernet-batch",
+    "SMS_BACKEND": "http",
+    "SMS_GATEWAY_URL": "https://sms-gateway.example/v1/messages",
+    "VOICE_BACKEND": "http",
+    "VOICE_GATEWAY_URL": "https://voice-gateway.example/v1/calls",
 }
 
 
@@ -47,7 +57,11 @@ def test_it_passes_the_deployment_checks():
         ),
         ({"STAFF_OTP_REQUIRED": "false"}, "STAFF_OTP_REQUIRED cannot be off"),
         (
-            {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend", "ANYMAIL": "{}"},
+            {
+                "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+                "ANYMAIL": "{}",
+                "ANYMAIL_WEBHOOK_SECRET": "",
+            },
             "ANYMAIL_WEBHOOK_SECRET must be set",
         ),
         ({"VOICE_BACKEND": "http", "VOICE_GATEWAY_URL": ""}, "VOICE_GATEWAY_URL must be set"),
@@ -61,6 +75,46 @@ def test_it_refuses_to_start_unsafe(overrides, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check"),
+    [
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, "channels.E010"),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}, "channels.E010"),
+        ({"SMS_BACKEND": "console"}, "channels.E011"),
+        ({"SMS_BACKEND": "locmem"}, "channels.E011"),
+        ({"VOICE_BACKEND": "console"}, "channels.E012"),
+        ({"CACHE_URL": "locmemcache://burgernet"}, "web.W001"),  # the default
+        ({"CACHE_URL": "dummycache://"}, "web.W001"),
+        ({"PROXY_NETWORKS": "10.0.0.0/8,the-proxy"}, "web.E001"),
+        # Refused before the checks run: the settings do not start.
+        ({"ANYMAIL_WEBHOOK_SECRET": ""}, "ANYMAIL_WEBHOOK_SECRET must be set"),
+        ({"WEBPUSH_ALLOW_INSECURE_ENDPOINTS": "true"}, "WEBPUSH_ALLOW_INSECURE_ENDPOINTS"),
+    ],
+)
+def test_the_deployment_checks_fail_for_each_misconfiguration(overrides, check):
+    result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **overrides)
+
+    assert result.returncode != 0
+    assert check in result.stdout + result.stderr
+
+
+def test_the_deployment_checks_refuse_what_development_allows(settings):
+    """With DEBUG on (the settings refuse these with DEBUG off): no webhook secret for the
+    configured service, push endpoints on loopback over http."""
+    from apps.channels.checks import check_deployment
+
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {}
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = True
+
+    ids = {problem.id for problem in check_deployment()}
+
+    assert {"channels.E013", "channels.E014"} <= ids
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "burgernet:webhook-secret"}
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = False
+    assert {p.id for p in check_deployment()} & {"channels.E013", "channels.E014"} == set()
 
 
 def test_it_passes_the_checks_with_postmark_batch_sends_configured():

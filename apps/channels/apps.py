@@ -13,10 +13,12 @@ class ChannelsConfig(AppConfig):
         from anymail.signals import tracking
         from django.core import checks
 
+        from .checks import check_deployment
         from .senders.email import check_settings
         from .webhooks import record_tracking_event
 
         checks.register(check_settings, checks.Tags.compatibility)
+        checks.register(check_deployment, checks.Tags.security, deploy=True)
 
         # What the e-mail services report after sending (anymail's webhook views send it).
         tracking.connect(record_tracking_event, dispatch_uid="channels.record_tracking_event")

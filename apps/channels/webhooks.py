@@ -5,13 +5,23 @@ service's signing key) and sends its `tracking` signal; `record_tracking_event` 
 delivery by the message id the sender stored and writes down the service's word on it. A
 hard bounce, a spam complaint or an unsubscribe at the service stops all mail to the
 address (Participant.email_suppressed_at) until the participant confirms it again.
+
+Only the configured service's tracking webhook answers (`configured_service`, from
+EMAIL_BACKEND), and only while its secret is set (`webhook_secret`): anymail would
+otherwise take an unauthenticated report (with a warning) and a forged bounce would stop
+someone's mail, and the other services' views, unconfigured, fail on any request. The
+rest of anymail's webhook URLs answer 404 (`only_when_configured`, urls.py).
 """
 
+import functools
 import logging
 from collections.abc import Callable
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
+from anymail.utils import get_anymail_setting
+from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from .models import Channel, Delivery
@@ -127,3 +137,35 @@ def _suppress(delivery: Delivery, reason: str, event: AnymailTrackingEvent) -> N
         reason=reason,
         address=(event.recipient or "").strip() or None,
     )
+
+
+# --- which webhook answers -----------------------------------------------------------------
+
+
+def configured_service() -> str:
+    """The anymail service EMAIL_BACKEND sends through ("postmark" for
+    anymail.backends.postmark.EmailBackend), "" for any other backend."""
+    parts = settings.EMAIL_BACKEND.split(".")
+    if len(parts) == 4 and parts[:2] == ["anymail", "backends"] and parts[2] != "test":
+        return parts[2]
+    return ""
+
+
+def webhook_secret() -> str:
+    """The basic-auth "user:password" the service's webhooks must send (anymail's
+    WEBHOOK_SECRET, set from ANYMAIL_WEBHOOK_SECRET); "" when none is set."""
+    secret = get_anymail_setting("webhook_secret", default="")
+    return secret if isinstance(secret, str) else ",".join(secret or ())
+
+
+def only_when_configured(service: str, view):
+    """`view`, the webhook of `service`, answering only while `service` is the one mail
+    goes through and the webhook's secret is set; 404 otherwise (in development too)."""
+
+    @functools.wraps(view)  # keeps csrf_exempt and login_not_required
+    def webhook(request, *args, **kwargs):
+        if service != configured_service() or not webhook_secret():
+            raise Http404("no such webhook")
+        return view(request, *args, **kwargs)
+
+    return webhook

@@ -18,6 +18,7 @@ class FakeGateway:
         self.status = 200
         self.body: dict = {"id": "gw-1"}
         self.delay_s = 0.0
+        self.location = ""  # a Location header to answer with (a redirect)
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -44,6 +45,8 @@ class FakeGateway:
                 try:
                     self.send_response(gateway.status)
                     self.send_header("Content-Type", "application/json")
+                    if gateway.location:
+                        self.send_header("Location", gateway.location)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -89,6 +89,16 @@ def test_it_raises_a_permanent_error_when_the_gateway_refuses_the_message(gatewa
     assert caught.value.transient is False
 
 
+def test_it_never_follows_a_redirect_of_the_gateway(gateway):
+    gateway.status = 302
+    gateway.location = gateway.url.replace("/send", "/elsewhere")
+    with pytest.raises(SmsError) as caught:
+        send_sms("+31612345678", "Hallo")
+    assert caught.value.transient is False
+    assert "302" in str(caught.value)
+    assert [r["path"] for r in gateway.requests] == ["/send"]
+
+
 def test_it_raises_a_transient_error_when_the_gateway_times_out(gateway, settings):
     settings.SMS_GATEWAY_TIMEOUT = 0.2
     gateway.delay_s = 1.0

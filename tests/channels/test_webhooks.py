@@ -23,7 +23,13 @@ MAILGUN_KEY = "mailgun-signing-key"
 
 @pytest.fixture(autouse=True)
 def _anymail(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+
+
+@pytest.fixture
+def _mailgun(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
 
 
 @pytest.fixture
@@ -201,6 +207,7 @@ def _mailgun_failed(recipient: str, severity: str) -> dict:
     }
 
 
+@pytest.mark.usefixtures("_mailgun")
 def test_it_finds_the_recipient_of_a_batch_that_shares_one_message_id(client, sent, make_message):
     other = Participant.objects.create(
         phone="+31622222222",
@@ -220,6 +227,7 @@ def test_it_finds_the_recipient_of_a_batch_that_shares_one_message_id(client, se
     assert Delivery.objects.get(pk=sent.pk).receipt == ""
 
 
+@pytest.mark.usefixtures("_mailgun")
 def test_it_keeps_sending_after_a_temporary_mailgun_failure(client, sent):
     Delivery.objects.update(provider_id="<batch-1@mailgun.test>")
 
@@ -229,6 +237,7 @@ def test_it_keeps_sending_after_a_temporary_mailgun_failure(client, sent):
     assert Participant.objects.get().email_suppressed_at is None
 
 
+@pytest.mark.usefixtures("_mailgun")
 def test_it_refuses_a_mailgun_webhook_with_a_bad_signature(client, sent):
     Delivery.objects.update(provider_id="<batch-1@mailgun.test>")
 
@@ -237,3 +246,56 @@ def test_it_refuses_a_mailgun_webhook_with_a_bad_signature(client, sent):
     assert response.status_code == 400
     assert Participant.objects.get().email_suppressed_at is None
     assert Delivery.objects.get().receipt == ""
+
+
+# Only the configured service's webhook answers, and only with its secret set -------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "amazon_ses_tracking_webhook",
+        "mailgun_tracking_webhook",
+        "mandrill_webhook",
+        "mandrill_tracking_webhook",
+        "mailersend_tracking_webhook",
+        "postal_tracking_webhook",
+        "sparkpost_tracking_webhook",
+        "unisender_go_tracking_webhook",
+        "sendgrid_tracking_webhook",
+    ],
+)
+def test_the_webhooks_of_services_not_configured_are_not_found(client, sent, name):
+    response = client.post(
+        reverse(f"anymail:{name}"), data="{}", content_type="application/json", **_auth()
+    )
+
+    assert response.status_code == 404
+    assert Participant.objects.get().email_suppressed_at is None
+
+
+def test_no_webhook_answers_while_mail_goes_through_django(client, sent, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+    assert postmark(client, _bounce("HardBounce")).status_code == 404
+    assert Participant.objects.get().email_suppressed_at is None
+
+
+def test_a_webhook_without_its_secret_is_refused_in_development_too(client, sent, settings):
+    settings.DEBUG = True
+    settings.ANYMAIL = {}
+    response = client.post(
+        reverse("anymail:postmark_tracking_webhook"),
+        data=json.dumps(_bounce("HardBounce")),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 404
+    sent.refresh_from_db()
+    assert sent.receipt == ""
+    assert Participant.objects.get().email_suppressed_at is None
+
+
+def test_inbound_mail_webhooks_are_not_routed(client):
+    response = client.post("/anymail/postmark/inbound/", data="{}", content_type="application/json")
+    assert response.status_code == 404

@@ -386,3 +386,91 @@ def test_the_chunk_token_maker_signs_exactly_as_django_signing_does(settings, mo
         assert signing.loads(token, salt=OPENED_SALT) == {"d": delivery_id}
     with pytest.raises(signing.BadSignature):
         signing.loads(tokens(7), salt="another.salt")
+
+
+# --- where a push may go (SSRF): checked again when sending -----------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_a_failed_delivery_and_is_never_followed(
+    push, make_device, make_message, send_all, status
+):
+    device, _ = make_device("moved")
+    push.answer("moved", status, headers={"Location": push.url_for("elsewhere")})
+    message = make_message()
+    _enqueue(message, device)
+
+    assert send_all(message) == {"failed": 1}
+
+    assert push.received == 1 and push.pushes_for("elsewhere") == []
+    delivery = Delivery.objects.get(message=message)
+    assert delivery.error == f"push service answered {status}"
+    assert Device.objects.filter(pk=device.pk).exists()
+
+
+def test_it_refuses_a_name_that_now_resolves_into_our_own_network(
+    push, make_device, make_message, send_all, settings, monkeypatch
+):
+    """The endpoint was a public name when the device subscribed; its DNS now answers a
+    loopback address (as an attacker's name can): nothing is sent there, the delivery
+    fails for good, and the device stays (its deletion would answer the attacker)."""
+    from apps.channels.senders import http1
+
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = False
+    host = "rebound.push.example.net"  # a name no other test resolves (the cache is per process)
+    lookups = []
+    real = http1.socket.getaddrinfo
+
+    def resolve(name, port, *args, **kwargs):
+        if name == host:
+            lookups.append(name)
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(name, port, *args, **kwargs)
+
+    monkeypatch.setattr(http1.socket, "getaddrinfo", resolve)
+    made = [make_device(f"r{n}")[0] for n in range(3)]
+    for n, device in enumerate(made):
+        device.endpoint = f"https://{host}:{push.port}/push/r{n}"
+        device.save(update_fields=["endpoint"])
+    message = make_message()
+    _enqueue(message, *made)
+
+    assert send_all(message) == {"failed": 3}
+
+    assert push.received == 0
+    assert set(Delivery.objects.filter(message=message).values_list("error", flat=True)) == {
+        "push service address not public"
+    }
+    assert Device.objects.filter(pk__in=[d.pk for d in made]).count() == 3
+    assert lookups == [host]  # one lookup for the chunk, not one per push
+
+
+def test_it_no_longer_pushes_to_the_local_service_once_insecure_endpoints_are_off(
+    push, make_device, make_message, send_all, settings
+):
+    device, _ = make_device("a1")  # http://127.0.0.1:…, subscribed while they were allowed
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = False
+    message = make_message()
+    _enqueue(message, device)
+
+    assert send_all(message) == {"failed": 1}
+
+    assert push.received == 0
+    assert Delivery.objects.get(message=message).error == "push service refused: not https"
+    assert Device.objects.filter(pk=device.pk).exists()
+
+
+def test_it_pushes_only_to_the_allowed_push_services_when_they_are_named(
+    push, make_device, make_message, send_all, settings
+):
+    device, _ = make_device("a1")
+    Device.objects.filter(pk=device.pk).update(endpoint="https://push.example.net/push/a1")
+    settings.WEBPUSH_ALLOW_INSECURE_ENDPOINTS = False
+    settings.WEBPUSH_ALLOWED_HOSTS = ["fcm.googleapis.com"]
+    message = make_message()
+    _enqueue(message, device)
+
+    assert send_all(message) == {"failed": 1}
+
+    error = Delivery.objects.get(message=message).error
+    assert error == "push service refused: not an allowed push service"

@@ -162,6 +162,28 @@ def test_it_counts_wrong_codes_towards_the_lock_out(client, operator_mn):
     assert len(audit("login.locked_out")) == 1
 
 
+@pytest.mark.parametrize(
+    ("remote", "appended"),
+    [("203.0.113.50", ""), ("127.0.0.1", ", 198.51.100.30")],
+    ids=["around the proxy", "through the proxy"],
+)
+def test_a_spoofed_forwarded_for_does_not_escape_the_lock_out(
+    operator_mn, settings, remote, appended
+):
+    """Each guess names another address in X-Forwarded-For (and our proxy appends the real
+    one, where the request came through it): still one client, still locked out."""
+    settings.PROXY_COUNT = 1
+    statuses = []
+    for n in range(settings.AXES_FAILURE_LIMIT + 2):
+        client = Client(REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}{appended}")
+        statuses.append(log_in(client, operator_mn, password="fout").status_code)
+
+    limit = settings.AXES_FAILURE_LIMIT
+    assert statuses == [400] * (limit - 1) + [429] * 3
+    [attempt] = AccessAttempt.objects.all()
+    assert attempt.ip_address == (remote if not appended else "198.51.100.30")
+
+
 def test_it_locks_out_one_username_not_the_others(client, operator_mn, operator_ams):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         log_in(client, operator_mn, password="fout")

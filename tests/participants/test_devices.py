@@ -191,6 +191,11 @@ def test_it_drops_the_old_row_when_a_renewed_endpoint_is_already_known(db):
         "https://[::1]/push/abc",
         "https://localhost/push/abc",
         "http://127.0.0.1:8765/push/abc",  # only in development and tests
+        "https://169.254.169.254/latest/meta-data/",  # the cloud's metadata service
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://redis/push/abc",  # an internal name
+        "https://100.64.0.1/push/abc",
+        "https://[::ffff:10.0.0.1]/push/abc",
         "https://push.example.net/" + "a" * 1000,
         "",
         None,
@@ -203,6 +208,16 @@ def test_it_refuses_endpoints_that_are_not_a_push_service(db, endpoint):
         devices.device_subscribe(endpoint=endpoint, p256dh=p256dh, auth=auth)
     assert caught.value.code == "invalid_endpoint"
     assert not Device.objects.exists()
+
+
+def test_it_accepts_only_the_push_services_allowed_when_they_are_named(db, settings):
+    settings.WEBPUSH_ALLOWED_HOSTS = ["fcm.googleapis.com", "*.push.services.mozilla.com"]
+    assert subscribe("https://fcm.googleapis.com/fcm/send/abc")
+    assert subscribe("https://updates.push.services.mozilla.com/wpush/v2/abc")
+    with pytest.raises(ValidationError) as caught:
+        subscribe("https://push.example.net/push/abc")
+    assert caught.value.code == "invalid_endpoint"
+    assert Device.objects.count() == 2
 
 
 def test_it_allows_a_local_push_service_only_when_told(db, settings):

@@ -253,6 +253,8 @@ def _not_on_curve(data):
         (lambda d: _with(d, "http://push.example.net/push/abc", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "javascript:alert(1)", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "https://192.168.1.1/push", "endpoint"), "invalid_endpoint"),
+        (lambda d: _with(d, "https://169.254.169.254/latest/", "endpoint"), "invalid_endpoint"),
+        (lambda d: _with(d, "https://redis.internal/push", "endpoint"), "invalid_endpoint"),
         (lambda d: _with(d, "not base64!", "keys", "p256dh"), "invalid_key"),
         (lambda d: _with(d, "ÿÿÿÿ", "keys", "auth"), "invalid_key"),
         (lambda d: _with(d, b64url(b"\x04" + bytes(32)), "keys", "p256dh"), "invalid_key"),
@@ -314,6 +316,26 @@ def test_it_limits_subscriptions_per_ip(client):
         client, SUBSCRIBE, subscription("https://x.example/p"), REMOTE_ADDR="198.51.100.21"
     )
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize("remote", ["203.0.113.50", "10.0.0.2"])
+def test_a_spoofed_forwarded_for_does_not_escape_the_limit(client, settings, remote):
+    """Straight from the internet (around the proxy) or through it: a new X-Forwarded-For
+    on every request is still one client."""
+    settings.PROXY_COUNT = 1
+    limit, _window = webapp.LIMITS["subscribe.ip"]
+    statuses = []
+    for n in range(limit + 1):
+        real = "" if remote != "10.0.0.2" else ", 198.51.100.30"  # what our proxy appends
+        response = post(
+            client,
+            SUBSCRIBE,
+            subscription(f"https://push.example.net/push/s{n}"),
+            REMOTE_ADDR=remote,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}{real}",
+        )
+        statuses.append(response.status_code)
+    assert statuses == [200] * limit + [429]
 
 
 def test_it_allows_the_local_push_service_in_tests_when_told(client, settings):

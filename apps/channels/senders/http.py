@@ -47,7 +47,11 @@ def post_to_gateway(
         raise ImproperlyConfigured(f"{name}: no gateway URL is set.")
     try:
         response = requests.post(
-            url, json=payload, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+            url,
+            json=payload,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            allow_redirects=False,  # a redirect is an answer we do not expect, not a path
         )
     except requests.Timeout as exc:
         raise error(f"{name} timed out after {timeout:g}s", transient=True) from exc

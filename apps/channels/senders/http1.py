@@ -39,6 +39,10 @@ class ProtocolError(Exception):
     """The push service answered something that is not HTTP/1.1."""
 
 
+class AddressRefused(OSError):
+    """The host resolves only to addresses the pool may not connect to (see Pool)."""
+
+
 class ConnectionClosed(ConnectionError):
     """The connection ended before a whole answer came. `early` when not a byte of the
     answer had come on a connection that had served before (closed or reset): the service
@@ -360,18 +364,33 @@ class Connection:
 
 
 class Pool:
-    """Idle connections per origin, name resolution, new connections."""
+    """Idle connections per origin, name resolution, new connections.
 
-    def __init__(self, *, tls: ssl.SSLContext, connect_timeout: float = 5.0):
+    `address_allowed(ip_text)` is asked of each address a host resolves to, when a new
+    connection is opened (not for every request: a connection is opened once per origin
+    and kept): the first allowed one is connected to, and a host with none raises
+    AddressRefused. So a name that resolves to an address it may not reach (a push
+    service's name that now points into our own network) is refused however it came to.
+    """
+
+    def __init__(
+        self,
+        *,
+        tls: ssl.SSLContext,
+        connect_timeout: float = 5.0,
+        address_allowed=lambda address: True,
+    ):
         self.selector = selectors.DefaultSelector()
         self.tls = tls
         self.connect_timeout = connect_timeout
+        self.address_allowed = address_allowed
         self._idle: dict[Origin, list[Connection]] = {}
         self._addresses: dict[tuple[str, int], tuple[float, list]] = {}
 
     def connection(self, origin: Origin, *, deadline: float) -> Connection:
         """An idle connection to `origin` that is still fresh, or a new one (connecting).
-        Raises OSError when the host cannot be resolved or connected to at once."""
+        Raises OSError when the host cannot be resolved or connected to at once,
+        AddressRefused when it resolves to no address that is allowed."""
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
@@ -422,5 +441,7 @@ class Pool:
             if not infos:
                 raise OSError(errno.EHOSTUNREACH, f"no address for {host}")
             cached = self._addresses[(host, port)] = (now + DNS_TTL_S, infos)
-        family, _type, _proto, _name, address = cached[1][0]
-        return family, address
+        for family, _type, _proto, _name, address in cached[1]:
+            if self.address_allowed(address[0]):
+                return family, address
+        raise AddressRefused(errno.EACCES, f"no allowed address for {host}")

@@ -37,7 +37,7 @@ from django.core import signing
 from django.utils import timezone
 from py_vapid import VapidException
 
-from .. import ece, vapid
+from .. import ece, endpoints, vapid
 from . import http1
 from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
@@ -318,7 +318,9 @@ class PushClient:
         self.pid = os.getpid()
         self.concurrency = concurrency
         self.gates: dict[str, OriginGate] = {}
-        self.pool = http1.Pool(tls=_tls_context(cafile))
+        # A push goes only to a public address (endpoints.address_allowed), checked each
+        # time a connection is opened: DNS may have changed since the device subscribed.
+        self.pool = http1.Pool(tls=_tls_context(cafile), address_allowed=endpoints.address_allowed)
 
     def gate(self, origin: str) -> OriginGate:
         if origin not in self.gates:
@@ -410,6 +412,11 @@ class _Run:
             return
         try:
             conn = self.pool.connection(push.target, deadline=now + self.timeout)
+        except http1.AddressRefused:
+            # Not a push service's address (our own network): never sent, and the device
+            # is kept (deleting it would tell whoever subscribed it what the address is).
+            self.done(push.position, Outcome.permanent("push service address not public"))
+            return
         except OSError as exc:
             outcome = Outcome.transient(f"connection error ({type(exc).__name__})")
             gate.record(outcome, started=now, now=now)
@@ -532,7 +539,7 @@ class WebPushSender:
         now = timezone.now()
         bases: dict[int, tuple[dict, bytes]] = {}
         ttls: dict[int, int] = {}  # per message: what is left of its time to live
-        targets: dict[str, tuple[http1.Origin, str] | None] = {}  # per endpoint's origin
+        targets: dict[str, tuple[http1.Origin, str] | str] = {}  # per endpoint's origin
         heads: dict[tuple[str, int], bytes] = {}  # per origin and message
         tokens = OpenedTokens()
         for position, delivery in enumerate(deliveries):
@@ -554,8 +561,9 @@ class WebPushSender:
             if origin not in targets:
                 targets[origin] = self._target(device.endpoint)
             request_line = _request_line(device.endpoint)
-            if targets[origin] is None or request_line is None:
-                yield Outcome.permanent("invalid endpoint")
+            if isinstance(targets[origin], str) or request_line is None:
+                refused = targets[origin] if isinstance(targets[origin], str) else ""
+                yield Outcome.permanent(refused or "invalid endpoint")
                 continue
             target, authorization = targets[origin]
             if (origin, message.pk) not in heads:
@@ -579,21 +587,25 @@ class WebPushSender:
                 data=payload(base, delivery.pk, prefix=prefix, tokens=tokens),
             )
 
-    def _target(self, endpoint: str) -> tuple[http1.Origin, str] | None:
-        """Where pushes to `endpoint`'s service go, and the VAPID header they carry; None
-        when the endpoint names no http(s) host to send to."""
+    def _target(self, endpoint: str) -> tuple[http1.Origin, str] | str:
+        """Where pushes to `endpoint`'s service go, and the VAPID header they carry; why
+        not, when the endpoint names no host a push may go to (endpoints.host_problem:
+        asked again here, once per push service and chunk, as the rules may have changed
+        since the device subscribed)."""
         try:
             parts = urlsplit(endpoint)
             port = parts.port
         except ValueError:
-            return None
+            return ""
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("https", "http") or not host or not _HOST.match(host):
-            return None
+            return ""
+        if problem := endpoints.host_problem(parts.scheme, host):
+            return f"push service refused: {problem}"
         try:
             authorization = self.vapid_headers.authorization(endpoint)
         except VapidException:
-            return None
+            return ""
         default_port = 443 if parts.scheme == "https" else 80
         return http1.Origin(parts.scheme, host, port or default_port), authorization
 
