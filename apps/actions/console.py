@@ -22,7 +22,7 @@ from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import policy
 from apps.governance.access import staff_required
-from apps.governance.policy import Scope
+from apps.governance.policy import Scope, shown_count
 from apps.participants import geocoding
 from apps.web.forms import add_errors
 from apps.web.maps import tiles_attribution, tiles_url
@@ -88,7 +88,11 @@ def _channel_label(channel: str) -> str:
 
 
 def _reach_rows(counts: dict) -> list[dict]:
-    return [{"channel": key, "label": _channel_label(key), "n": n} for key, n in counts.items()]
+    """The reach per channel as staff may see it (policy.shown_count: "minder dan 10")."""
+    return [
+        {"channel": key, "label": _channel_label(key), "n": shown_count(n)}
+        for key, n in counts.items()
+    ]
 
 
 def _errors_of(exc: ValidationError) -> list[str]:
@@ -326,9 +330,9 @@ def reach(request):
     note = _("Deze cirkel reikt tot in %(units)s.") % {"units": ", ".join(others)} if others else ""
     return JsonResponse(
         {
-            "reach": counts,
+            "reach": {key: shown_count(n) for key, n in counts.items()},
             "channels": _reach_rows(counts),
-            "total": sum(counts.values()),
+            "total": shown_count(sum(counts.values())),
             "reaches_into": others,
             "reaches_note": note,
         }
@@ -424,7 +428,7 @@ def _detail(request, action: Action, status: int = 200, **forms):
             exercise=action.is_exercise,
         )
         context["reach"] = _reach_rows(counts)
-        context["reach_total"] = sum(counts.values())
+        context["reach_total"] = shown_count(sum(counts.values()))
         context["release_problems"] = action.release_problems()
     return _render(request, "actions/console/detail.html", context, status=status)
 
@@ -459,7 +463,9 @@ def release(request, pk):
     except PermissionDenied as exc:  # e.g. a centre outside the region, placed elsewhere
         return _detail(request, action, status=403, release_errors=[str(exc) or MSG_FORBIDDEN])
     total = sum(sent.queued.values())
-    messages.success(request, _("De actie is verstuurd naar %(n)s ontvangers.") % {"n": total})
+    messages.success(
+        request, _("De actie is verstuurd naar %(n)s ontvangers.") % {"n": shown_count(total)}
+    )
     return redirect("console:detail", pk=action.pk)
 
 

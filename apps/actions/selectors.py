@@ -1,6 +1,6 @@
 """Reads of actions for screens: which actions a user may see, which regions a user may pick."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.governance import policy
 from apps.governance.models import Municipality, PoliceUnit
@@ -34,19 +34,21 @@ def visible_actions(user) -> QuerySet:
 
 
 def actions_reaching(user) -> QuerySet:
-    """Released actions of other units whose circle reaches into the user's region: its
-    operators see them, read-only and marked (people flee across borders). Only what the
-    alert itself said; tips and photos stay with the unit that runs the action."""
+    """Released actions of other units that reach into the user's region: its operators
+    see them, read-only and marked (people flee across borders). Those whose circle
+    reaches into the region, and every AMBER Alert (it goes to the whole country, so to
+    every region). Only what the alert itself said; tips and photos stay with the unit
+    that runs the action."""
     if not policy.has_role_for(user, "action.view"):
         return Action.objects.none()
     scope = policy.user_scope(user)
     if scope.nationwide:
         return Action.objects.none()  # the national unit sees every action already
+    if scope.is_empty:
+        return Action.objects.none()
     return (
-        Action.objects.filter(
-            state=Action.State.RELEASED,
-            reaches_units__in=units_in_scope(scope),
-        )
+        Action.objects.filter(state=Action.State.RELEASED)
+        .filter(Q(reaches_units__in=units_in_scope(scope)) | Q(kind=Action.Kind.AMBER_ALERT))
         .exclude(pk__in=visible_actions(user).values("pk"))
         .distinct()
     )

@@ -28,6 +28,7 @@ class EmailContent:
     subject: str
     text: str  # plain-text body; may hold merge fields written ${name}
     html: str  # HTML body; may hold merge fields written ${name}
+    from_email: str = ""  # the From header; "" for DEFAULT_FROM_EMAIL
 
 
 @dataclass(frozen=True)

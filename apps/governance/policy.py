@@ -12,6 +12,7 @@ from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext
 
 from .geo import in_circle_q
 from .models import AuditEntry, Municipality, Organisation, PoliceUnit, PostcodeArea, User
@@ -19,14 +20,17 @@ from .roles import Role, roles_of
 
 ALL_ROLES = frozenset(Role)
 
-# verb → the roles that may do it. Verbs are "<object>.<what>".
+# verb → the roles that may do it. Verbs are "<object>.<what>". docs/roles.md is this table
+# written out, role by role; tests/governance/test_policy.py holds every cell of it.
 VERBS: dict[str, frozenset[Role]] = {
     "action.view": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR, Role.MANAGER}),
     "action.manage": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR}),
     "action.amber": frozenset({Role.NATIONAL_OPERATOR}),
     "mailing.view": frozenset({Role.MAIL_AUTHOR, Role.MAIL_APPROVER, Role.MANAGER}),
-    "mailing.compose": frozenset({Role.MAIL_AUTHOR, Role.MANAGER}),
-    "mailing.approve": frozenset({Role.MAIL_APPROVER, Role.MANAGER}),
+    # Managers follow mailings (view, responses) but neither write nor approve them: a
+    # mailing is written and approved by the mail staff of the sending organisation.
+    "mailing.compose": frozenset({Role.MAIL_AUTHOR}),
+    "mailing.approve": frozenset({Role.MAIL_APPROVER}),
     "mailing.responses": frozenset({Role.MAIL_AUTHOR, Role.MAIL_APPROVER, Role.MANAGER}),
     "organisation.view": ALL_ROLES,
     "organisation.manage": frozenset({Role.MANAGER}),
@@ -232,3 +236,17 @@ def visible_audit_entries(user) -> QuerySet:
     if user_scope(user).nationwide:
         return AuditEntry.objects.all()
     return AuditEntry.objects.filter(organisation_id=user.organisation_id)
+
+
+# Counts of people shown to staff: below this, only "fewer than" (a count for one house
+# number would say who takes part). What is sent and audited uses the real number.
+COUNT_THRESHOLD = 10
+
+
+def shown_count(n: int) -> int | str:
+    """A count of people as staff may see it: the number itself from COUNT_THRESHOLD up,
+    else "minder dan 10". The one rule for every count staff can ask for (the mail
+    screens' recipient counts, the console's reach), in pages and JSON alike."""
+    if n >= COUNT_THRESHOLD:
+        return n
+    return gettext("minder dan %(n)s") % {"n": COUNT_THRESHOLD}

@@ -4,7 +4,6 @@ sending organisation, with the personal fields of responses for managers only.""
 
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import audit, policy
@@ -12,6 +11,8 @@ from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
 from apps.governance.roles import Role, roles_of
 from apps.governance.widgets import checked_link
 
+from .email import image_path
+from .inbox import photo_path
 from .models import Mailing, MailingArea, MailTemplate, Response, ResponseEntry
 
 
@@ -102,7 +103,7 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
         "kind",
         "state",
         "organisation",
-        "recipient_count",
+        "shown_recipient_count",
         "response_count",
         "sent_at",
     )
@@ -127,7 +128,7 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
                     "approved_at",
                     "rejection_reason",
                     "sent_at",
-                    "recipient_count",
+                    "shown_recipient_count",
                     "created_at",
                     "updated_at",
                 )
@@ -144,6 +145,10 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
     def get_list_filter(self, request):
         return self.list_filter if _nationwide(request) else ("state", "kind")
 
+    @admin.display(description=_("aantal ontvangers"), ordering="recipient_count")
+    def shown_recipient_count(self, obj):
+        return policy.shown_count(obj.recipient_count)
+
     @admin.display(description=_("reacties"), ordering="_responses")
     def response_count(self, obj):
         return obj._responses
@@ -153,8 +158,7 @@ class MailingAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
         # Through the checked view: before sending, the image is for the organisation only.
         if not mailing.image:
             return None
-        url = reverse("mail_public:image", kwargs={"pk": mailing.pk})
-        return checked_link(url, _("afbeelding bekijken"))
+        return checked_link(image_path(mailing), _("afbeelding bekijken"))
 
 
 # Responses ---------------------------------------------------------------------------------
@@ -170,9 +174,9 @@ class ResponseEntryInline(_ReadOnly, admin.TabularInline):
         # Through the inbox's checked view, for those who may read the mailing's responses.
         if not entry.photo:
             return None
-        url = reverse(
-            "mail_inbox:photo", kwargs={"pk": entry.response.mailing_id, "entry_pk": entry.pk}
-        )
+        response = entry.response
+        position = list(response.entries.values_list("pk", flat=True)).index(entry.pk) + 1
+        url = photo_path(response.mailing_id, response.number, position)
         return checked_link(url, _("foto bekijken"))
 
 

@@ -12,6 +12,8 @@ address for the List-Unsubscribe header.
 """
 
 from collections.abc import Sequence
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -44,11 +46,26 @@ def mailing_for(message) -> Mailing | None:
     return Mailing.objects.select_related("organisation").filter(pk=int(pk)).first()
 
 
-def image_url(mailing: Mailing) -> str:
-    """The image's absolute address: served by public.mailing_image, never from MEDIA_URL."""
+def image_path(mailing: Mailing) -> str:
+    """The image's address on the site: served by public.mailing_image, never from
+    MEDIA_URL, and named by the mailing's random image_ref (an id could be counted)."""
     if not mailing.image:
         return ""
-    return absolute_url(reverse("mail_public:image", kwargs={"pk": mailing.pk}))
+    return reverse("mail_public:image", kwargs={"ref": mailing.image_ref})
+
+
+def image_url(mailing: Mailing) -> str:
+    """The image's absolute address, as the e-mail holds it."""
+    path = image_path(mailing)
+    return absolute_url(path) if path else ""
+
+
+def from_address(organisation) -> str:
+    """The From of an organisation's mailings: "Burgernet — <organisation>" as the name,
+    the address of DEFAULT_FROM_EMAIL. The e-mail is sent with it and the preview shows it,
+    so the approver sees who the mail says it is from."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return str(Address(display_name=f"Burgernet — {organisation.name}", addr_spec=address))
 
 
 def email_context(mailing: Mailing) -> dict:
@@ -78,7 +95,12 @@ def render_email(mailing: Mailing) -> EmailContent:
         subject = render_to_string("mail/email/mailing_subject.txt", context)
         text = render_to_string("mail/email/mailing.txt", context)
         html = render_to_string("mail/email/mailing.html", context)
-    return EmailContent(subject=" ".join(subject.split()), text=text, html=html)
+    return EmailContent(
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        from_email=from_address(mailing.organisation),
+    )
 
 
 def recipient_links(maker: links.LinkMaker, participant, *, respond: bool) -> RecipientData:

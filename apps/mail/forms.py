@@ -175,6 +175,9 @@ class RejectForm(forms.Form):
         help_text=_("De auteur ziet deze reden bij het concept."),
         error_messages={"required": services.MSG_REASON},
     )
+    # The version of the mailing the approver saw (services.mailing_version), written into
+    # the page as a hidden field; the service refuses to reject any other.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "reject-%s")

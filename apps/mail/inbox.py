@@ -65,14 +65,14 @@ def inbox(request, pk):
 @require_safe
 @never_cache
 @staff_required(verb=VERB)
-def response_detail(request, pk, response_pk):
+def response_detail(request, pk, number):
     mailing = _mailing_for(request, pk)
-    response = _response_for(mailing, response_pk)
+    response = _response_for(mailing, number)
     services.response_open(response=response, by=request.user, request=request)
     context = {
         "mailing": mailing,
         "response": response,
-        "entries": list(response.entries.all()),
+        "entries": list(_entries(response)),
         "phone": display_phone(response.contact_phone) if response.contact_phone else "",
         "statuses": [
             (value, label) for value, label in Response.Status.choices if value != response.status
@@ -83,25 +83,27 @@ def response_detail(request, pk, response_pk):
 
 @require_POST
 @staff_required(verb=VERB)
-def response_status(request, pk, response_pk):
+def response_status(request, pk, number):
     mailing = _mailing_for(request, pk)
-    response = _response_for(mailing, response_pk)
+    response = _response_for(mailing, number)
     status = request.POST.get("status", "")
     if status not in Response.Status.values:
         return HttpResponse(_("Onbekende status."), status=400, content_type="text/plain")
     services.response_set_status(response=response, status=status, by=request.user, request=request)
-    return redirect("mail_inbox:response", pk=mailing.pk, response_pk=response.pk)
+    return redirect("mail_inbox:response", pk=mailing.pk, number=response.number)
 
 
 @require_safe
 @never_cache
 @staff_required(verb=VERB)
-def photo(request, pk, entry_pk):
+def photo(request, pk, number, entry):
+    """The photo of a response's `entry`-th answer (1 the first, then its additions)."""
     mailing = _mailing_for(request, pk)
-    entry = get_object_or_404(
-        ResponseEntry.objects.exclude(photo=""), pk=entry_pk, response__mailing=mailing
-    )
-    return image_response(entry.photo)
+    response = _response_for(mailing, number)
+    entries = list(_entries(response)[entry - 1 : entry]) if entry >= 1 else []
+    if not entries or not entries[0].photo:
+        raise Http404
+    return image_response(entries[0].photo)
 
 
 @require_safe
@@ -138,9 +140,7 @@ def export(request, pk):
         phone = display_phone(item.contact_phone) if item.contact_phone else ""
         for number, entry in enumerate(item.entries.all(), start=1):
             photo_url = (
-                request.build_absolute_uri(
-                    reverse("mail_inbox:photo", kwargs={"pk": mailing.pk, "entry_pk": entry.pk})
-                )
+                request.build_absolute_uri(photo_path(mailing.pk, item.number, number))
                 if entry.photo
                 else ""
             )
@@ -148,7 +148,7 @@ def export(request, pk):
                 [
                     _cell(v)
                     for v in (
-                        item.pk,
+                        item.number,
                         item.get_status_display(),
                         _local(item.created_at),
                         number,
@@ -188,10 +188,21 @@ def _mailing_for(request, pk) -> Mailing:
     return mailing
 
 
-def _response_for(mailing: Mailing, response_pk) -> Response:
-    response = get_object_or_404(Response, pk=response_pk, mailing=mailing)
+def _response_for(mailing: Mailing, number) -> Response:
+    """The mailing's response with this number (Response.number, 1, 2, 3… per mailing)."""
+    response = get_object_or_404(Response, number=number, mailing=mailing)
     response.mailing = mailing
     return response
+
+
+def _entries(response: Response):
+    """A response's answers in the order they came: the first, then the additions."""
+    return response.entries.order_by("created_at", "id")
+
+
+def photo_path(mailing_id: int, number: int, entry: int) -> str:
+    """The address of the photo of the `entry`-th answer of response `number`."""
+    return reverse("mail_inbox:photo", kwargs={"pk": mailing_id, "number": number, "entry": entry})
 
 
 def _status_filter(request) -> str:

@@ -6,6 +6,8 @@ participants whose address lies in its areas (`MailingArea`). Participants answe
 buurtonderzoek through a signed link (`Response`, with one or more `ResponseEntry`).
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -118,6 +120,8 @@ class Mailing(models.Model):
         ),
     )
     image = models.ImageField(_("afbeelding"), upload_to="mail/%Y/%m/", blank=True)
+    # The image's address names this, never the mailing's id (ids can be counted).
+    image_ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(
         "governance.Organisation",
         on_delete=models.PROTECT,
@@ -296,6 +300,9 @@ class Response(models.Model):
     participant = models.ForeignKey(
         "participants.Participant", on_delete=models.CASCADE, related_name="+"
     )
+    # 1, 2, 3… within the mailing, in the order the answers came in: how the inbox names
+    # and addresses a response (services.response_submit gives it).
+    number = models.PositiveIntegerField(_("nummer"))
     contact_name = models.CharField(_("naam"), max_length=100, blank=True)
     contact_phone = models.CharField(_("telefoonnummer"), max_length=16, blank=True)
     contact_email = models.EmailField(_("e-mailadres"), blank=True)
@@ -313,11 +320,12 @@ class Response(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["mailing", "participant"], name="response_once_per_participant"
-            )
+            ),
+            models.UniqueConstraint(fields=["mailing", "number"], name="response_number_unique"),
         ]
 
     def __str__(self):
-        return _("Reactie %(id)s") % {"id": self.pk}
+        return _("Reactie %(id)s") % {"id": self.number}
 
     def audit_label(self) -> str:
         return f"response {self.pk}"

@@ -239,11 +239,12 @@ def _plain(text: str, *, status: int = 200) -> HttpResponse:
 
 
 @require_safe
-def mailing_image(request, pk):
+def mailing_image(request, ref):
     """The image in a mailing's e-mail: public once the mailing is sent (it cannot change
     then); before that only to verified staff of the sending organisation (the preview).
+    Addressed by the mailing's random image_ref, so no image is found by counting.
     Nothing under MEDIA_ROOT is served as a folder."""
-    mailing = get_object_or_404(Mailing.objects.exclude(image=""), pk=pk)
+    mailing = get_object_or_404(Mailing.objects.exclude(image=""), image_ref=ref)
     if mailing.state in (Mailing.State.SENDING, Mailing.State.SENT):
         return images.image_response(mailing.image, cache=SENT_IMAGE_CACHE)
     if not (is_staff_verified(request.user) and mailing.is_visible_to(request.user)):

@@ -7,7 +7,7 @@ from . import public
 app_name = "mail_public"
 
 urlpatterns = [
-    path("afbeelding/<int:pk>/", public.mailing_image, name="image"),
+    path("afbeelding/<uuid:ref>/", public.mailing_image, name="image"),
     path("reageren/<str:token>/", public.respond, name="respond"),
     path("afmelden/<str:token>/", public.unsubscribe, name="unsubscribe"),
     path(

@@ -7,16 +7,19 @@ in one transaction with an audit entry, and names no citizen in the trail. The v
 input and call these.
 """
 
+import hashlib
+import json
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import audit, policy
-from apps.governance.roles import Role, roles_of
 from apps.participants import services as participant_services
 from apps.participants.models import Participant
 from apps.participants.tokens import email_digest
@@ -47,6 +50,10 @@ MSG_OWN_MAILING = _(
     "U hebt deze mailing zelf geschreven of ingediend. Een tweede persoon keurt haar goed."
 )
 MSG_REASON = _("Schrijf waarom u de mailing afwijst.")
+MSG_CHANGED = _("Deze mailing is gewijzigd sinds u hem opende.")
+MSG_PLACEHOLDERS = _(
+    "Vul eerst de tekst uit het sjabloon in die nog tussen haken staat: %(placeholders)s."
+)
 MSG_AREA_TOO_LARGE = _(
     "Het gebied %(area)s is te groot voor een buurtonderzoek: die gaat naar een straat, een "
     "postcode, een postcodegebied of een cirkel van hooguit 2.000 meter. Verwijder het gebied "
@@ -70,12 +77,24 @@ DRAFT_FIELDS = (
 # Access ------------------------------------------------------------------------------------
 
 
+# What only the sending organisation's own staff do with a mailing: write and approve it.
+# Country-wide managers see every mailing and its responses, and write or approve none.
+OWN_ORGANISATION_VERBS = frozenset({"mailing.compose", "mailing.approve"})
+
+
+def may(user, verb: str, mailing: Mailing) -> bool:
+    """May `user` do `verb` on the mailing: the role and scope (policy), the mailing
+    visible to `user` (only the sending organisation and country-wide managers see it:
+    Mailing.is_visible_to), and for writing and approving, a mailing of `user`'s own
+    organisation (OWN_ORGANISATION_VERBS)."""
+    if not policy.can(user, verb, mailing) or not mailing.is_visible_to(user):
+        return False
+    return verb not in OWN_ORGANISATION_VERBS or user.organisation_id == mailing.organisation_id
+
+
 def _require(by, verb: str, mailing: Mailing) -> None:
-    """PermissionDenied unless `by` may do `verb` on the mailing: the role and scope
-    (policy), and the mailing visible to `by` (only the sending organisation and
-    country-wide managers see it: Mailing.is_visible_to)."""
-    policy.require(by, verb, mailing)
-    if not mailing.is_visible_to(by):
+    """PermissionDenied unless `may(by, verb, mailing)`."""
+    if not may(by, verb, mailing):
         raise PermissionDenied
 
 
@@ -91,9 +110,13 @@ def _locked(mailing: Mailing) -> Mailing:
 
 def templates_for(user):
     """The templates an author may start from: the national ones and its organisation's."""
+    return _templates_of(user.organisation_id).select_related("organisation")
+
+
+def _templates_of(organisation_id):
     return MailTemplate.objects.filter(
-        Q(organisation__isnull=True) | Q(organisation_id=user.organisation_id)
-    ).select_related("organisation")
+        Q(organisation__isnull=True) | Q(organisation_id=organisation_id)
+    )
 
 
 def _check_draft(mailing: Mailing) -> None:
@@ -208,6 +231,52 @@ def area_remove(*, area: MailingArea, by) -> None:
 # Before sending ----------------------------------------------------------------------------
 
 
+# The version of a mailing is a hash of everything that makes the e-mail and where it goes,
+# not a counter: it names what the approver saw, whatever path changed it (the services,
+# the admin, a migration), and a change undone gives the version that was seen again.
+VERSION_FIELDS = (*DRAFT_FIELDS, "image", "organisation_id")
+AREA_FIELDS = (
+    "kind",
+    "postcode",
+    "house_number_from",
+    "house_number_to",
+    "municipality_id",
+    "lat",
+    "lon",
+    "radius_m",
+)
+
+
+def mailing_version(mailing: Mailing) -> str:
+    """The version of the mailing as it stands in the database: a hash of its subject,
+    text, kind, incident, response period, image, organisation (its name is the mail's
+    From) and areas. The approve and reject forms carry it; mailing_approve and
+    mailing_reject refuse any other."""
+    current = Mailing.objects.select_related("organisation").get(pk=mailing.pk)
+    content = {name: str(getattr(current, name)) for name in VERSION_FIELDS}
+    content["from"] = current.organisation.name
+    content["areas"] = [
+        [str(value) for value in area]
+        for area in current.areas.order_by("pk").values_list(*AREA_FIELDS)
+    ]
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+# Text between [brackets] in a template is for the author to fill in.
+PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
+
+
+def unfilled_placeholders(mailing: Mailing) -> list[str]:
+    """The placeholders of the templates the mailing's organisation writes from (the
+    national ones and its own), e.g. "[datum]", still in the mailing's subject or text."""
+    placeholders = set()
+    for texts in _templates_of(mailing.organisation_id).values_list("subject", "body"):
+        placeholders.update(PLACEHOLDER.findall("\n".join(texts)))
+    text = f"{mailing.subject}\n{mailing.body}"
+    return sorted(found for found in placeholders if found in text)
+
+
 def mailing_send_problems(mailing: Mailing) -> list[str]:
     """What stops the mailing from going out now (empty when it can go)."""
     problems: list[str] = []
@@ -215,6 +284,9 @@ def mailing_send_problems(mailing: Mailing) -> list[str]:
         _check_draft(mailing)
     except ValidationError as exc:
         problems.extend(exc.messages)
+    placeholders = unfilled_placeholders(mailing)
+    if placeholders:
+        problems.append(str(MSG_PLACEHOLDERS % {"placeholders": ", ".join(placeholders)}))
     areas = list(mailing.areas.select_related("municipality"))
     if not areas:
         return problems + [str(MSG_NO_AREAS)]
@@ -237,13 +309,9 @@ def needs_approval(mailing: Mailing) -> bool:
 
 
 def may_approve(user, mailing: Mailing) -> bool:
-    """A second person: an approver of the sending organisation (or a country-wide
-    manager) who neither wrote nor submitted the mailing."""
-    if not policy.can(user, "mailing.approve", mailing) or not mailing.is_visible_to(user):
-        return False
-    # Seeing another organisation's mailing is not enough (a superuser does): approving it
-    # takes a manager.
-    if user.organisation_id != mailing.organisation_id and Role.MANAGER not in roles_of(user):
+    """A second person: an approver of the sending organisation (never of another, nor a
+    manager: `may`) who neither wrote nor submitted the mailing."""
+    if not may(user, "mailing.approve", mailing):
         return False
     return user.pk not in (mailing.author_id, mailing.submitted_by_id)
 
@@ -287,10 +355,11 @@ def mailing_submit(*, mailing: Mailing, by) -> Mailing:
         return mailing_fan_out(mailing=mailing, by=by)
 
 
-def mailing_approve(*, mailing: Mailing, by) -> Mailing:
-    """The second person approves what they saw: the mailing goes out."""
+def mailing_approve(*, mailing: Mailing, by, version: str) -> Mailing:
+    """The second person approves what they saw (`version`, mailing_version of the page
+    they approved from): the mailing goes out. A mailing changed since is refused."""
     with transaction.atomic():
-        _locked_for_verdict(mailing, by)
+        _locked_for_verdict(mailing, by, version)
         problems = mailing_send_problems(mailing)
         if problems:
             raise ValidationError(problems, code="send")
@@ -301,13 +370,14 @@ def mailing_approve(*, mailing: Mailing, by) -> Mailing:
         return mailing_fan_out(mailing=mailing, by=by)
 
 
-def mailing_reject(*, mailing: Mailing, by, reason: str) -> Mailing:
-    """Back to the author as a draft, with the reason."""
+def mailing_reject(*, mailing: Mailing, by, reason: str, version: str) -> Mailing:
+    """Back to the author as a draft, with the reason; like approving, only the version
+    the approver saw (`version`) is rejected."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": MSG_REASON})
     with transaction.atomic():
-        _locked_for_verdict(mailing, by)
+        _locked_for_verdict(mailing, by, version)
         mailing.rejection_reason = reason[:300]
         _back_to_draft(mailing, by, "mailing.rejected", also=("rejection_reason",))
     return mailing
@@ -330,12 +400,14 @@ def _locked_submitted(mailing: Mailing, by, verb: str) -> None:
         raise ValidationError(MSG_NOT_SUBMITTED, code="state")
 
 
-def _locked_for_verdict(mailing: Mailing, by) -> None:
+def _locked_for_verdict(mailing: Mailing, by, version: str) -> None:
     """Lock a submitted mailing for the approver's verdict (approve, reject): a second
-    person's (may_approve)."""
+    person's (may_approve), on the version they saw (nothing changed since)."""
     _locked_submitted(mailing, by, "mailing.approve")
     if not may_approve(by, mailing):
         raise PermissionDenied(MSG_OWN_MAILING)
+    if version != mailing_version(mailing):
+        raise ValidationError(MSG_CHANGED, code="changed")
 
 
 def _back_to_draft(mailing: Mailing, by, verb: str, also: tuple[str, ...] = ()) -> None:
@@ -455,7 +527,8 @@ def response_submit(
 
 
 def _response_for_update(mailing, participant, contact: dict, may_call: bool):
-    """The participant's Response to the mailing, locked; created when there is none."""
+    """The participant's Response to the mailing, locked; created when there is none, with
+    the next number within the mailing (the mailing's row is locked while it is taken)."""
     existing = (
         Response.objects.select_for_update()
         .filter(mailing=mailing, participant=participant)
@@ -463,7 +536,15 @@ def _response_for_update(mailing, participant, contact: dict, may_call: bool):
     )
     if existing is not None:
         return existing, False
-    response = Response(mailing=mailing, participant=participant, may_call=may_call, **contact)
+    Mailing.objects.select_for_update().filter(pk=mailing.pk).values_list("pk").get()
+    last = Response.objects.filter(mailing=mailing).aggregate(last=Max("number"))["last"]
+    response = Response(
+        mailing=mailing,
+        participant=participant,
+        may_call=may_call,
+        number=(last or 0) + 1,
+        **contact,
+    )
     response.full_clean(exclude=["mailing", "participant"])
     try:
         with transaction.atomic():

@@ -6,7 +6,7 @@ asks `staff_required(verb=...)`; a mailing of another organisation is not found 
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import JsonResponse
@@ -19,6 +19,7 @@ from apps.channels import outbox
 from apps.channels.email import fill
 from apps.governance import policy
 from apps.governance.access import staff_required
+from apps.governance.policy import shown_count
 from apps.web.forms import add_errors
 from apps.web.maps import tiles_url
 
@@ -47,7 +48,8 @@ def _mailing_for(request, pk: int, verb: str = VIEW) -> Mailing:
         ),
         pk=pk,
     )
-    policy.require(request.user, verb, mailing)
+    if not services.may(request.user, verb, mailing):
+        raise PermissionDenied
     return mailing
 
 
@@ -176,7 +178,7 @@ def _area_rows(mailing: Mailing) -> list[dict]:
         rows.append(
             {
                 "area": area,
-                "count": selection.count_for([area], scope),
+                "count": shown_count(selection.count_for([area], scope)),
                 "map": {
                     "kind": area.kind,
                     "label": str(area),
@@ -196,7 +198,7 @@ def _areas_page(request, mailing: Mailing, form: AreaForm, status: int = 200):
         "form": form,
         "area_rows": rows,
         "map_areas": [row["map"] for row in rows],
-        "total": selection.count(mailing),
+        "total": shown_count(selection.count(mailing)),
         "tiles_url": tiles_url(),
         "centre": _map_centre(mailing),
     }
@@ -249,11 +251,12 @@ def area_remove(request, pk, area_pk):
 @staff_required(verb=VIEW)
 def recipient_count(request, pk):
     """The number of recipients now (JSON, for staff.js): of the saved areas, and with the
-    area being filled in (its fields in the query) added."""
+    area being filled in (its fields in the query) added; each as staff may see it
+    (policy.shown_count: "minder dan 10" for fewer)."""
     mailing = _mailing_for(request, pk, VIEW)
     areas_now = list(mailing.areas.all())
     scope = mailing.scope()
-    total = selection.count_for(areas_now, scope)
+    total = shown_count(selection.count_for(areas_now, scope))
     if "kind" not in request.GET:
         return JsonResponse({"total": total})
     form = AreaForm(request.GET, mailing=mailing)
@@ -263,8 +266,8 @@ def recipient_count(request, pk):
     return JsonResponse(
         {
             "total": total,
-            "area": selection.count_for([form.area], scope),
-            "with_area": selection.count_for([*areas_now, form.area], scope),
+            "area": shown_count(selection.count_for([form.area], scope)),
+            "with_area": shown_count(selection.count_for([*areas_now, form.area], scope)),
         }
     )
 
@@ -278,6 +281,7 @@ def preview_context(mailing: Mailing) -> dict:
     content = render_email(mailing)
     links = {RESPOND_FIELD: RESPOND_PLACEHOLDER, UNSUBSCRIBE_FIELD: UNSUBSCRIBE_PLACEHOLDER}
     return {
+        "from": content.from_email,
         "subject": fill(content.subject, links),
         "html": fill(content.html, links),
         "text": fill(content.text, links),
@@ -288,8 +292,10 @@ def _delivery_counts(mailing: Mailing) -> dict | None:
     if mailing.message_id is None:
         return None
     email = outbox.stats(mailing.message).get("email", {})
-    keys = ("total", "queued", "sending", "sent", "delivered", "bounced", "failed")
-    counts = {key: email.get(key, 0) for key in keys}
+    keys = ("total", "sent", "delivered", "bounced", "failed")
+    counts = {key: shown_count(email.get(key, 0)) for key in keys}
+    counts["waiting"] = shown_count(email.get("queued", 0) + email.get("sending", 0))
+    counts["has_failed"] = bool(email.get("failed"))
     counts["has_delivery_reports"] = "delivered" in email or "bounced" in email
     return counts
 
@@ -301,7 +307,7 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
         "area_rows": _area_rows(mailing),
         "preview": preview_context(mailing),
         "errors": list(errors),
-        "may_compose": policy.can(user, COMPOSE, mailing),
+        "may_compose": services.may(user, COMPOSE, mailing),
         "may_approve": (
             mailing.state == Mailing.State.SUBMITTED and services.may_approve(user, mailing)
         ),
@@ -313,8 +319,10 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
         "may_see_responses": policy.can(user, "mailing.responses", mailing),
         "recipient_count": None,
     }
+    if mailing.state == Mailing.State.SUBMITTED:
+        context["version"] = services.mailing_version(mailing)
     if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
-        context["recipient_count"] = selection.count(mailing)
+        context["recipient_count"] = shown_count(selection.count(mailing))
         context["problems"] = services.mailing_send_problems(mailing)
     return render(request, "mail/staff/detail.html", context, status=status)
 
@@ -343,7 +351,7 @@ def _verb(request, mailing: Mailing, service, done, **fields):
 def _sent(mailing: Mailing) -> str:
     if mailing.state == Mailing.State.SUBMITTED:
         return _("De mailing wacht nu op goedkeuring door een collega.")
-    return _("De mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
+    return _("De mailing gaat naar %(n)s ontvangers.") % {"n": shown_count(mailing.recipient_count)}
 
 
 @require_POST
@@ -357,14 +365,18 @@ def send(request, pk):
 
 
 def _approved(mailing: Mailing) -> str:
-    return _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {"n": mailing.recipient_count}
+    return _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {
+        "n": shown_count(mailing.recipient_count)
+    }
 
 
 @require_POST
 @staff_required(verb=APPROVE)
 def approve(request, pk):
+    """Approve the version the approver saw: its page's hidden "version" field."""
     mailing = _mailing_for(request, pk, APPROVE)
-    return _verb(request, mailing, services.mailing_approve, _approved)
+    version = request.POST.get("version", "")
+    return _verb(request, mailing, services.mailing_approve, _approved, version=version)
 
 
 @require_POST

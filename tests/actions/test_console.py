@@ -336,10 +336,26 @@ def test_it_estimates_the_reach_per_channel(mn, alerted):
     )
     assert response.status_code == 200
     data = response.json()
-    assert data["reach"][Channel.SMS] == 2
-    assert data["reach"][Channel.WEBPUSH] == 1
-    assert data["total"] == sum(data["reach"].values())
+    # Two by SMS, one by push: staff are told fewer than ten (policy.shown_count), never
+    # the number, which would say who in a small circle takes part.
+    assert data["reach"][Channel.SMS] == "minder dan 10"
+    assert data["reach"][Channel.WEBPUSH] == "minder dan 10"
+    assert data["total"] == "minder dan 10"
     assert {row["channel"] for row in data["channels"]} == set(data["reach"])
+    assert {row["n"] for row in data["channels"]} == {"minder dan 10"}
+    counts = _estimate(UTRECHT, 2000, time_critical=True)
+    assert (counts[Channel.SMS], counts[Channel.WEBPUSH]) == (2, 1)
+
+
+def _estimate(point, radius_m, **flags):
+    """The real reach (what a release uses), as the console's reach view asks for it."""
+    from django.utils import timezone
+
+    from apps.actions import targeting
+
+    return targeting.estimate_reach(
+        lat=point[0], lon=point[1], radius_m=radius_m, at=timezone.now(), **flags
+    )
 
 
 @pytest.mark.parametrize(
@@ -998,10 +1014,11 @@ def test_it_sends_an_exercise_only_to_test_devices_labelled_everywhere(
 
     # The reach of an exercise counts the test devices only.
     query = {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 2000, "time_critical": "on"}
-    real = mn.get(reverse("console:reach"), query).json()
-    assert (real["reach"][Channel.WEBPUSH], real["reach"][Channel.SMS]) == (1, 1)  # the citizens
+    real = _estimate(UTRECHT, 2000, time_critical=True)
+    assert (real[Channel.WEBPUSH], real[Channel.SMS]) == (1, 1)  # the citizens
+    assert _estimate(UTRECHT, 2000, time_critical=True, exercise=True) == {Channel.WEBPUSH: 1}
     reach = mn.get(reverse("console:reach"), {**query, "exercise": "on"}).json()
-    assert reach["reach"] == {Channel.WEBPUSH: 1} and reach["total"] == 1
+    assert reach["reach"] == {Channel.WEBPUSH: "minder dan 10"}
 
     mn.post(reverse("console:create"), _form_data(is_exercise="on", title="Training vermissing"))
     action = Action.objects.get()
@@ -1098,3 +1115,48 @@ def test_the_reach_estimate_names_the_other_regions_the_circle_reaches_into(mn, 
     assert "Amsterdam" in wide["reaches_into"] and "Midden-Nederland" not in wide["reaches_into"]
     assert "reikt tot in" in wide["reaches_note"] and "Amsterdam" in wide["reaches_note"]
     assert (small["reaches_into"], small["reaches_note"]) == ([], "")
+
+
+def test_a_draft_shows_a_small_reach_as_fewer_than_ten(mn, draft_mn, alerted):
+    # Three people in the circle (two by SMS, one by push): the page says fewer than ten.
+    response = mn.get(reverse("console:detail", args=[draft_mn.pk]))
+    assert response.context["reach_total"] == "minder dan 10"
+    assert {row["n"] for row in response.context["reach"]} == {"minder dan 10"}
+    content = response.content.decode()
+    assert "Ik heb het bereik gezien (minder dan 10 ontvangers)" in content
+
+
+# AMBER Alerts: every regional operator sees a running one, read-only ---------------------------
+
+
+@pytest.fixture
+def amber(national_operator, alerted, photo):
+    action = services.action_create(
+        by=national_operator,
+        **action_fields(kind="amber_alert", title="AMBER Alert: Sanne (6)", photo=photo),
+    )
+    return action
+
+
+def test_a_regional_operator_sees_a_running_amber_alert_read_only(
+    mn, ams, amber, national_operator
+):
+    assert "Sanne" not in ams.get(reverse("console:active")).content.decode()  # a draft
+    assert ams.get(reverse("console:neighbour", args=[amber.pk])).status_code == 404
+
+    release(amber, national_operator)
+    services.tip_submit(action=amber, text="Ik zag haar bij het station", phone="0612345678")
+
+    for client in (mn, ams):
+        overview = client.get(reverse("console:active")).content.decode()
+        assert 'id="reaching-actions"' in overview and "Sanne" in overview
+        page = client.get(reverse("console:neighbour", args=[amber.pk]))
+        html = page.content.decode()
+        assert page.status_code == 200 and "AMBER Alert: Sanne (6)" in html
+        assert "hele land" in html
+        assert "bij het station" not in html and "0612345678" not in html
+        assert "<form" not in html.split('id="neighbour-note"')[1]
+        # Read-only: neither its full page nor any change.
+        assert client.get(reverse("console:detail", args=[amber.pk])).status_code == 403
+        update = client.post(reverse("console:update", args=[amber.pk]), {"text": "Niet van ons"})
+        assert update.status_code == 403

@@ -1,5 +1,7 @@
 """The scope policy: may this user do this verb on this object, for every role × scope."""
 
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -285,3 +287,64 @@ def test_it_filters_querysets_by_scope(woerden_author, police_team_user, manager
     assert sorted(team.values_list("code", flat=True)) == ["GM0335", "GM0589", "GM0632"]
     assert policy.user_scope(manager).filter(municipalities, "pk").count() == 342
     assert not Scope().filter(municipalities, "pk").exists()
+
+
+# The role × capability table (docs/roles.md) -----------------------------------------------
+
+ROLES_DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
+ROLE_COLUMNS = {
+    "operator": Role.OPERATOR,
+    "national operator": Role.NATIONAL_OPERATOR,
+    "mail author": Role.MAIL_AUTHOR,
+    "mail approver": Role.MAIL_APPROVER,
+    "manager": Role.MANAGER,
+}
+
+
+def documented_table() -> dict[tuple[Role, str], bool]:
+    """The table of docs/roles.md: (role, verb) → may it."""
+    lines = ROLES_DOC.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| capability |"))
+    header = [cell.strip() for cell in lines[start].strip("|").split("|")][1:]
+    table = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        verb, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        for name, cell in zip(header, cells, strict=True):
+            assert cell in ("yes", "no"), line
+            table[ROLE_COLUMNS[name], verb.strip("`")] = cell == "yes"
+    return table
+
+
+TABLE = documented_table()
+
+
+def test_the_documented_table_is_the_policys_table():
+    assert {verb for _role, verb in TABLE} == set(policy.VERBS)
+    assert {role for role, _verb in TABLE} == set(Role)
+    for (role, verb), allowed in TABLE.items():
+        assert (role in policy.VERBS[verb]) == allowed, (role, verb)
+
+
+@pytest.mark.parametrize(("role", "verb"), sorted(TABLE), ids=lambda v: str(v))
+def test_each_role_may_do_what_the_table_says(make_staff_user, org_management, role, verb):
+    # A country-wide organisation, so that only the role decides.
+    user = make_staff_user(f"rol-{role}", org_management, [role])
+    assert policy.has_role_for(user, verb) == TABLE[role, verb]
+    assert can(user, verb, Scope.nation()) == TABLE[role, verb]
+
+
+def test_a_manager_neither_writes_nor_approves_mailings(manager, make_staff_user, org_woerden):
+    local_manager = make_staff_user("beheer-woerden", org_woerden, [Role.MANAGER])
+    for user in (manager, local_manager):
+        woerden = org_woerden.municipality
+        assert can(user, "mailing.view", woerden) and can(user, "mailing.responses", woerden)
+        assert not can(user, "mailing.compose", woerden)
+        assert not can(user, "mailing.approve", woerden)
+
+
+def test_shown_count_says_fewer_than_ten_below_ten():
+    assert [policy.shown_count(n) for n in (0, 1, 9)] == ["minder dan 10"] * 3
+    assert policy.shown_count(10) == 10
+    assert policy.shown_count(12_345) == 12_345

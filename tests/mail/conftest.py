@@ -87,6 +87,16 @@ def _area(postcode: str) -> PostcodeArea:
     return PostcodeArea.objects.select_related("municipality").get(pc4=postcode[:4])
 
 
+def verdict(client, name, mailing, **data):
+    """Approve or reject ("approve", "reject") from the mailing's page, as the approver's
+    browser does: the page is opened, its forms carry the version it shows."""
+    from django.urls import reverse
+
+    page = client.get(reverse("mail:detail", args=[mailing.pk]))
+    version = page.context["version"] if page.status_code == 200 else ""
+    return client.post(reverse(f"mail:{name}", args=[mailing.pk]), {"version": version, **data})
+
+
 def inquiry_fields(**overrides) -> dict:
     fields = {
         "kind": "inquiry",

@@ -11,6 +11,8 @@ from apps.mail import services
 from apps.mail.models import Mailing, MailingQuerySet, Response
 from apps.mail.rendering import render_text
 
+from .conftest import verdict
+
 PC6 = {"kind": "pc6", "postcode": "3441AB"}
 
 
@@ -56,7 +58,10 @@ def test_the_approver_sees_the_preview_areas_and_count_before_approving(
     response = staff_client(woerden_approver).get(url("detail", submitted))
     page = response.content.decode()
     assert 'id="approve-form"' in page
-    assert "Goedkeuren en versturen naar 3 ontvangers" in page
+    # Three recipients: shown as fewer than ten (policy.shown_count), not as the number.
+    assert "Goedkeuren en versturen naar minder dan 10 ontvangers" in page
+    assert response.context["version"] == services.mailing_version(submitted)
+    assert f'name="version" value="{services.mailing_version(submitted)}"' in page
     assert "3441AB" in page
     assert "<li>personen</li>" in response.context["preview"]["html"]
 
@@ -98,7 +103,11 @@ def test_an_author_who_submits_a_colleagues_mailing_cannot_approve_it(
     mailing = make_mailing(woerden_author, areas=[PC6])
     services.mailing_submit(mailing=mailing, by=woerden_author_and_approver)
     with pytest.raises(PermissionDenied):
-        services.mailing_approve(mailing=mailing, by=woerden_author_and_approver)
+        services.mailing_approve(
+            mailing=mailing,
+            by=woerden_author_and_approver,
+            version=services.mailing_version(mailing),
+        )
 
 
 def test_an_approver_of_another_organisation_cannot_approve(
@@ -107,7 +116,9 @@ def test_an_approver_of_another_organisation_cannot_approve(
     client = staff_client(utrecht_approver)
     assert client.post(url("approve", submitted)).status_code == 404
     with pytest.raises(PermissionDenied):
-        services.mailing_approve(mailing=submitted, by=utrecht_approver)
+        services.mailing_approve(
+            mailing=submitted, by=utrecht_approver, version=services.mailing_version(submitted)
+        )
     submitted.refresh_from_db()
     assert submitted.state == Mailing.State.SUBMITTED
 
@@ -127,7 +138,7 @@ def test_a_mail_author_without_the_approver_role_cannot_approve(
 def test_approval_sends_one_email_delivery_per_recipient(
     staff_client, woerden_approver, submitted, readers
 ):
-    response = staff_client(woerden_approver).post(url("approve", submitted))
+    response = verdict(staff_client(woerden_approver), "approve", submitted)
     assert response.status_code == 302
     submitted.refresh_from_db()
     assert submitted.state == Mailing.State.SENT
@@ -151,7 +162,7 @@ def test_rejection_returns_the_mailing_to_draft_with_the_reason(
     staff_client, woerden_approver, woerden_author, submitted
 ):
     reason = "Noem de straat niet: het slachtoffer is herkenbaar."
-    response = staff_client(woerden_approver).post(url("reject", submitted), {"reason": reason})
+    response = verdict(staff_client(woerden_approver), "reject", submitted, reason=reason)
     assert response.status_code == 302
     submitted.refresh_from_db()
     assert submitted.state == Mailing.State.DRAFT
@@ -182,10 +193,13 @@ def test_the_author_may_withdraw_a_submitted_mailing(staff_client, woerden_autho
 def test_only_a_submitted_mailing_is_approved_rejected_or_withdrawn(
     woerden_author, woerden_approver, submitted
 ):
+    version = services.mailing_version(submitted)
     services.mailing_withdraw(mailing=submitted, by=woerden_author)
     calls = (
-        lambda: services.mailing_approve(mailing=submitted, by=woerden_approver),
-        lambda: services.mailing_reject(mailing=submitted, by=woerden_approver, reason="Nee."),
+        lambda: services.mailing_approve(mailing=submitted, by=woerden_approver, version=version),
+        lambda: services.mailing_reject(
+            mailing=submitted, by=woerden_approver, reason="Nee.", version=version
+        ),
         lambda: services.mailing_withdraw(mailing=submitted, by=woerden_author),
     )
     for call in calls:
@@ -261,7 +275,7 @@ def test_the_mailing_page_counts_responses(staff_client, utrecht_author, make_ma
     reader = make_reader(("3511 AA", 5))
     mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
     services.mailing_submit(mailing=mailing, by=utrecht_author)
-    Response.objects.create(mailing=mailing, participant=reader)
+    Response.objects.create(mailing=mailing, participant=reader, number=1)
     page = staff_client(utrecht_author).get(url("detail", mailing)).content.decode()
     assert "1</strong> reactie." in page
     assert f"/mail/reacties/{mailing.pk}/" in page
@@ -282,4 +296,172 @@ def test_visibility_is_decided_by_the_querysets_rule_alone(
     assert not submitted.is_visible_to(woerden_approver)
     assert not services.may_approve(woerden_approver, submitted)
     with pytest.raises(PermissionDenied):
-        services.mailing_approve(mailing=submitted, by=woerden_approver)
+        services.mailing_approve(
+            mailing=submitted, by=woerden_approver, version=services.mailing_version(submitted)
+        )
+
+
+# Approval names the version it approves ----------------------------------------------------
+
+
+def test_an_approver_cannot_approve_a_text_changed_since_the_page_was_opened(
+    staff_client, woerden_author, woerden_approver, submitted
+):
+    approver = staff_client(woerden_approver)
+    opened = approver.get(url("detail", submitted)).context["version"]
+    # Meanwhile the author takes it back, changes the text and submits it again.
+    services.mailing_withdraw(mailing=submitted, by=woerden_author)
+    services.mailing_update(mailing=submitted, by=woerden_author, body="Een andere tekst.")
+    services.mailing_submit(mailing=submitted, by=woerden_author)
+
+    refused = approver.post(url("approve", submitted), {"version": opened})
+    assert refused.status_code == 400
+    assert "Deze mailing is gewijzigd sinds u hem opende." in refused.content.decode()
+    submitted.refresh_from_db()
+    assert (submitted.state, submitted.approved_by) == (Mailing.State.SUBMITTED, None)
+    assert not OutgoingMessage.objects.exists()
+    assert not audited("mailing.approved", submitted)
+
+    # Opened again, the page shows the new text and names its version: that is approved.
+    page = approver.get(url("detail", submitted))
+    assert "Een andere tekst." in page.context["preview"]["text"]
+    assert page.context["version"] != opened
+    approved = approver.post(url("approve", submitted), {"version": page.context["version"]})
+    assert approved.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SENT
+    assert submitted.message.body == render_text("Een andere tekst.")
+
+
+def test_a_rejection_names_the_version_too(
+    staff_client, woerden_author, woerden_approver, submitted
+):
+    approver = staff_client(woerden_approver)
+    opened = approver.get(url("detail", submitted)).context["version"]
+    services.mailing_withdraw(mailing=submitted, by=woerden_author)
+    services.mailing_update(mailing=submitted, by=woerden_author, subject="Nieuw onderwerp")
+    services.mailing_submit(mailing=submitted, by=woerden_author)
+    refused = approver.post(url("reject", submitted), {"version": opened, "reason": "Nee."})
+    assert refused.status_code == 400
+    assert "gewijzigd sinds u hem opende" in refused.content.decode()
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SUBMITTED and submitted.rejection_reason == ""
+
+
+def test_approving_without_a_version_is_refused(staff_client, woerden_approver, submitted):
+    assert staff_client(woerden_approver).post(url("approve", submitted)).status_code == 400
+    with pytest.raises(ValidationError) as refused:
+        services.mailing_approve(mailing=submitted, by=woerden_approver, version="")
+    assert refused.value.code == "changed"
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SUBMITTED
+
+
+def change_area(mailing, by):
+    services.area_add(mailing=mailing, by=by, kind="pc6", postcode="3441AC")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject": "Ander onderwerp"},
+        {"body": "Andere tekst"},
+        {"kind": "preventive"},
+        {"incident_place": "Molenstraat, Woerden"},
+        {"response_days": 7},
+        {"image": "upload"},
+        "area",
+    ],
+    ids=str,
+)
+def test_every_part_of_what_is_sent_changes_the_version(
+    woerden_author, make_mailing, readers, image_upload, change
+):
+    mailing = make_mailing(woerden_author, areas=[PC6])
+    before = services.mailing_version(mailing)
+    assert services.mailing_version(mailing) == before  # the same mailing, the same version
+    if change == "area":
+        change_area(mailing, woerden_author)
+    elif change == {"image": "upload"}:
+        services.mailing_update(mailing=mailing, by=woerden_author, image=image_upload)
+    else:
+        services.mailing_update(mailing=mailing, by=woerden_author, **change)
+    assert services.mailing_version(mailing) != before
+
+
+def test_a_mailing_withdrawn_and_submitted_unchanged_keeps_its_version(
+    staff_client, woerden_author, woerden_approver, submitted
+):
+    approver = staff_client(woerden_approver)
+    opened = approver.get(url("detail", submitted)).context["version"]
+    services.mailing_withdraw(mailing=submitted, by=woerden_author)
+    services.mailing_submit(mailing=submitted, by=woerden_author)
+    assert approver.post(url("approve", submitted), {"version": opened}).status_code == 302
+
+
+# Managers follow mailings; they neither write nor approve them -----------------------------
+
+
+def test_a_manager_cannot_approve_another_organisations_mailing(staff_client, manager, submitted):
+    client = staff_client(manager)
+    page = client.get(url("detail", submitted))
+    assert page.status_code == 200  # a country-wide manager follows every mailing
+    assert 'id="approve-form"' not in page.content.decode()
+    assert not services.may_approve(manager, submitted)
+    version = services.mailing_version(submitted)
+    assert client.post(url("approve", submitted), {"version": version}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        services.mailing_approve(mailing=submitted, by=manager, version=version)
+    with pytest.raises(PermissionDenied):
+        services.mailing_reject(mailing=submitted, by=manager, reason="Nee.", version=version)
+    submitted.refresh_from_db()
+    assert submitted.state == Mailing.State.SUBMITTED
+
+
+def test_a_manager_cannot_write_a_mailing(staff_client, manager, readers):
+    """Today's finding: a manager alone sent a crisis mail to Woerden and Utrecht."""
+    from .conftest import inquiry_fields
+
+    with pytest.raises(PermissionDenied):
+        services.mailing_create(by=manager, **inquiry_fields(kind="crisis"))
+    client = staff_client(manager)
+    assert client.get(reverse("mail:create")).status_code == 403
+    assert client.post(reverse("mail:create"), inquiry_fields(kind="crisis")).status_code == 403
+    assert not Mailing.objects.exists()
+
+
+def test_a_manager_cannot_change_or_send_another_organisations_draft(
+    staff_client, manager, woerden_author, make_mailing, readers
+):
+    mailing = make_mailing(woerden_author, areas=[PC6])
+    calls = (
+        lambda: services.mailing_update(mailing=mailing, by=manager, subject="Van de beheerder"),
+        lambda: services.area_add(mailing=mailing, by=manager, kind="pc4", postcode="3511"),
+        lambda: services.mailing_submit(mailing=mailing, by=manager),
+    )
+    for call in calls:
+        with pytest.raises(PermissionDenied):
+            call()
+    client = staff_client(manager)
+    assert client.post(url("send", mailing), {"confirm": "yes"}).status_code == 403
+    mailing.refresh_from_db()
+    assert (mailing.state, mailing.areas.count()) == (Mailing.State.DRAFT, 1)
+
+
+def test_an_approver_who_is_also_a_manager_approves_the_own_organisation_only(
+    staff_client, make_staff_user, org_utrecht, org_woerden, submitted
+):
+    from apps.governance.roles import Role
+
+    utrecht = make_staff_user("beheer-utrecht", org_utrecht, [Role.MANAGER, Role.MAIL_APPROVER])
+    woerden = make_staff_user("beheer-woerden", org_woerden, [Role.MANAGER, Role.MAIL_APPROVER])
+    assert not services.may_approve(utrecht, submitted)
+    assert services.may_approve(woerden, submitted)
+
+
+def test_a_superuser_of_another_organisation_cannot_approve(
+    make_staff_user, org_management, submitted
+):
+    root = make_staff_user("root", org_management, [], is_superuser=True)
+    assert submitted.is_visible_to(root)
+    assert not services.may_approve(root, submitted)

@@ -11,7 +11,7 @@ from apps.governance.models import AuditEntry
 from apps.mail import services
 from apps.mail.models import Mailing, MailingArea, MailTemplate
 
-from .conftest import WOERDEN, inquiry_fields
+from .conftest import WOERDEN, inquiry_fields, verdict
 
 
 def form_data(**overrides) -> dict:
@@ -313,7 +313,7 @@ def test_an_approver_cannot_approve_a_buurtonderzoek_to_a_whole_municipality(
     services.mailing_submit(mailing=mailing, by=woerden_author)
     # A mailing submitted before the rule, or changed behind the screens.
     Mailing.objects.filter(pk=mailing.pk).update(kind="inquiry")
-    response = staff_client(woerden_approver).post(url("approve", mailing))
+    response = verdict(staff_client(woerden_approver), "approve", mailing)
     assert response.status_code == 400
     assert "te groot voor een buurtonderzoek" in response.content.decode()
     mailing.refresh_from_db()
@@ -333,14 +333,16 @@ def test_it_removes_an_area(staff_client, woerden_author, make_mailing):
 def test_the_count_endpoint_counts_the_areas_and_the_one_being_added(
     staff_client, woerden_author, make_mailing, make_reader
 ):
-    make_reader(("3441 AB", 1))
+    for number in range(1, 11):
+        make_reader(("3441 AB", number))
     make_reader(("3441 AC", 1))
     make_reader(("3441 AC", 3))
     mailing = make_mailing(woerden_author, areas=[{"kind": "pc6", "postcode": "3441AB"}])
     client = staff_client(woerden_author)
-    assert client.get(url("recipient_count", mailing)).json() == {"total": 1}
+    assert client.get(url("recipient_count", mailing)).json() == {"total": 10}
     answer = client.get(url("recipient_count", mailing), {"kind": "pc6", "postcode": "3441ac"})
-    assert answer.json() == {"total": 1, "area": 2, "with_area": 3}
+    # Fewer than ten is all staff learn of an area (policy.shown_count).
+    assert answer.json() == {"total": 10, "area": "minder dan 10", "with_area": 12}
     bad = client.get(url("recipient_count", mailing), {"kind": "pc4", "postcode": "3511"})
     assert bad.status_code == 400
     assert "buiten het werkgebied" in " ".join(bad.json()["errors"]["postcode"])
@@ -353,7 +355,7 @@ def test_the_areas_page_shows_the_map_and_the_count(
     mailing = make_mailing(woerden_author, areas=[{"kind": "pc6", "postcode": "3441AB"}])
     page = staff_client(woerden_author).get(url("areas", mailing)).content.decode()
     assert 'id="area-map"' in page
-    assert "<strong>1</strong> ontvanger" in page
+    assert "<strong>minder dan 10</strong> ontvangers" in page
     assert 'id="map-areas"' in page
 
 
@@ -444,3 +446,118 @@ def test_a_manager_sees_every_mailing(staff_client, woerden_author, manager, mak
     client = staff_client(manager)
     assert client.get(url("detail", mailing)).status_code == 200
     assert mailing.subject in client.get(reverse("mail:index")).content.decode()
+
+
+# Counts of recipients: "minder dan 10" below ten -------------------------------------------
+
+ONE_HOUSE = {"kind": "street", "postcode": "3441AB", "house_number_from": 12, "house_number_to": 12}
+
+
+@pytest.mark.parametrize("living_there", [0, 1])
+def test_one_house_is_counted_as_fewer_than_ten_whether_anyone_takes_part(
+    staff_client, woerden_author, make_mailing, make_reader, living_there
+):
+    if living_there:
+        make_reader(("3441 AB", 12))
+    make_reader(("3441 AB", 14))  # a neighbour, outside the area
+    mailing = make_mailing(woerden_author)
+    client = staff_client(woerden_author)
+    asked = client.get(
+        url("recipient_count", mailing), {**ONE_HOUSE, "house_number_from": 12}
+    ).json()
+    assert asked == {
+        "total": "minder dan 10",
+        "area": "minder dan 10",
+        "with_area": "minder dan 10",
+    }
+    services.area_add(mailing=mailing, by=woerden_author, **ONE_HOUSE)
+    areas = client.get(url("areas", mailing))
+    assert [row["count"] for row in areas.context["area_rows"]] == ["minder dan 10"]
+    assert "<strong>minder dan 10</strong> ontvangers" in areas.content.decode()
+    detail = client.get(url("detail", mailing)).content.decode()
+    assert "Gaat bij versturen naar <strong>minder dan 10</strong> ontvangers." in detail
+    assert client.get(url("recipient_count", mailing)).json() == {"total": "minder dan 10"}
+
+
+def test_the_real_number_is_sent_and_audited_and_shown_from_ten_on(
+    staff_client, utrecht_author, make_mailing, make_reader
+):
+    for number in range(1, 4):
+        make_reader(("3511 AA", number))
+    mailing = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    client = staff_client(utrecht_author)
+    sent = client.post(url("send", mailing), {"confirm": "yes"}, follow=True).content.decode()
+    assert "De mailing gaat naar minder dan 10 ontvangers." in sent
+    assert "Verstuurd naar <strong>minder dan 10</strong> ontvangers." in sent
+    mailing.refresh_from_db()
+    assert mailing.recipient_count == 3
+    audit = AuditEntry.objects.get(verb="mailing.sent", target_id=str(mailing.pk))
+    assert audit.detail["recipients"] == 3
+    index = client.get(reverse("mail:index")).content.decode()
+    assert '<td class="num">minder dan 10</td>' in index
+    Mailing.objects.filter(pk=mailing.pk).update(recipient_count=25)
+    assert '<td class="num">25</td>' in client.get(reverse("mail:index")).content.decode()
+
+
+# Template placeholders ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def burglary_template(db):
+    return MailTemplate.objects.create(
+        kind="inquiry",
+        name="Inbraak",
+        subject="Inbraak in [plaats]",
+        body="Op [datum] is er ingebroken.\n\nMet vriendelijke groet,\n[naam en organisatie]",
+    )
+
+
+def test_a_mailing_with_its_templates_placeholders_is_not_sent(
+    staff_client, utrecht_author, make_mailing, make_reader, burglary_template
+):
+    make_reader(("3511 AA", 5))
+    mailing = make_mailing(
+        utrecht_author,
+        areas=[{"kind": "pc6", "postcode": "3511AA"}],
+        subject="Inbraak in Utrecht",
+        body="Op [datum] is er ingebroken.\n\nMet vriendelijke groet,\n[naam en organisatie]",
+    )
+    problems = services.mailing_send_problems(mailing)
+    assert any("[datum], [naam en organisatie]" in problem for problem in problems)
+    with pytest.raises(ValidationError):
+        services.mailing_submit(mailing=mailing, by=utrecht_author)
+    response = staff_client(utrecht_author).post(url("send", mailing), {"confirm": "yes"})
+    assert response.status_code == 400
+    assert "[datum], [naam en organisatie]" in response.content.decode()
+    mailing.refresh_from_db()
+    assert mailing.state == Mailing.State.DRAFT
+    assert not OutgoingMessage.objects.exists()
+
+
+def test_a_placeholder_in_the_subject_counts_and_filled_in_it_goes(
+    utrecht_author, make_mailing, make_reader, burglary_template
+):
+    make_reader(("3511 AA", 5))
+    mailing = make_mailing(
+        utrecht_author,
+        areas=[{"kind": "pc6", "postcode": "3511AA"}],
+        subject="Inbraak in [plaats]",
+        body="Op 1 januari is er ingebroken [sic].\n\nGemeente Utrecht",
+    )
+    assert services.unfilled_placeholders(mailing) == ["[plaats]"]
+    services.mailing_update(mailing=mailing, by=utrecht_author, subject="Inbraak in Utrecht")
+    # Brackets that are no placeholder of a template ("[sic]") are the author's own.
+    assert services.mailing_send_problems(mailing) == []
+    services.mailing_submit(mailing=mailing, by=utrecht_author)
+    mailing.refresh_from_db()
+    assert mailing.state == Mailing.State.SENT
+
+
+def test_another_organisations_template_does_not_bind(
+    utrecht_author, make_mailing, make_reader, org_woerden
+):
+    MailTemplate.objects.create(
+        kind="inquiry", name="Eigen", subject="x", body="[wijk]", organisation=org_woerden
+    )
+    mailing = make_mailing(utrecht_author, body="Hallo [wijk]")
+    assert services.unfilled_placeholders(mailing) == []

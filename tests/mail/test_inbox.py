@@ -45,13 +45,17 @@ def inbox_url(mailing, **query) -> str:
 
 def detail_url(response) -> str:
     return reverse(
-        "mail_inbox:response", kwargs={"pk": response.mailing_id, "response_pk": response.pk}
+        "mail_inbox:response", kwargs={"pk": response.mailing_id, "number": response.number}
     )
 
 
 def photo_url(entry) -> str:
+    """The photo of an entry: by the response's number and the entry's place in it."""
+    response = entry.response
+    position = list(response.entries.values_list("pk", flat=True)).index(entry.pk) + 1
     return reverse(
-        "mail_inbox:photo", kwargs={"pk": entry.response.mailing_id, "entry_pk": entry.pk}
+        "mail_inbox:photo",
+        kwargs={"pk": response.mailing_id, "number": response.number, "entry": position},
     )
 
 
@@ -93,7 +97,7 @@ def test_staff_of_another_organisation_get_404_everywhere(request, staff_client,
     for url in urls:
         assert client.get(url).status_code == 404, url
     status_url = reverse(
-        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "response_pk": answered.pk}
+        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "number": answered.number}
     )
     assert client.post(status_url, {"status": "followed_up"}).status_code == 404
     answered.refresh_from_db()
@@ -147,7 +151,7 @@ def test_listing_the_inbox_changes_no_status_and_is_audited(staff_client, woerde
 def test_staff_mark_a_response_followed_up(staff_client, woerden_author, answered):
     client = staff_client(woerden_author)
     url = reverse(
-        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "response_pk": answered.pk}
+        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "number": answered.number}
     )
     assert client.get(url).status_code == 405
     response = client.post(url, {"status": "followed_up"})
@@ -160,7 +164,7 @@ def test_staff_mark_a_response_followed_up(staff_client, woerden_author, answere
 
 def test_an_unknown_status_changes_nothing(staff_client, woerden_author, answered):
     url = reverse(
-        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "response_pk": answered.pk}
+        "mail_inbox:response_status", kwargs={"pk": answered.mailing_id, "number": answered.number}
     )
     assert staff_client(woerden_author).post(url, {"status": "weg"}).status_code == 400
     answered.refresh_from_db()
@@ -183,7 +187,7 @@ def test_it_filters_by_status(staff_client, woerden_author, inquiry, answered, w
 def test_a_response_of_another_mailing_is_not_found_under_this_one(
     staff_client, woerden_author, answered, preventive
 ):
-    url = reverse("mail_inbox:response", kwargs={"pk": preventive.pk, "response_pk": answered.pk})
+    url = reverse("mail_inbox:response", kwargs={"pk": preventive.pk, "number": answered.number})
     assert staff_client(woerden_author).get(url).status_code == 404
 
 
@@ -241,8 +245,9 @@ def test_the_export_follows_the_status_filter(staff_client, woerden_author, answ
 def test_it_refuses_to_serve_a_photo_of_another_mailing(
     staff_client, woerden_author, answered, preventive
 ):
-    entry = answered.entries.exclude(photo="").get()
-    url = reverse("mail_inbox:photo", kwargs={"pk": preventive.pk, "entry_pk": entry.pk})
+    url = reverse(
+        "mail_inbox:photo", kwargs={"pk": preventive.pk, "number": answered.number, "entry": 2}
+    )
     assert staff_client(woerden_author).get(url).status_code == 404
 
 
@@ -250,3 +255,38 @@ def test_the_photo_is_stored_under_a_random_name(answered):
     entry = answered.entries.exclude(photo="").get()
     assert entry.photo.name.startswith("mail/responses/")
     assert "gezien" not in entry.photo.name
+
+
+# Responses are numbered per mailing, not by database id ------------------------------------
+
+
+def test_responses_are_numbered_within_their_mailing(
+    staff_client, woerden_author, woerden, org_woerden
+):
+    from .fixtures_public import make_mailing
+
+    first, second = (
+        make_mailing(woerden_author, org_woerden),
+        make_mailing(woerden_author, org_woerden),
+    )
+    people = [make_participant(woerden) for _ in range(3)]
+    # Answers to the two mailings arrive mixed, so the ids interleave.
+    for mailing, person in ((first, people[0]), (second, people[1]), (first, people[2])):
+        services.response_submit(mailing=mailing, participant=person, observation="Gezien.")
+    # An addition keeps the response's number.
+    services.response_submit(mailing=first, participant=people[0], observation="En meer.")
+    numbered = Response.objects.order_by("pk").values_list("mailing_id", "number")
+    assert list(numbered) == [(first.pk, 1), (second.pk, 1), (first.pk, 2)]
+
+    client = staff_client(woerden_author)
+    page = client.get(inbox_url(second)).content.decode()
+    only = Response.objects.get(mailing=second)
+    assert only.pk == 2
+    assert "Reactie 1" in page and "Reactie 2" not in page
+    assert f"/mail/reacties/{second.pk}/reactie/1/" in page
+    assert client.get(detail_url(only)).context["response"] == only
+    # The number of another mailing's response finds nothing here.
+    missing = reverse("mail_inbox:response", kwargs={"pk": second.pk, "number": 2})
+    assert client.get(missing).status_code == 404
+    rows = client.get(export_url(first)).content.decode("utf-8-sig").splitlines()[1:]
+    assert sorted(row.split(";")[0] for row in rows) == ["1", "1", "2"]  # 1 has an addition

@@ -114,6 +114,7 @@ def response_with_contact(utrecht_author, make_mailing, make_reader):
         contact_name="Jan Getuige",
         contact_phone="+31612345678",
         may_call=True,
+        number=1,
     )
     ResponseEntry.objects.create(response=answer, observation="Een man met een rode jas.")
     return answer
@@ -150,7 +151,7 @@ def test_a_mailings_image_links_to_the_checked_image_view(
     mailing = make_mailing(woerden_author, image=jpeg_upload())
     client = staff_client(woerden_author)
     page = client.get(change_url(mailing)).content.decode()
-    image_url = reverse("mail_public:image", kwargs={"pk": mailing.pk})
+    image_url = reverse("mail_public:image", kwargs={"ref": mailing.image_ref})
     assert f'href="{image_url}"' in page
     assert "/media/" not in page
     assert client.get(image_url).status_code == 200  # a draft's image, for its organisation
@@ -159,7 +160,7 @@ def test_a_mailings_image_links_to_the_checked_image_view(
 def test_a_mailing_without_an_image_shows_no_image_link(staff_client, woerden_author, make_mailing):
     mailing = make_mailing(woerden_author)
     page = staff_client(woerden_author).get(change_url(mailing)).content.decode()
-    assert reverse("mail_public:image", kwargs={"pk": mailing.pk}) not in page
+    assert reverse("mail_public:image", kwargs={"ref": mailing.image_ref}) not in page
 
 
 def test_a_responses_photo_links_to_the_inbox_photo_view(
@@ -170,8 +171,10 @@ def test_a_responses_photo_links_to_the_inbox_photo_view(
         observation="Een scooter zonder licht.",
         photo=photos.prepare(jpeg_upload()),
     )
+    assert list(response_with_contact.entries.all())[1] == entry
     photo_url = reverse(
-        "mail_inbox:photo", kwargs={"pk": response_with_contact.mailing_id, "entry_pk": entry.pk}
+        "mail_inbox:photo",
+        kwargs={"pk": response_with_contact.mailing_id, "number": 1, "entry": 2},
     )
     for user in (utrecht_author, manager):
         client = staff_client(user)

@@ -103,7 +103,7 @@ def test_the_image_is_an_absolute_url_served_by_a_view(inquiry):
     inquiry.image = SimpleUploadedFile("straat.jpg", image_bytes(size=(40, 20)))
     inquiry.save()
     content = MailingComposer().content(message_for(inquiry))
-    url = f"{SITE}/burgernetmail/afbeelding/{inquiry.pk}/"  # noqa: F405
+    url = f"{SITE}/burgernetmail/afbeelding/{inquiry.image_ref}/"  # noqa: F405
     assert f'src="{url}"' in content.html
     assert url in content.text
     assert "/media/" not in content.html
@@ -112,7 +112,7 @@ def test_the_image_is_an_absolute_url_served_by_a_view(inquiry):
 def test_the_image_of_a_sent_mailing_is_public(client, inquiry):
     inquiry.image = SimpleUploadedFile("straat.jpg", image_bytes(size=(40, 20)))
     inquiry.save()
-    response = client.get(f"/burgernetmail/afbeelding/{inquiry.pk}/")
+    response = client.get(f"/burgernetmail/afbeelding/{inquiry.image_ref}/")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["Cache-Control"] == "public, max-age=86400"
@@ -126,7 +126,7 @@ def test_the_image_of_a_draft_is_only_for_its_organisation(
     draft = make_mailing(woerden_author, org_woerden, state="draft", sent_at=None)
     draft.image = SimpleUploadedFile("straat.png", image_bytes("PNG", size=(40, 20)))
     draft.save()
-    url = f"/burgernetmail/afbeelding/{draft.pk}/"
+    url = f"/burgernetmail/afbeelding/{draft.image_ref}/"
     assert client.get(url).status_code == 404
     assert staff_client(utrecht_author).get(url).status_code == 404
     response = staff_client(woerden_author).get(url)
@@ -210,3 +210,57 @@ def test_links_of_one_recipient_do_not_open_anothers(kind, inquiry, participant,
     make = getattr(links, f"make_{kind}_token")
     read = getattr(links, f"read_{kind}_token")
     assert read(make(inquiry, participant)).participant_ref != other_participant.ref
+
+
+# From: what the preview shows is what is sent -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.mail.backends.locmem.EmailBackend", "anymail.backends.test.EmailBackend"],
+)
+def test_the_mail_is_sent_from_the_organisation_the_preview_shows(
+    settings, staff_client, woerden_author, inquiry, participant, backend
+):
+    from django.urls import reverse
+
+    settings.DEFAULT_FROM_EMAIL = "Burgernet <noreply@burgernet.test>"
+    settings.EMAIL_BACKEND = backend
+    page = staff_client(woerden_author).get(reverse("mail:detail", args=[inquiry.pk]))
+    shown = page.context["preview"]["from"]
+    assert shown == "Burgernet — Gemeente Woerden <noreply@burgernet.test>"
+    assert f'<dd id="preview-from">{shown}</dd>' in page.content.decode().replace(
+        "&lt;", "<"
+    ).replace("&gt;", ">")
+    outcomes = EmailSender().deliver(deliveries_for(message_for(inquiry), participant))
+    assert [o.status for o in outcomes] == ["sent"]
+    assert mail.outbox[-1].from_email == shown
+
+
+def test_a_from_name_with_special_characters_is_quoted(settings, inquiry):
+    from apps.mail.email import from_address
+
+    settings.DEFAULT_FROM_EMAIL = "noreply@burgernet.test"
+    inquiry.organisation.name = 'Politie, team "Oost"'
+    assert from_address(inquiry.organisation) == (
+        '"Burgernet — Politie, team \\"Oost\\"" <noreply@burgernet.test>'
+    )
+
+
+# The image's address is no number ----------------------------------------------------------
+
+
+def test_the_image_address_names_a_random_reference_not_the_id(client, inquiry):
+    from apps.mail.email import image_url
+
+    inquiry.image = SimpleUploadedFile("straat.jpg", image_bytes(size=(40, 20)))
+    inquiry.save()
+    url = image_url(inquiry)
+    assert url.endswith(f"/burgernetmail/afbeelding/{inquiry.image_ref}/")
+    assert f"/{inquiry.pk}/" not in url
+    # The address by number is gone: counting finds nothing.
+    assert client.get(f"/burgernetmail/afbeelding/{inquiry.pk}/").status_code == 404
+    from .fixtures_public import make_mailing
+
+    other = make_mailing(inquiry.author, inquiry.organisation)
+    assert other.image_ref != inquiry.image_ref

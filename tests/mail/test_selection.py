@@ -186,11 +186,18 @@ def test_a_municipalitys_circle_never_reaches_residents_of_another_municipality(
     assert ids(mailing) == [resident.pk]
 
 
-def test_a_managers_circle_reaches_everyone_in_it(manager, make_mailing, make_reader):
+def test_a_country_wide_organisations_circle_reaches_everyone_in_it(
+    make_staff_user, org_management, make_mailing, make_reader
+):
+    from apps.governance.roles import Role
+
+    # Managers write no mailings (docs/roles.md); a mail author of a country-wide
+    # organisation does, and its circle is not clipped to a region.
+    author = make_staff_user("mail-landelijk", org_management, [Role.MAIL_AUTHOR])
     woerden_resident = make_reader(("3441 AB", 1))
     utrecht_resident = make_reader(("3511 AA", 1))
     circle = {"kind": "circle", "lat": WOERDEN[0], "lon": WOERDEN[1], "radius_m": 50_000}
-    mailing = make_mailing(manager, kind="preventive", areas=[circle])
+    mailing = make_mailing(author, kind="preventive", areas=[circle])
     assert ids(mailing) == sorted([woerden_resident.pk, utrecht_resident.pk])
 
 

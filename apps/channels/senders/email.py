@@ -191,7 +191,12 @@ class EmailSender:
         addresses = [address for _, address, _ in batch]
         if template_id:
             # The subject comes from the template (anymail leaves a None subject out).
-            mail = EmailMultiAlternatives(subject=None, to=addresses, connection=connection)
+            mail = EmailMultiAlternatives(
+                subject=None,
+                to=addresses,
+                from_email=content.from_email or None,
+                connection=connection,
+            )
             mail.template_id = template_id
             mail.merge_data = {
                 address: {
@@ -227,6 +232,7 @@ class EmailSender:
                 subject=write(content.subject),
                 body=write(content.text),
                 to=addresses,
+                from_email=content.from_email or None,
                 connection=connection,
             )
             mail.attach_alternative(write(content.html, html_names), "text/html")
@@ -278,6 +284,7 @@ class EmailSender:
                 subject=composers.fill(content.subject, r.merge),
                 body=composers.fill(content.text, r.merge),
                 to=[address],
+                from_email=content.from_email or None,
                 headers={"Message-ID": message_id, **unsubscribe_headers(r.unsubscribe_url)},
                 connection=connection,
             )

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django import template
 
+from apps.governance.policy import shown_count as _shown_count
+
 register = template.Library()
 
 
@@ -13,3 +15,9 @@ def minutes(value) -> int:
     if not isinstance(value, timedelta):
         return 0
     return max(0, -(-int(value.total_seconds()) // 60))
+
+
+@register.filter
+def shown_count(value):
+    """A count of people as staff may see it (policy.shown_count: "minder dan 10")."""
+    return _shown_count(int(value or 0))
