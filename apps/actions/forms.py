@@ -3,14 +3,13 @@
 import re
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, MSG_POINT_OUTSIDE
 from apps.governance.widgets import CheckedFileInput
 from apps.participants.geocoding import AddressQuery
-from apps.web import photos
+from apps.web.forms import PhotoField
 
 from .models import (
     MAX_RADIUS_M,
@@ -63,9 +62,7 @@ class ActionForm(forms.ModelForm):
 
     lat = _coordinate(_("Breedtegraad"), MIN_LAT, MAX_LAT)
     lon = _coordinate(_("Lengtegraad"), MIN_LON, MAX_LON)
-    # A plain file field: photos.prepare is the one judge of what is an image, and its
-    # messages are the ones the operator sees.
-    photo = forms.FileField(
+    photo = PhotoField(
         label=_("Foto"),
         required=False,
         widget=PhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
@@ -78,14 +75,6 @@ class ActionForm(forms.ModelForm):
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4}),
         }
-
-    def clean_photo(self):
-        photo = self.cleaned_data.get("photo")
-        if isinstance(photo, UploadedFile):
-            # Refused here, by the field; the service prepares (shrinks, strips) what passes.
-            photos.prepare(photo)
-            photo.seek(0)
-        return photo
 
     def clean(self):
         cleaned = super().clean()

@@ -4,7 +4,10 @@ the links of the error summary above a citizens' form."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
+
+from . import photos
 
 
 class CitizenForm(forms.Form):
@@ -33,8 +36,23 @@ class OpenForm(CitizenForm):
         return bool(self.data.get("website"))
 
 
+class PhotoField(forms.FileField):
+    """A photo the form refuses itself, by photos.prepare's rules and with its messages
+    (the console's action, a mailing's image, the admin's action): a plain file field, so
+    that photos.prepare is the one judge of what is an image. The service prepares (shrinks,
+    strips) what passes; the file is handed on rewound."""
+
+    def clean(self, data, initial=None):
+        data = super().clean(data, initial)
+        if isinstance(data, UploadedFile):
+            photos.prepare(data)
+            data.seek(0)
+        return data
+
+
 def photo_field() -> forms.FileField:
-    """An optional photo: the file photos.prepare will check (web/photos.py)."""
+    """A citizen's optional photo: the file the service checks with photos.prepare (the
+    view puts what it refuses on this field), so it is decoded once."""
     return forms.FileField(
         label=_("Foto (niet verplicht)"),
         required=False,

@@ -15,6 +15,7 @@ from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PostcodeArea
 from apps.web import photos
+from tests import hostile_photos
 from tests.fakes import point_at
 
 from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, release
@@ -1098,3 +1099,14 @@ def test_the_reach_estimate_names_the_other_regions_the_circle_reaches_into(mn, 
     assert "Amsterdam" in wide["reaches_into"] and "Midden-Nederland" not in wide["reaches_into"]
     assert "reikt tot in" in wide["reaches_note"] and "Amsterdam" in wide["reaches_note"]
     assert (small["reaches_into"], small["reaches_note"]) == ([], "")
+
+
+@pytest.mark.parametrize(
+    "upload", [hostile_photos.header_truncated_jpeg, hostile_photos.data_truncated_jpeg]
+)
+def test_it_refuses_a_truncated_photo(mn, upload):
+    response = mn.post(reverse("console:create"), _form_data(photo=upload()))
+
+    assert response.status_code == 400
+    assert str(photos.MSG_BROKEN) in response.content.decode()
+    assert not Action.objects.exists()

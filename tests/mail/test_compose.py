@@ -10,6 +10,8 @@ from apps.channels.models import OutgoingMessage
 from apps.governance.models import AuditEntry
 from apps.mail import services
 from apps.mail.models import Mailing, MailingArea, MailTemplate
+from apps.web import photos
+from tests import hostile_photos
 
 from .conftest import WOERDEN, inquiry_fields
 
@@ -444,3 +446,14 @@ def test_a_manager_sees_every_mailing(staff_client, woerden_author, manager, mak
     client = staff_client(manager)
     assert client.get(url("detail", mailing)).status_code == 200
     assert mailing.subject in client.get(reverse("mail:index")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "upload", [hostile_photos.header_truncated_jpeg, hostile_photos.data_truncated_jpeg]
+)
+def test_it_refuses_a_truncated_image(staff_client, woerden_author, upload):
+    response = staff_client(woerden_author).post(reverse("mail:create"), form_data(image=upload()))
+
+    assert response.status_code == 400
+    assert str(photos.MSG_BROKEN) in response.content.decode()
+    assert not Mailing.objects.exists()

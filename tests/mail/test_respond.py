@@ -14,6 +14,7 @@ from apps.governance.models import AuditEntry
 from apps.mail import public, services
 from apps.mail.models import Mailing, Response, ResponseEntry
 from apps.web import photos
+from tests import hostile_photos
 
 from .fixtures_public import *  # noqa: F403
 from .fixtures_public import (
@@ -325,3 +326,21 @@ def test_the_one_click_endpoint_answers_in_short_dutch_texts(
         (410, "Deze afmeldlink is verlopen."),
     ]
     assert all(r["Content-Type"] == "text/plain; charset=utf-8" for r in answers)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (hostile_photos.header_truncated_jpeg, photos.MSG_BROKEN),
+        (hostile_photos.pixel_bomb_upload, photos.MSG_TOO_MANY_PIXELS),
+    ],
+)
+def test_it_refuses_a_photo_it_cannot_or_may_not_decode(
+    client, inquiry, participant, upload, message
+):
+    response = client.post(respond_path(inquiry, participant), answer(photo=upload()))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert str(message) in page and 'href="#id_photo"' in page
+    assert not Response.objects.exists()
