@@ -292,6 +292,7 @@ def test_it_refuses_a_tip_that_is_too_long(client, released):
         ("12345", "geen geldig telefoonnummer"),
         ("+33 6 12 34 56 78", "Belgisch of Duits"),
         ("0900 1234567", "betaalnummer"),
+        ("0612345678x", "geen geldig telefoonnummer"),
     ],
 )
 def test_it_refuses_an_invalid_phone(client, released, phone, message):

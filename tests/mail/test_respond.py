@@ -85,8 +85,9 @@ def test_it_requires_what_was_seen(client, inquiry, participant):
     assert not Response.objects.exists()
 
 
-def test_it_refuses_a_bad_phone_number_and_saves_nothing(client, inquiry, participant):
-    response = client.post(respond_path(inquiry, participant), answer(contact_phone="12345"))
+@pytest.mark.parametrize("phone", ["12345", "0612345678x", "030 123 4567 toestel 12"])
+def test_it_refuses_a_bad_phone_number_and_saves_nothing(client, inquiry, participant, phone):
+    response = client.post(respond_path(inquiry, participant), answer(contact_phone=phone))
     assert response.status_code == 400
     assert "geen geldig telefoonnummer" in response.content.decode()
     assert not Response.objects.exists()

@@ -112,6 +112,8 @@ def test_it_stores_the_code_only_as_a_hash(register):
         ("030 123 4567", "geen mobiel nummer"),
         ("0900 1234567", "Betaalnummers"),
         ("", "verplicht"),
+        ("0612345678x", "geen geldig telefoonnummer"),  # not +31612345678
+        ("0970 1234 5678", "Een 097-nummer is voor apparaten"),
     ],
 )
 def test_it_refuses_numbers_that_are_not_our_mobiles_and_saves_nothing(register, phone, message):
