@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.models import Municipality
-from apps.web.forms import PhotoField
+from apps.web.forms import CleanCharField, PhotoField, clean_text_formfield, counter_attrs
 
 from . import selection, services
 from .models import SUBJECT_MAX, Mailing, MailingArea, incident_problems
@@ -28,9 +28,10 @@ class MailingForm(forms.ModelForm):
     class Meta:
         model = Mailing
         fields = list(services.DRAFT_FIELDS)
+        formfield_callback = clean_text_formfield
         widgets = {
             "subject": forms.TextInput(attrs={"maxlength": SUBJECT_MAX}),
-            "body": forms.Textarea(attrs={"rows": 14}),
+            "body": forms.Textarea(attrs={"rows": 14, **counter_attrs()}),
             "incident_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         help_texts = {
@@ -158,7 +159,7 @@ class AreaForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(
+    reason = CleanCharField(
         label=_("Reden van afwijzing"),
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -227,3 +227,20 @@ def test_the_admin_refuses_a_photo_the_gate_refuses_on_the_form(
     errors = response.context["adminform"].form.errors
     assert errors["photo"] == [str(message)]
     assert not Action.objects.exists()
+
+
+def test_the_admin_stores_clean_text_and_refuses_an_action_text_over_the_limit(
+    staff_client, operator_mn
+):
+    client = staff_client(operator_mn)
+    response = client.post(ADD, add_form(text="x" * 1001))
+    assert response.status_code == 200
+    assert "text" in response.context["adminform"].form.errors
+    assert not Action.objects.exists()
+
+    response = client.post(
+        ADD, add_form(title="Inbraak\u202e in woning", text="Via\u200b achterdeur")
+    )
+    assert response.status_code == 302
+    action = Action.objects.get()
+    assert (action.title, action.text) == ("Inbraak in woning", "Via achterdeur")

@@ -439,3 +439,8 @@ def test_it_refuses_a_photo_it_cannot_or_may_not_decode(client, released, upload
     html = response.content.decode()
     assert str(message) in html and 'href="#id_photo"' in html
     assert not Tip.objects.exists()
+
+
+def test_it_stores_a_tip_clean(client, released):
+    assert post_tip(client, released, text="\u202eMeisje\u200b in rode jas").status_code == 302
+    assert Tip.objects.get().text == "Meisje in rode jas"

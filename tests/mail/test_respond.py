@@ -345,3 +345,11 @@ def test_it_refuses_a_photo_it_cannot_or_may_not_decode(
     page = response.content.decode()
     assert str(message) in page and 'href="#id_photo"' in page
     assert not Response.objects.exists()
+
+
+def test_it_stores_a_response_clean(client, inquiry, participant):
+    data = answer(observation="Een man\u202e met\u200b zaklamp", contact_name="Jan\u2060 de Vries")
+    assert client.post(respond_path(inquiry, participant), data).status_code == 302
+    entry = ResponseEntry.objects.get()
+    assert entry.observation == "Een man met zaklamp"
+    assert entry.response.contact_name == "Jan de Vries"

@@ -380,3 +380,9 @@ def test_it_replaces_a_registration_that_was_never_confirmed(register, make_part
     assert participant.pk != stale.pk
     assert list(participant.addresses.values_list("postcode", flat=True)) == ["3511 AA"]
     assert "code" in sms_sent()[0].text
+
+
+def test_it_stores_an_address_label_clean(register):
+    response = register(addresses=(dict(HOME, label="Thuis\u202e\u200b"),))
+    assert response.status_code == 302
+    assert Participant.objects.get().addresses.get().label == "Thuis"
