@@ -9,6 +9,7 @@ from apps.governance import policy
 from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
 from apps.governance.models import PoliceUnit
 from apps.governance.widgets import AdminCheckedFileInput, checked_link
+from apps.web.forms import PhotoField
 
 from . import selectors, services
 from .forms import console_photo_url
@@ -133,6 +134,7 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "photo":
+            kwargs["form_class"] = PhotoField  # refused on the form, not in save_model
             kwargs["widget"] = AdminCheckedFileInput(
                 url_for=console_photo_url, label=_("huidige foto")
             )

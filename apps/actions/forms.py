@@ -3,16 +3,16 @@
 import re
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, MSG_POINT_OUTSIDE
 from apps.governance.widgets import CheckedFileInput
 from apps.participants.geocoding import AddressQuery
-from apps.web import photos
+from apps.web.forms import CleanCharField, PhotoField, clean_text_formfield, counter_attrs
 
 from .models import (
+    FOLLOW_UP_TEXT_MAX,
     MAX_RADIUS_M,
     MIN_RADIUS_M,
     MSG_AMBER_PHOTO,
@@ -63,9 +63,7 @@ class ActionForm(forms.ModelForm):
 
     lat = _coordinate(_("Breedtegraad"), MIN_LAT, MAX_LAT)
     lon = _coordinate(_("Lengtegraad"), MIN_LON, MAX_LON)
-    # A plain file field: photos.prepare is the one judge of what is an image, and its
-    # messages are the ones the operator sees.
-    photo = forms.FileField(
+    photo = PhotoField(
         label=_("Foto"),
         required=False,
         widget=PhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
@@ -75,17 +73,10 @@ class ActionForm(forms.ModelForm):
     class Meta:
         model = Action
         fields = list(Action.DRAFT_FIELDS)
+        formfield_callback = clean_text_formfield
         widgets = {
-            "text": forms.Textarea(attrs={"rows": 4}),
+            "text": forms.Textarea(attrs={"rows": 4, **counter_attrs()}),
         }
-
-    def clean_photo(self):
-        photo = self.cleaned_data.get("photo")
-        if isinstance(photo, UploadedFile):
-            # Refused here, by the field; the service prepares (shrinks, strips) what passes.
-            photos.prepare(photo)
-            photo.seek(0)
-        return photo
 
     def clean(self):
         cleaned = super().clean()
@@ -106,12 +97,24 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = PersonDescription
         fields = ["sex", "age", "length", "build", "clothing", "particulars"]
+        formfield_callback = clean_text_formfield
 
 
 class VehicleForm(forms.ModelForm):
     class Meta:
         model = VehicleDescription
         fields = ["make", "model", "colour", "licence_plate"]
+        formfield_callback = clean_text_formfield
+
+
+def _follow_up_text(label, **kwargs) -> CleanCharField:
+    """The text of an update, end message or correction, with its character counter."""
+    return CleanCharField(
+        label=label,
+        max_length=FOLLOW_UP_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, **counter_attrs()}),
+        **kwargs,
+    )
 
 
 PersonFormSet = forms.formset_factory(PersonForm, extra=1, max_num=10)
@@ -146,7 +149,7 @@ class UpdateForm(forms.Form):
         kwargs.setdefault("auto_id", "update-%s")  # three forms on one page, unique ids
         super().__init__(*args, **kwargs)
 
-    text = forms.CharField(label=_("Tekst van de update"), widget=forms.Textarea(attrs={"rows": 3}))
+    text = _follow_up_text(_("Tekst van de update"))
 
 
 class EndForm(forms.Form):
@@ -155,10 +158,8 @@ class EndForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     result = forms.ChoiceField(label=_("Resultaat"), choices=Action.Result.choices)
-    text = forms.CharField(
-        label=_("Afloopbericht"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Gaat naar iedereen die de actie heeft ontvangen."),
+    text = _follow_up_text(
+        _("Afloopbericht"), help_text=_("Gaat naar iedereen die de actie heeft ontvangen.")
     )
 
 
@@ -167,10 +168,8 @@ class CancelForm(forms.Form):
         kwargs.setdefault("auto_id", "cancel-%s")  # three forms on one page, unique ids
         super().__init__(*args, **kwargs)
 
-    text = forms.CharField(
-        label=_("Rectificatie"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Gaat naar iedereen die de actie heeft ontvangen."),
+    text = _follow_up_text(
+        _("Rectificatie"), help_text=_("Gaat naar iedereen die de actie heeft ontvangen.")
     )
 
 

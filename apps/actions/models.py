@@ -4,18 +4,37 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
 from apps.governance.models import Municipality
 from apps.governance.policy import Scope
+from apps.web.text import CleanTextMixin
 
 from . import photos
 
 MIN_RADIUS_M = 100
 MAX_RADIUS_M = 50_000
+
+# What the channels carry: the push message and the e-mail hold 1,000 characters of body
+# (services.BODY_MAX), the SMS the start of it and a link to the action page, which shows it
+# all. An action's text fits that body (with the kind and signalement before it, the end of
+# a long text is shortened there); an update, end message or correction fits it whole, with
+# the result or the exercise's notice before it.
+ACTION_TEXT_MAX = 1000
+FOLLOW_UP_TEXT_MAX = 900
+TIP_TEXT_MAX = 2000
+
+
+def _text(label, max_length: int, **kwargs) -> models.TextField:
+    """A TextField whose maximum the model checks (a TextField's max_length alone only
+    reaches the form)."""
+    return models.TextField(
+        label, max_length=max_length, validators=[MaxLengthValidator(max_length)], **kwargs
+    )
+
 
 MSG_NOT_DRAFT = _("Deze actie is al verstuurd.")
 MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
@@ -24,7 +43,7 @@ MSG_AMBER_TIME_CRITICAL = _("Een AMBER Alert is altijd tijdkritisch.")
 MSG_RESULT_REQUIRED = _("Kies het resultaat van de actie.")
 
 
-class Action(models.Model):
+class Action(CleanTextMixin, models.Model):
     """Burgernetactie: a call to participants near an incident to look out for someone or
     something, with a point, a radius and the region (politie-eenheid) it belongs to.
 
@@ -32,6 +51,8 @@ class Action(models.Model):
     Which verbs are allowed is decided here (`release_problems()`, `can_edit()` …); the
     verbs themselves, with their messages, live in services.py.
     """
+
+    clean_text_fields = ("title", "text", "correction")
 
     class Kind(models.TextChoices):
         MISSING_PERSON = "missing_person", _("vermissing")
@@ -94,7 +115,7 @@ class Action(models.Model):
         help_text=_("Een oefening gaat alleen naar testapparaten van medewerkers."),
     )
     title = models.CharField(_("titel"), max_length=100)
-    text = models.TextField(_("toelichting"), blank=True)
+    text = _text(_("toelichting"), ACTION_TEXT_MAX, blank=True)
     photo = models.ImageField(_("foto"), upload_to=photos.action_photo_path, blank=True)
     # The incident point lies where Burgernet works (governance.geo: NL and a strip around it).
     lat = models.FloatField(
@@ -142,7 +163,7 @@ class Action(models.Model):
         _("status"), max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
     )
     result = models.CharField(_("resultaat"), max_length=12, choices=Result.choices, blank=True)
-    correction = models.TextField(_("rectificatie"), blank=True)
+    correction = _text(_("rectificatie"), FOLLOW_UP_TEXT_MAX, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     released_at = models.DateTimeField(_("verstuurd op"), null=True, blank=True)
     ended_at = models.DateTimeField(_("beëindigd op"), null=True, blank=True)
@@ -286,8 +307,10 @@ class Action(models.Model):
         return [pk for _what, pk in self.sent_messages(follow_ups=False)]
 
 
-class PersonDescription(models.Model):
+class PersonDescription(CleanTextMixin, models.Model):
     """Signalement van een persoon: how the person sought looks."""
+
+    clean_text_fields = ("age", "length", "build", "clothing", "particulars")
 
     class Sex(models.TextChoices):
         MALE = "male", _("man")
@@ -322,8 +345,10 @@ class PersonDescription(models.Model):
         return [part for part in parts if part]
 
 
-class VehicleDescription(models.Model):
+class VehicleDescription(CleanTextMixin, models.Model):
     """Signalement van een voertuig."""
+
+    clean_text_fields = ("make", "model", "colour", "licence_plate")
 
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="vehicles")
     make = models.CharField(_("merk"), max_length=40, blank=True)
@@ -343,11 +368,13 @@ class VehicleDescription(models.Model):
         return [p for p in (self.colour, self.make, self.model, self.licence_plate) if p]
 
 
-class ActionUpdate(models.Model):
+class ActionUpdate(CleanTextMixin, models.Model):
     """Update: news during a running action, to those alerted and to newcomers in the area."""
 
+    clean_text_fields = ("text",)
+
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
-    text = models.TextField(_("tekst"))
+    text = _text(_("tekst"), FOLLOW_UP_TEXT_MAX)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -378,14 +405,16 @@ class ActionUpdate(models.Model):
         return f"action update {self.pk}"
 
 
-class EndMessage(models.Model):
+class EndMessage(CleanTextMixin, models.Model):
     """Afloopbericht: how the action ended, to exactly those who were alerted.
 
     The result itself is kept on the action (reports count it there).
     """
 
+    clean_text_fields = ("text",)
+
     action = models.OneToOneField(Action, on_delete=models.CASCADE, related_name="end_message")
-    text = models.TextField(_("tekst"))
+    text = _text(_("tekst"), FOLLOW_UP_TEXT_MAX)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -419,12 +448,14 @@ class EndMessage(models.Model):
         return self.action.get_result_display()
 
 
-class Tip(models.Model):
+class Tip(CleanTextMixin, models.Model):
     """Tip: what a citizen saw, sent from the action page; anonymous unless the tipster
     leaves a phone number."""
 
+    clean_text_fields = ("text",)
+
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="tips")
-    text = models.TextField(_("tekst"))
+    text = _text(_("tekst"), TIP_TEXT_MAX)
     photo = models.ImageField(_("foto"), upload_to=photos.tip_photo_path, blank=True)
     phone = models.CharField(_("telefoonnummer tipgever"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("ontvangen op"), auto_now_add=True)

@@ -5,15 +5,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.participants import phones
-from apps.web.forms import OpenForm, optional_phone_field, photo_field
+from apps.web.forms import CleanCharField, OpenForm, optional_phone_field, photo_field
 
-TIP_TEXT_MAX = 2000
+from .models import TIP_TEXT_MAX
 
 MSG_TEXT_REQUIRED = _("Beschrijf wat u zag.")
 
 
 class TipForm(OpenForm):
-    text = forms.CharField(
+    text = CleanCharField(
         label=_("Wat heeft u gezien?"),
         max_length=TIP_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 5}),

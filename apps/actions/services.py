@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,12 +24,15 @@ from apps.governance import audit, policy
 from apps.governance.models import PoliceUnit
 from apps.governance.policy import require
 from apps.web import photos
+from apps.web.text import clean_text
 
 from . import media, targeting
 from .models import (
+    FOLLOW_UP_TEXT_MAX,
     MSG_NOT_DRAFT,
     MSG_NOT_RELEASED,
     MSG_RESULT_REQUIRED,
+    TIP_TEXT_MAX,
     Action,
     ActionUpdate,
     EndMessage,
@@ -301,7 +305,7 @@ def action_stop_sending(*, action: Action, by) -> int:
 
 def tip_submit(*, action: Action, text: str, photo=None, phone: str = "") -> Tip:
     """A citizen's tip on a running action (anonymous unless a phone number is left)."""
-    text = _required_text(text)
+    text = _required_text(text, max_length=TIP_TEXT_MAX)
     if not action.accepts_tips():
         raise ValidationError(MSG_NO_TIPS, code="state")
     tip = Tip(action=action, text=text, phone=(phone or "").strip())
@@ -350,10 +354,17 @@ def _lock_running(action: Action, by, allows: Callable[[Action], bool]) -> list[
     return action.alerting_message_ids()
 
 
-def _required_text(text: str) -> str:
-    text = (text or "").strip()
+def _required_text(text: str, *, max_length: int = FOLLOW_UP_TEXT_MAX) -> str:
+    """The text of an update, end message, correction or tip as it is stored and sent:
+    cleaned (web/text.py), not empty, not longer than the model allows (an update or end
+    message is created without full_clean, so its length is checked here)."""
+    text = clean_text(text or "").strip()
     if not text:
         raise ValidationError({"text": MSG_EMPTY_TEXT})
+    try:
+        MaxLengthValidator(max_length)(text)
+    except ValidationError as exc:
+        raise ValidationError({"text": exc.error_list}) from None
     return text
 
 

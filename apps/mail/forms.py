@@ -2,11 +2,10 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.models import Municipality
-from apps.web import photos
+from apps.web.forms import CleanCharField, PhotoField, clean_text_formfield, counter_attrs
 
 from . import selection, services
 from .models import SUBJECT_MAX, Mailing, MailingArea, incident_problems
@@ -15,8 +14,7 @@ from .models import SUBJECT_MAX, Mailing, MailingArea, incident_problems
 class MailingForm(forms.ModelForm):
     """The text of a mailing and, for a buurtonderzoek, the incident it asks about."""
 
-    # A plain file field: photos.prepare is the one judge of what is an image.
-    image = forms.FileField(
+    image = PhotoField(
         label=_("Afbeelding (optioneel)"),
         required=False,
         help_text=_(
@@ -30,9 +28,10 @@ class MailingForm(forms.ModelForm):
     class Meta:
         model = Mailing
         fields = list(services.DRAFT_FIELDS)
+        formfield_callback = clean_text_formfield
         widgets = {
             "subject": forms.TextInput(attrs={"maxlength": SUBJECT_MAX}),
-            "body": forms.Textarea(attrs={"rows": 14}),
+            "body": forms.Textarea(attrs={"rows": 14, **counter_attrs()}),
             "incident_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         help_texts = {
@@ -42,14 +41,6 @@ class MailingForm(forms.ModelForm):
             ),
             "response_days": _("Zo lang werkt de reageerknop in de mail (1 tot 90 dagen)."),
         }
-
-    def clean_image(self):
-        image = self.cleaned_data.get("image")
-        if isinstance(image, UploadedFile):
-            # Refused here, by the field; the service prepares (shrinks, strips) what passes.
-            photos.prepare(image)
-            image.seek(0)
-        return image
 
     def clean(self):
         cleaned = super().clean()
@@ -168,7 +159,7 @@ class AreaForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(
+    reason = CleanCharField(
         label=_("Reden van afwijzing"),
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3}),

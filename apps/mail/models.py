@@ -10,15 +10,19 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.policy import Scope
+from apps.web.text import CleanTextMixin
 
 # The outbox's message title holds 120 characters; the subject becomes that title.
 SUBJECT_MAX = 120
+# A mailing goes out by e-mail only, which has no limit of its own: ten thousand characters
+# is some four pages, far more than a buurtonderzoek needs, far less than a pasted book.
+BODY_MAX = 10_000
 
 MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
 MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
@@ -46,17 +50,21 @@ def incident_problems(kind: str, incident_date, incident_place: str) -> dict[str
     return problems
 
 
-class MailTemplate(models.Model):
+class MailTemplate(CleanTextMixin, models.Model):
     """Sjabloon: a subject and body an author starts from, per kind.
 
     Templates without an organisation are national (written by Burgernet management) and
     offered to everyone; an organisation's own are offered to its authors only.
     """
 
+    clean_text_fields = ("name", "subject", "body")
+
     kind = models.CharField(_("soort"), max_length=12, choices=Kind.choices)
     name = models.CharField(_("naam"), max_length=80)
     subject = models.CharField(_("onderwerp"), max_length=SUBJECT_MAX)
-    body = models.TextField(_("tekst"))
+    body = models.TextField(
+        _("tekst"), max_length=BODY_MAX, validators=[MaxLengthValidator(BODY_MAX)]
+    )
     organisation = models.ForeignKey(
         "governance.Organisation",
         on_delete=models.CASCADE,
@@ -95,13 +103,15 @@ class MailingQuerySet(models.QuerySet):
         return self.filter(organisation_id=user.organisation_id)
 
 
-class Mailing(models.Model):
+class Mailing(CleanTextMixin, models.Model):
     """Mailing: one e-mail from an organisation to the participants in its areas.
 
     Life: draft → submitted (awaiting approval, when the organisation requires it) →
     sending → sent; a submitted mailing may be rejected (back to draft with a reason).
     What a state allows is decided here; the verbs live in services.py.
     """
+
+    clean_text_fields = ("subject", "body", "incident_place", "rejection_reason")
 
     class State(models.TextChoices):
         DRAFT = "draft", _("concept")
@@ -113,6 +123,8 @@ class Mailing(models.Model):
     subject = models.CharField(_("onderwerp"), max_length=SUBJECT_MAX)
     body = models.TextField(
         _("tekst"),
+        max_length=BODY_MAX,
+        validators=[MaxLengthValidator(BODY_MAX)],
         help_text=_(
             "Platte tekst. Een lege regel begint een nieuwe alinea; *tussen sterretjes* "
             "wordt vet; regels die met '- ' beginnen worden een opsomming; "
@@ -284,12 +296,14 @@ class MailingArea(models.Model):
         return f"{self.lat:.5f}, {self.lon:.5f} ({self.radius_m} m)"
 
 
-class Response(models.Model):
+class Response(CleanTextMixin, models.Model):
     """Reactie: one participant's answer to one buurtonderzoek, and how staff handled it.
 
     A participant may add to an earlier answer: each addition is a ResponseEntry. Deleting
     a registration deletes its responses too.
     """
+
+    clean_text_fields = ("contact_name",)
 
     class Status(models.TextChoices):
         NEW = "new", _("nieuw")
@@ -334,8 +348,10 @@ class Response(models.Model):
         return self.mailing.scope()
 
 
-class ResponseEntry(models.Model):
+class ResponseEntry(CleanTextMixin, models.Model):
     """One answer, or an addition to it: what was seen or heard, when, an optional photo."""
+
+    clean_text_fields = ("observation", "observed_when")
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="entries")
     observation = models.TextField(_("wat heeft u gezien of gehoord?"), max_length=5000)

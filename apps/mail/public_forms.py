@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.participants.phones import optional_callback_number
-from apps.web.forms import OpenForm, optional_phone_field, photo_field
+from apps.web.forms import CleanCharField, OpenForm, optional_phone_field, photo_field
 
 OBSERVATION_MAX = 5000
 
@@ -15,7 +15,7 @@ MSG_CALL_NEEDS_PHONE = _("Vul uw telefoonnummer in als wij u mogen bellen.")
 
 
 class RespondForm(OpenForm):
-    observation = forms.CharField(
+    observation = CleanCharField(
         label=_("Wat heeft u gezien of gehoord?"),
         max_length=OBSERVATION_MAX,
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -23,14 +23,14 @@ class RespondForm(OpenForm):
         % {"max": OBSERVATION_MAX},
         error_messages={"required": MSG_OBSERVATION_REQUIRED},
     )
-    observed_when = forms.CharField(
+    observed_when = CleanCharField(
         label=_("Wanneer was dat? (niet verplicht)"),
         required=False,
         max_length=120,
         help_text=_("Bijvoorbeeld: dinsdagnacht rond 3 uur."),
     )
     photo = photo_field()
-    contact_name = forms.CharField(
+    contact_name = CleanCharField(
         label=_("Uw naam (niet verplicht)"),
         required=False,
         max_length=100,

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from apps.web.forms import CitizenForm, error_links, field_error_links
+from apps.web.forms import CitizenForm, CleanCharField, error_links, field_error_links
 
 from . import geocoding, schedule, services
 from .models import MAX_ADDRESSES, MAX_WINDOWS_PER_ADDRESS, Address, Country, Participant
@@ -31,7 +31,7 @@ class SiteForm(CitizenForm):
     which the browser's bubbles would also stop in hidden, optional address blocks)."""
 
 
-class PhoneField(forms.CharField):
+class PhoneField(CleanCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 30)
         kwargs.setdefault(
@@ -154,7 +154,7 @@ class EmailForm(SiteForm):
 class AddressForm(SiteForm):
     ALWAYS, CHOSEN = "always", "chosen"
 
-    label = forms.CharField(
+    label = CleanCharField(
         label=_("Naam van dit adres"),
         max_length=40,
         help_text=_("Bijvoorbeeld Thuis of Werk."),
@@ -497,7 +497,7 @@ class CodeForm(SiteForm):
 
 
 class ManageRequestForm(SiteForm):
-    contact = forms.CharField(
+    contact = CleanCharField(
         label=_("Uw mobiele nummer of e-mailadres"),
         max_length=254,
         help_text=_("Het nummer of e-mailadres waarmee u bent aangemeld."),

@@ -7,11 +7,9 @@ error code and a Dutch message, and changes nothing. The page's requests carry D
 CSRF token; the service worker's "opened" report carries a signed token instead.
 """
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -23,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.channels import vapid
 from apps.web import ratelimit
-from apps.web.client import client_key, declared_length
+from apps.web.client import client_key
+from apps.web.json import InvalidJSON, read_json
 
 from . import devices
 
@@ -38,8 +37,9 @@ LIMITS = {
     "opened.ip": (300, HOUR),
 }
 RATE = ratelimit.Limits("participants.app", LIMITS)
-# A subscription is well under 1 KB; anything much larger is not one.
+# A subscription is well under 1 KB and two levels deep; anything much larger is not one.
 MAX_BODY_BYTES = 4096
+MAX_BODY_DEPTH = 4
 
 THEME_COLOUR = "#154273"
 BACKGROUND_COLOUR = "#ffffff"
@@ -70,20 +70,6 @@ def _unknown_device() -> JsonResponse:
     return _error("unknown_device", str(devices.MSG_UNKNOWN_DEVICE), 404)
 
 
-def _json_body(request: HttpRequest) -> dict:
-    if declared_length(request) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
-        raise BadRequest("too_large", _("Het verzoek is te groot."))
-    if request.content_type != "application/json":
-        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn."))
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn.")) from exc
-    if not isinstance(data, dict):
-        raise BadRequest("invalid_json", _("Het verzoek moet JSON zijn."))
-    return data
-
-
 def _required(data: dict, *names: str) -> None:
     missing = [name for name in names if data.get(name) in (None, "")]
     if missing:
@@ -94,16 +80,19 @@ def _required(data: dict, *names: str) -> None:
 
 
 def json_endpoint(view):
-    """POST only, never cached, the body parsed; BadRequest becomes its JSON answer."""
+    """POST only, never cached, the body parsed (web/json.py); BadRequest and InvalidJSON
+    become their JSON answer."""
 
     @require_POST
     @never_cache
     def wrapper(request, *args, **kwargs):
         try:
-            data = _json_body(request)
+            data = read_json(request, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
             return view(request, data, *args, **kwargs)
         except BadRequest as exc:
             return _error(exc.code, exc.message, exc.status)
+        except InvalidJSON as exc:
+            return _error(exc.code, exc.message)
         except ValidationError as exc:
             return _invalid(exc)
         except devices.UnknownDevice:

@@ -1,10 +1,16 @@
 """What every form on the site shares: the base of the forms citizens fill in, the bot
-trap of the open ones, the photo field, a service's ValidationError put on the form, and
-the links of the error summary above a citizens' form."""
+trap of the open ones, the photo field, the free-text field (clean_text) and its character
+counter, a service's ValidationError put on the form, and the links of the error summary
+above a citizens' form."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from . import photos
+from .text import clean_text
 
 
 class CitizenForm(forms.Form):
@@ -33,8 +39,51 @@ class OpenForm(CitizenForm):
         return bool(self.data.get("website"))
 
 
+class CleanCharField(forms.CharField):
+    """Free text from a person (web/text.py): without bidirectional controls and zero-width
+    characters, in NFC, before it is stripped and its length is checked. Every free-text
+    field of the citizens' and the staff's forms is one."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = clean_text(value)
+        return super().to_python(value)
+
+
+def clean_text_formfield(db_field, **kwargs):
+    """The formfield_callback of a ModelForm with free text: its text fields (CharField
+    and TextField without choices) become CleanCharFields."""
+    if isinstance(db_field, models.CharField | models.TextField) and not db_field.choices:
+        kwargs.setdefault("form_class", CleanCharField)
+    return db_field.formfield(**kwargs)
+
+
+def counter_attrs() -> dict:
+    """The attributes of a text field whose characters static/js/char-counter.js counts
+    (the field's maxlength, which Django sets from its max_length, is the maximum)."""
+    return {
+        "data-counter-left": _("Tekens over: {left} van {max}"),
+        "data-counter-over": _("Tekens te veel: {over} (hooguit {max})"),
+    }
+
+
+class PhotoField(forms.FileField):
+    """A photo the form refuses itself, by photos.prepare's rules and with its messages
+    (the console's action, a mailing's image, the admin's action): a plain file field, so
+    that photos.prepare is the one judge of what is an image. The service prepares (shrinks,
+    strips) what passes; the file is handed on rewound."""
+
+    def clean(self, data, initial=None):
+        data = super().clean(data, initial)
+        if isinstance(data, UploadedFile):
+            photos.prepare(data)
+            data.seek(0)
+        return data
+
+
 def photo_field() -> forms.FileField:
-    """An optional photo: the file photos.prepare will check (web/photos.py)."""
+    """A citizen's optional photo: the file the service checks with photos.prepare (the
+    view puts what it refuses on this field), so it is decoded once."""
     return forms.FileField(
         label=_("Foto (niet verplicht)"),
         required=False,
@@ -50,7 +99,7 @@ def tel_input() -> forms.TextInput:
 
 def optional_phone_field(**kwargs) -> forms.CharField:
     """A number to be called back on, if the citizen wants (the form checks it)."""
-    return forms.CharField(
+    return CleanCharField(
         label=_("Uw telefoonnummer (niet verplicht)"),
         required=False,
         max_length=30,

@@ -7,6 +7,8 @@ from django.urls import reverse
 from apps.actions import services
 from apps.actions.models import Action
 from apps.governance.models import AuditEntry, PoliceUnit
+from apps.web import photos
+from tests import hostile_photos
 
 from .conftest import UTRECHT, action_fields
 
@@ -206,3 +208,39 @@ def test_the_admin_refuses_to_move_a_drafts_centre_into_another_region(
     assert "buiten het werkgebied" in str(response.context["adminform"].form.errors)
     draft_mn.refresh_from_db()
     assert (draft_mn.lat, draft_mn.lon) == UTRECHT
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (hostile_photos.header_truncated_jpeg, photos.MSG_BROKEN),
+        (hostile_photos.data_truncated_jpeg, photos.MSG_BROKEN),
+        (hostile_photos.pixel_bomb_upload, photos.MSG_TOO_MANY_PIXELS),
+    ],
+)
+def test_the_admin_refuses_a_photo_the_gate_refuses_on_the_form(
+    staff_client, operator_mn, upload, message
+):
+    response = staff_client(operator_mn).post(ADD, add_form(photo=upload()))
+
+    assert response.status_code == 200  # the admin's answer to a form with errors
+    errors = response.context["adminform"].form.errors
+    assert errors["photo"] == [str(message)]
+    assert not Action.objects.exists()
+
+
+def test_the_admin_stores_clean_text_and_refuses_an_action_text_over_the_limit(
+    staff_client, operator_mn
+):
+    client = staff_client(operator_mn)
+    response = client.post(ADD, add_form(text="x" * 1001))
+    assert response.status_code == 200
+    assert "text" in response.context["adminform"].form.errors
+    assert not Action.objects.exists()
+
+    response = client.post(
+        ADD, add_form(title="Inbraak\u202e in woning", text="Via\u200b achterdeur")
+    )
+    assert response.status_code == 302
+    action = Action.objects.get()
+    assert (action.title, action.text) == ("Inbraak in woning", "Via achterdeur")

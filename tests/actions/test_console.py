@@ -1,6 +1,7 @@
 """The operator console: overview, new action, reach, the verbs, the live panel."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from apps.actions.models import Action, Tip
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PostcodeArea
 from apps.web import photos
+from tests import hostile_photos
 from tests.fakes import point_at
 
 from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, release
@@ -1160,3 +1162,55 @@ def test_a_regional_operator_sees_a_running_amber_alert_read_only(
         assert client.get(reverse("console:detail", args=[amber.pk])).status_code == 403
         update = client.post(reverse("console:update", args=[amber.pk]), {"text": "Niet van ons"})
         assert update.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "upload", [hostile_photos.header_truncated_jpeg, hostile_photos.data_truncated_jpeg]
+)
+def test_it_refuses_a_truncated_photo(mn, upload):
+    response = mn.post(reverse("console:create"), _form_data(photo=upload()))
+
+    assert response.status_code == 400
+    assert str(photos.MSG_BROKEN) in response.content.decode()
+    assert not Action.objects.exists()
+
+
+# Free text and its counter (issue 10, item 10) ---------------------------------------------
+
+
+def test_it_refuses_an_update_over_the_limit_on_the_form(mn, released_mn):
+    from apps.actions.models import FOLLOW_UP_TEXT_MAX
+
+    url = reverse("console:update", args=[released_mn.pk])
+    response = mn.post(url, {"text": "x" * (FOLLOW_UP_TEXT_MAX + 1)})
+    assert response.status_code == 400
+    assert "niet meer dan 900 tekens" in response.content.decode()
+    assert not released_mn.updates.exists()
+    # Invisible characters do not count: they are not stored.
+    response = mn.post(url, {"text": "x" * FOLLOW_UP_TEXT_MAX + "\u200b" * 5})
+    assert response.status_code == 302
+    assert released_mn.updates.get().text == "x" * FOLLOW_UP_TEXT_MAX
+
+
+def test_the_text_fields_carry_their_counter_and_the_page_its_script(mn, released_mn):
+    html = mn.get(reverse("console:detail", args=[released_mn.pk])).content.decode()
+    for form in ("update", "end", "cancel"):
+        field = re.search(rf'<textarea[^>]*id="{form}-text"[^>]*>', html)[0]
+        assert 'maxlength="900"' in field
+        assert 'data-counter-left="Tekens over: {left} van {max}"' in field
+    assert '<script src="/static/js/char-counter.js" defer></script>' in html
+
+    html = mn.get(reverse("console:create")).content.decode()
+    field = re.search(r'<textarea[^>]*id="id_text"[^>]*>', html)[0]
+    assert 'maxlength="1000"' in field and "data-counter-left" in field
+    assert "js/char-counter.js" in html
+
+
+def test_it_stores_the_console_forms_text_clean(mn):
+    response = mn.post(
+        reverse("console:create"),
+        _form_data(title="Vermiste vrouw\u202e (79)", text="Loopt\u200b met rollator."),
+    )
+    assert response.status_code == 302
+    action = Action.objects.get()
+    assert (action.title, action.text) == ("Vermiste vrouw (79)", "Loopt met rollator.")

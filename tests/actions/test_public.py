@@ -18,6 +18,7 @@ from apps.actions import public, services
 from apps.actions.models import Action, Tip
 from apps.governance.models import AuditEntry
 from apps.web import photos
+from tests import hostile_photos
 
 from .conftest import action_fields, png_bytes, release
 
@@ -291,6 +292,7 @@ def test_it_refuses_a_tip_that_is_too_long(client, released):
         ("12345", "geen geldig telefoonnummer"),
         ("+33 6 12 34 56 78", "Belgisch of Duits"),
         ("0900 1234567", "betaalnummer"),
+        ("0612345678x", "geen geldig telefoonnummer"),
     ],
 )
 def test_it_refuses_an_invalid_phone(client, released, phone, message):
@@ -421,3 +423,24 @@ def test_it_links_a_correction_to_the_page_and_omits_an_absent_photo(released, o
     assert "image" not in released.release_message.data
     assert sent.message.url == f"{SITE}/actie/{released.ref}/"
     assert Action.objects.get(pk=released.pk).state == Action.State.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (hostile_photos.header_truncated_jpeg, photos.MSG_BROKEN),
+        (hostile_photos.pixel_bomb_upload, photos.MSG_TOO_MANY_PIXELS),
+    ],
+)
+def test_it_refuses_a_photo_it_cannot_or_may_not_decode(client, released, upload, message):
+    response = post_tip(client, released, photo=upload())
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert str(message) in html and 'href="#id_photo"' in html
+    assert not Tip.objects.exists()
+
+
+def test_it_stores_a_tip_clean(client, released):
+    assert post_tip(client, released, text="\u202eMeisje\u200b in rode jas").status_code == 302
+    assert Tip.objects.get().text == "Meisje in rode jas"

@@ -500,3 +500,84 @@ def test_a_participant_whose_email_is_blocked_is_neither_counted_nor_sent_an_ema
             "participant_id", flat=True
         )
     ) == {open_address.pk}
+
+
+# Free text: cleaned and limited in the services and models (issue 10, item 10) -------------
+
+RLO = "\u202e"  # right-to-left override
+ZWSP = "\u200b"  # zero-width space
+
+
+def test_it_refuses_an_action_text_of_100000_characters(operator_mn):
+    with pytest.raises(ValidationError) as refused:
+        services.action_create(by=operator_mn, **action_fields(text="x" * 100_000))
+    assert "text" in refused.value.message_dict
+    assert not Action.objects.exists()
+
+
+def test_it_takes_an_action_text_up_to_the_limit(operator_mn):
+    from apps.actions.models import ACTION_TEXT_MAX
+
+    action = services.action_create(by=operator_mn, **action_fields(text="x" * ACTION_TEXT_MAX))
+    assert len(action.text) == ACTION_TEXT_MAX == 1000
+
+
+def test_it_stores_an_actions_free_text_clean(operator_mn):
+    action = services.action_create(
+        by=operator_mn,
+        persons=[{"clothing": f"rode{ZWSP} jas{RLO}"}],
+        vehicles=[{"licence_plate": f"XX{ZWSP}-123-Y"}],
+        **action_fields(
+            title=f"Vermiste man{RLO} (82)", text=f"Loopt{ZWSP} slecht\r\nen is in de war."
+        ),
+    )
+    action.refresh_from_db()
+    assert (action.title, action.text) == ("Vermiste man (82)", "Loopt slecht\nen is in de war.")
+    assert action.persons.get().clothing == "rode jas"
+    assert action.vehicles.get().licence_plate == "XX-123-Y"
+
+
+@pytest.mark.parametrize("verb", ["update", "end", "cancel"])
+def test_it_refuses_a_follow_up_text_over_the_limit_and_sends_nothing(released, operator_mn, verb):
+    from apps.actions.models import FOLLOW_UP_TEXT_MAX
+
+    messages = OutgoingMessage.objects.count()
+    too_long = "x" * (FOLLOW_UP_TEXT_MAX + 1)
+    call = {
+        "update": lambda: services.action_update(action=released, by=operator_mn, text=too_long),
+        "end": lambda: services.action_end(
+            action=released, by=operator_mn, result="found_safe", text=too_long
+        ),
+        "cancel": lambda: services.action_cancel(action=released, by=operator_mn, text=too_long),
+    }[verb]
+    with pytest.raises(ValidationError) as refused:
+        call()
+    assert "text" in refused.value.message_dict
+    assert OutgoingMessage.objects.count() == messages
+    released.refresh_from_db()
+    assert released.state == Action.State.RELEASED
+    assert not released.updates.exists() and not EndMessage.objects.exists()
+
+
+def test_a_follow_up_text_at_the_limit_goes_out_whole(released, operator_mn):
+    from apps.actions.models import FOLLOW_UP_TEXT_MAX
+
+    text = "y" * FOLLOW_UP_TEXT_MAX
+    sent = services.action_end(action=released, by=operator_mn, result="found_safe", text=text)
+    assert sent.message.body.endswith(text)  # the result before it, nothing cut off
+
+
+def test_it_sends_and_stores_an_update_clean(released, operator_mn):
+    sent = services.action_update(
+        action=released, by=operator_mn, text=f"Gezien bij{ZWSP} het station{RLO}."
+    )
+    assert sent.message.body == "Gezien bij het station."
+    assert released.updates.get().text == "Gezien bij het station."
+
+
+def test_it_stores_a_tip_clean_and_refuses_one_over_the_limit(released):
+    tip = services.tip_submit(action=released, text=f"{RLO}Man met{ZWSP} rugzak")
+    assert tip.text == "Man met rugzak"
+    with pytest.raises(ValidationError):
+        services.tip_submit(action=released, text="x" * 2001)
+    assert Tip.objects.count() == 1

@@ -1,6 +1,8 @@
 """The mail screens: start from a template, write a draft, choose areas, see the count and
 the preview — and another organisation finds none of it."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -10,6 +12,8 @@ from apps.channels.models import OutgoingMessage
 from apps.governance.models import AuditEntry
 from apps.mail import services
 from apps.mail.models import Mailing, MailingArea, MailTemplate
+from apps.web import photos
+from tests import hostile_photos
 
 from .conftest import WOERDEN, inquiry_fields, verdict
 
@@ -561,3 +565,55 @@ def test_another_organisations_template_does_not_bind(
     )
     mailing = make_mailing(utrecht_author, body="Hallo [wijk]")
     assert services.unfilled_placeholders(mailing) == []
+
+
+@pytest.mark.parametrize(
+    "upload", [hostile_photos.header_truncated_jpeg, hostile_photos.data_truncated_jpeg]
+)
+def test_it_refuses_a_truncated_image(staff_client, woerden_author, upload):
+    response = staff_client(woerden_author).post(reverse("mail:create"), form_data(image=upload()))
+
+    assert response.status_code == 400
+    assert str(photos.MSG_BROKEN) in response.content.decode()
+    assert not Mailing.objects.exists()
+
+
+# Free text and its counter (issue 10, item 10) ---------------------------------------------
+
+
+def test_it_refuses_a_body_over_the_limit_in_the_service_too(woerden_author):
+    from apps.mail.models import BODY_MAX
+
+    with pytest.raises(ValidationError) as refused:
+        services.mailing_create(by=woerden_author, **inquiry_fields(body="x" * (BODY_MAX + 1)))
+    assert "body" in refused.value.message_dict
+    assert BODY_MAX == 10_000
+    assert not Mailing.objects.exists()
+
+
+def test_it_stores_a_mailings_text_clean(staff_client, woerden_author):
+    data = form_data(
+        subject="Inbraak\u202e in uw straat", body="Hebt u\u200b iets gezien?\r\nBel ons."
+    )
+    assert staff_client(woerden_author).post(reverse("mail:create"), data).status_code == 302
+    mailing = Mailing.objects.get()
+    assert (mailing.subject, mailing.body) == (
+        "Inbraak in uw straat",
+        "Hebt u iets gezien?\nBel ons.",
+    )
+
+
+@pytest.mark.django_db
+def test_a_template_written_in_the_admin_is_stored_clean():
+    template = MailTemplate.objects.create(
+        kind="inquiry", name="Inbraak\u2066", subject="Onderwerp\u200d", body="Tekst\ufeff"
+    )
+    template.refresh_from_db()
+    assert (template.name, template.subject, template.body) == ("Inbraak", "Onderwerp", "Tekst")
+
+
+def test_the_body_carries_its_counter_and_the_page_its_script(staff_client, woerden_author):
+    html = staff_client(woerden_author).get(reverse("mail:create")).content.decode()
+    field = re.search(r'<textarea[^>]*name="body"[^>]*>', html)[0]
+    assert 'maxlength="10000"' in field and 'data-counter-left="' in field
+    assert '<script src="/static/js/char-counter.js" defer></script>' in html

@@ -14,6 +14,7 @@ from apps.governance.models import AuditEntry
 from apps.mail import public, services
 from apps.mail.models import Mailing, Response, ResponseEntry
 from apps.web import photos
+from tests import hostile_photos
 
 from .fixtures_public import *  # noqa: F403
 from .fixtures_public import (
@@ -84,8 +85,9 @@ def test_it_requires_what_was_seen(client, inquiry, participant):
     assert not Response.objects.exists()
 
 
-def test_it_refuses_a_bad_phone_number_and_saves_nothing(client, inquiry, participant):
-    response = client.post(respond_path(inquiry, participant), answer(contact_phone="12345"))
+@pytest.mark.parametrize("phone", ["12345", "0612345678x", "030 123 4567 toestel 12"])
+def test_it_refuses_a_bad_phone_number_and_saves_nothing(client, inquiry, participant, phone):
+    response = client.post(respond_path(inquiry, participant), answer(contact_phone=phone))
     assert response.status_code == 400
     assert "geen geldig telefoonnummer" in response.content.decode()
     assert not Response.objects.exists()
@@ -325,3 +327,29 @@ def test_the_one_click_endpoint_answers_in_short_dutch_texts(
         (410, "Deze afmeldlink is verlopen."),
     ]
     assert all(r["Content-Type"] == "text/plain; charset=utf-8" for r in answers)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (hostile_photos.header_truncated_jpeg, photos.MSG_BROKEN),
+        (hostile_photos.pixel_bomb_upload, photos.MSG_TOO_MANY_PIXELS),
+    ],
+)
+def test_it_refuses_a_photo_it_cannot_or_may_not_decode(
+    client, inquiry, participant, upload, message
+):
+    response = client.post(respond_path(inquiry, participant), answer(photo=upload()))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert str(message) in page and 'href="#id_photo"' in page
+    assert not Response.objects.exists()
+
+
+def test_it_stores_a_response_clean(client, inquiry, participant):
+    data = answer(observation="Een man\u202e met\u200b zaklamp", contact_name="Jan\u2060 de Vries")
+    assert client.post(respond_path(inquiry, participant), data).status_code == 302
+    entry = ResponseEntry.objects.get()
+    assert entry.observation == "Een man met zaklamp"
+    assert entry.response.contact_name == "Jan de Vries"

@@ -65,6 +65,14 @@ def test_it_sends_a_manage_link_by_email_only_to_a_confirmed_address(client, mak
     assert sms_sent() == []
 
 
+def test_it_sends_no_link_to_a_number_with_something_after_it(client, make_participant):
+    make_participant("+31612345678")
+    response = request_link(client, "0612345678x")
+    assert response.status_code == 400
+    assert "Dit is geen geldig telefoonnummer" in response.content.decode()
+    assert sms_sent() == []
+
+
 def test_it_says_when_the_contact_is_neither_a_mobile_nor_an_email_address(client):
     response = request_link(client, "030 123 4567")
     assert response.status_code == 400

@@ -16,6 +16,9 @@ from apps.participants.phones import display, parse_mobile
         ("+32 470 12 34 56", "+32470123456"),
         ("+49 151 23456789", "+4915123456789"),
         ("0049 171 2345678", "+491712345678"),
+        ("(06) 12.34.56.78", "+31612345678"),
+        ("06/12345678", "+31612345678"),
+        ("06\u00a012345678", "+31612345678"),  # a no-break space, pasted from a web page
     ],
 )
 def test_it_accepts_dutch_belgian_and_german_mobiles_in_e164(raw, e164):
@@ -38,6 +41,20 @@ def test_it_accepts_dutch_belgian_and_german_mobiles_in_e164(raw, e164):
         ("+33 6 12 34 56 78", "country"),  # French mobile
         ("+1 202 555 0143", "country"),  # United States
         ("+44 7400 123456", "country"),  # British mobile
+        # Anything after (or before) the number is an error, not dropped:
+        ("0612345678x", "invalid"),
+        ("0612345678 x", "invalid"),
+        ("06 12345678 ext. 12", "invalid"),
+        ("0612345678;ext=1", "invalid"),
+        ("0612345678#", "invalid"),
+        ("a0612345678", "invalid"),
+        ("tel:+31612345678", "invalid"),
+        ("06 1234 5678 + 1", "invalid"),
+        ("０６１２３４５６７８", "invalid"),  # full-width digits
+        ("0612345678\u200b", "invalid"),  # a zero-width space
+        # 097: Dutch machine-to-machine numbers, mobile to phonenumbers, not to Burgernet.
+        ("097012345678", "machine"),
+        ("+31 970 1234 5678", "machine"),
     ],
 )
 def test_it_refuses_other_numbers_with_a_reason(raw, code):
@@ -67,3 +84,21 @@ def test_a_callback_number_is_not_a_premium_number():
     with pytest.raises(ValidationError) as refused:
         optional_callback_number("0900 1234567")
     assert refused.value.messages == [str(MSG_CALLBACK_PREMIUM)]
+
+
+def test_it_says_why_a_097_number_cannot_register():
+    from apps.participants.phones import MSG_MACHINE
+
+    with pytest.raises(ValidationError) as refused:
+        parse_mobile("0970 1234 5678")
+    assert refused.value.messages == [str(MSG_MACHINE)]
+    assert "097" in str(MSG_MACHINE)
+
+
+@pytest.mark.parametrize("raw", ["0612345678x", "030 123 4567 toestel 12", "030-1234567#"])
+def test_a_callback_number_has_nothing_after_it_either(raw):
+    from apps.participants.phones import MSG_CALLBACK_INVALID, optional_callback_number
+
+    with pytest.raises(ValidationError) as refused:
+        optional_callback_number(raw)
+    assert refused.value.messages == [str(MSG_CALLBACK_INVALID)]

@@ -112,6 +112,8 @@ def test_it_stores_the_code_only_as_a_hash(register):
         ("030 123 4567", "geen mobiel nummer"),
         ("0900 1234567", "Betaalnummers"),
         ("", "verplicht"),
+        ("0612345678x", "geen geldig telefoonnummer"),  # not +31612345678
+        ("0970 1234 5678", "Een 097-nummer is voor apparaten"),
     ],
 )
 def test_it_refuses_numbers_that_are_not_our_mobiles_and_saves_nothing(register, phone, message):
@@ -378,3 +380,9 @@ def test_it_replaces_a_registration_that_was_never_confirmed(register, make_part
     assert participant.pk != stale.pk
     assert list(participant.addresses.values_list("postcode", flat=True)) == ["3511 AA"]
     assert "code" in sms_sent()[0].text
+
+
+def test_it_stores_an_address_label_clean(register):
+    response = register(addresses=(dict(HOME, label="Thuis\u202e\u200b"),))
+    assert response.status_code == 302
+    assert Participant.objects.get().addresses.get().label == "Thuis"

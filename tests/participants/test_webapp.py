@@ -296,6 +296,21 @@ def test_it_refuses_an_oversized_body_before_reading_it(client):
     assert not Device.objects.exists()
 
 
+@pytest.mark.parametrize("url", [SUBSCRIBE, CELL, TEST, OFF, OPENED])
+@pytest.mark.parametrize("nested", ["[" * 2000 + "]" * 2000, '{"":' * 810 + "1" + "}" * 810])
+def test_it_refuses_deeply_nested_json_with_a_400(client, url, nested):
+    # Under the size limit, and deep enough that Python's parser would recurse too far.
+    assert len(nested) <= webapp.MAX_BODY_BYTES
+    response = post(client, url, nested)
+    assert response.status_code == 400
+    assert response.json() == {"error": "too_deep", "message": "Het verzoek is te diep genest."}
+
+
+def test_it_accepts_the_nesting_of_a_subscription(client):
+    response = post(client, SUBSCRIBE, {**subscription(), "extra": {"a": [1, {"b": 2}]}})
+    assert response.status_code == 200
+
+
 def test_it_refuses_get_on_the_endpoints(client):
     for url in (SUBSCRIBE, CELL, TEST, OFF, OPENED):
         assert client.get(url).status_code == 405

@@ -1,11 +1,24 @@
 """What forms share (web/forms.py): a service's ValidationError on the form, the links of
 the error summary, the citizens' form base and its bot trap."""
 
+import io
+
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
-from apps.web.forms import CitizenForm, OpenForm, add_errors, error_links, field_error_links
+from apps.web import photos
+from apps.web.forms import (
+    CitizenForm,
+    OpenForm,
+    PhotoField,
+    add_errors,
+    error_links,
+    field_error_links,
+)
+from tests import hostile_photos
 
 
 class _Form(OpenForm):
@@ -75,3 +88,15 @@ def test_a_citizens_form_asks_nothing_of_the_browser():
 @pytest.mark.parametrize(("website", "bot"), [("", False), ("https://spam.example", True)])
 def test_the_hidden_field_gives_a_bot_away(website, bot):
     assert _Form({"name": "Jan", "website": website}).is_bot() is bot
+
+
+def test_the_photo_field_refuses_by_the_gates_rules_and_rewinds_what_passes():
+    field = PhotoField(required=False)
+    with pytest.raises(ValidationError) as error:
+        field.clean(hostile_photos.header_truncated_jpeg())
+    assert error.value.messages == [str(photos.MSG_BROKEN)]
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, format="PNG")
+    upload = SimpleUploadedFile("foto.png", buffer.getvalue(), content_type="image/png")
+    assert field.clean(upload).tell() == 0  # the service reads it from the start
