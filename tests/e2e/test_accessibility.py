@@ -106,14 +106,14 @@ def scanner():
 
 @pytest.fixture
 def visitor(make_page):
-    """visitor(user=None) → a page whose map tiles come from the stub; logged in as `user`
-    (password and second factor done) when one is given."""
+    """visitor(user=None, **context_options) → a page whose map tiles come from the stub;
+    logged in as `user` (password and second factor done) when one is given."""
     from django.test import Client
 
     from apps.governance import totp
 
-    def make(user=None):
-        page = make_page()
+    def make(user=None, **options):
+        page = make_page(**options)
         page.context.route(
             re.compile(re.escape(TILES_PATH)),
             lambda route: route.fulfill(status=200, content_type="image/png", body=TILE),
@@ -183,7 +183,30 @@ def resident(woerden, house_number: int):
 def actions(operator_mn):
     """A running action with a tip and its sending under way, an ended one, and a draft."""
     from apps.actions import services
+    from apps.participants.models import Address, Device, Participant
 
+    # Someone in the circle on every channel, so the sending table has all its rows.
+    participant = Participant.objects.create(
+        phone="+31612340001", phone_confirmed_at=timezone.now(), wants_voice=True
+    )
+    Address.objects.create(
+        participant=participant,
+        label="Thuis",
+        postcode="3511 AA",
+        house_number=1,
+        lat=UTRECHT[0],
+        lon=UTRECHT[1],
+        always_active=True,
+    )
+    Device.objects.create(
+        endpoint="https://push.example.org/send/1",
+        p256dh="key",
+        auth="auth",
+        cell="u178k",
+        cell_lat=UTRECHT[0],
+        cell_lon=UTRECHT[1],
+        cell_updated_at=timezone.now(),
+    )
     fields = {
         "kind": "missing_person",
         "text": "Loopt slecht en is in de war.",
@@ -388,3 +411,34 @@ def test_every_admin_page_passes_axe(
 
     assert len(scanner.scanned) > 3 * len(admin.site._registry) // 2
     scanner.assert_clean()
+
+
+# Layout ----------------------------------------------------------------------------------
+
+
+def test_the_console_shows_the_whole_sending_table_on_a_1280_px_screen(
+    visitor, actions, operator_mn
+):
+    page = visitor(operator_mn, viewport={"width": 1280, "height": 800})
+    page.goto(reverse("console:detail", args=[actions["ended"].pk]))
+    table = page.locator("#sending-table")
+    expect(table.locator("tbody tr")).to_have_count(4)  # the alert on 3 channels, the end
+    opened = table.get_by_role("columnheader", name="Geopend in de app")
+    expect(opened).to_be_visible()
+    expect(opened).to_be_in_viewport()
+    # Nothing of the table is behind its scroll box's edge, nor past the page's.
+    sizes = page.evaluate(
+        """() => {
+            const box = document.querySelector("#sending .table-scroll");
+            const cell = document.querySelector("#sending-table thead th:last-child");
+            return {
+                scroll: box.scrollWidth, client: box.clientWidth,
+                right: cell.getBoundingClientRect().right,
+                boxRight: box.getBoundingClientRect().right,
+                page: document.documentElement.scrollWidth, viewport: window.innerWidth,
+            };
+        }"""
+    )
+    assert sizes["scroll"] <= sizes["client"], sizes
+    assert sizes["right"] <= sizes["boxRight"] + 0.5, sizes
+    assert sizes["page"] <= sizes["viewport"], sizes
