@@ -161,6 +161,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
+# One way to write a moment and a day, per language (burgernet/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["burgernet.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -380,9 +380,13 @@ def _message(
         "what": what.split(":")[0],
         "exercise": action.is_exercise,
     }
-    # The photo goes with the alerts, not with the end message or the correction.
+    # The photo goes with the alerts, not with the end message or the correction; and
+    # those stay on screen only as long as the phone keeps any notification there (an
+    # alert of a time-critical action stays until the citizen dismisses it).
     if action.photo and not follow_up:
         data["image"] = media.action_photo_url(action)
+    if follow_up:
+        data["follow_up"] = True
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S

@@ -146,6 +146,55 @@ def test_it_sends_an_exercise_only_to_test_devices(operator_mn, neighbourhood):
     assert message.title.startswith("Burgernet: OEFENING")
 
 
+def test_each_channel_names_burgernet_once_in_an_actions_messages(
+    draft_mn, operator_mn, neighbourhood
+):
+    """The action's message carries "Burgernet: " in its title (one place adds it); the push
+    title, the SMS, the call and the e-mail subject each show it once."""
+    from apps.actions.email import ActionEmailComposer
+    from apps.channels.senders import sms, voice, webpush
+
+    released = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
+    mark_sent(released)
+    ended = services.action_end(
+        action=draft_mn, by=operator_mn, result="found_safe", text="Hij is terecht.", at=AT
+    ).message
+    for message in (released, ended):
+        texts = {
+            "push": webpush.payload_base(message)["title"],
+            "sms": sms.alert_text(message),
+            "voice": voice.spoken_text(message),
+            "email": ActionEmailComposer().content(message).subject,
+        }
+        for channel, text in texts.items():
+            assert text.startswith("Burgernet: "), (channel, text)
+            assert text.count("Burgernet:") == 1, (channel, text)
+    assert sms.alert_text(released).startswith(f"Burgernet: {draft_mn.title}\n")
+
+
+def test_only_the_alerts_of_an_action_ask_to_stay_on_screen(draft_mn, operator_mn, neighbourhood):
+    """An alert (release, update) of a time-critical action stays on a phone's screen until
+    dismissed; its end message and correction are follow-ups, and the app lets them go."""
+    from apps.channels.senders import webpush
+
+    released = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
+    mark_sent(released)
+    update = services.action_update(
+        action=draft_mn, by=operator_mn, text="Nu bij het station.", at=AT
+    )
+    ended = services.action_end(
+        action=draft_mn, by=operator_mn, result="found_safe", text="Terecht.", at=AT
+    ).message
+    payloads = {m: webpush.payload_base(m) for m in (released, update.message, ended)}
+    assert [p["urgency"] for p in payloads.values()] == ["high", "high", "high"]
+    assert [p.get("follow_up", False) for p in payloads.values()] == [False, False, True]
+
+    corrected = services.action_create(by=operator_mn, **action_fields())
+    services.action_release(action=corrected, by=operator_mn, at=AT)
+    cancel = services.action_cancel(action=corrected, by=operator_mn, text="Vergissing.", at=AT)
+    assert webpush.payload_base(cancel.message)["follow_up"] is True
+
+
 def test_it_refuses_to_release_twice(draft_mn, operator_mn, neighbourhood):
     services.action_release(action=draft_mn, by=operator_mn, at=AT)
     stale_copy = Action.objects.get(pk=draft_mn.pk)

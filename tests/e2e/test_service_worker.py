@@ -90,3 +90,33 @@ def test_the_app_shows_a_message_once_however_often_it_arrives(
     deliver(update)
     shown = _wait_for_shown(page, lambda shown: len(shown) == 1)
     assert shown == [{"title": update["title"], "tag": ALERT["topic"]}]
+
+
+SHOWN_STICKY = """() => navigator.serviceWorker.ready
+    .then((registration) => registration.getNotifications())
+    .then((list) => list.map((n) => ({title: n.title, sticky: n.requireInteraction})))"""
+
+
+def test_an_alert_stays_on_screen_but_its_end_message_does_not(
+    make_page, live_server, push_service
+):
+    page, deliver = _app_with_worker(make_page, live_server)
+
+    deliver(ALERT)
+    _wait_for_shown(page, lambda shown: len(shown) == 1)
+    assert page.evaluate(SHOWN_STICKY) == [{"title": ALERT["title"], "sticky": True}]
+    page.evaluate(CLOSE_ALL)
+    _wait_for_shown(page, lambda shown: not shown)
+
+    # The end message of the same time-critical action: as urgent, but a follow-up.
+    end = {
+        **ALERT,
+        "title": "Afgelopen: meisje (8)",
+        "message": 43,
+        "delivery": 9003,
+        "what": "end",
+        "follow_up": True,
+    }
+    deliver(end)
+    _wait_for_shown(page, lambda shown: len(shown) == 1)
+    assert page.evaluate(SHOWN_STICKY) == [{"title": end["title"], "sticky": False}]

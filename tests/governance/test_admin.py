@@ -421,3 +421,48 @@ def test_it_lets_a_manager_lift_a_log_in_lock_out(staff_client, manager, operato
     assert response.status_code == 302
     assert not AccessAttempt.objects.filter(pk=attempt.pk).exists()
     assert staff_client(operator_mn).get(changelist("accessattempt", "axes")).status_code == 403
+
+
+# Names -----------------------------------------------------------------------------------
+
+# What the index said in English before the apps of other packages were named in Dutch.
+ENGLISH_NAMES = [
+    "Governance",
+    "Axes",
+    "Access attempts",
+    "Access failures",
+    "Access logs",
+    "Otp_Totp",
+    "TOTP devices",
+    "Successful tasks",
+    "Failed tasks",
+    "Scheduled tasks",
+    "Queued tasks",
+]
+
+
+def test_it_names_every_app_and_model_of_the_admin_in_dutch(staff_client, manager):
+    from django.contrib import admin
+    from django.utils import translation
+
+    response = staff_client(manager).get(reverse("admin:index"))
+    page = response.content.decode()
+    for name in ENGLISH_NAMES:
+        assert f">{name}<" not in page, name
+    for name in ["Organisaties en gebieden", "Inlogbeveiliging", "Mislukte inlogpogingen"]:
+        assert f">{name}<" in page, name
+    for name in ["Tweede factor", "Authenticator-apps", "Achtergrondtaken", "Mislukte taken"]:
+        assert f">{name}<" in page, name
+
+    # Every registered model, on its change form's breadcrumb and title too.
+    with translation.override("nl"):
+        for model in admin.site._registry:
+            opts = model._meta
+            names = [str(opts.app_config.verbose_name), str(opts.verbose_name_plural)]
+            for name in names:
+                assert name.lower() not in (n.lower() for n in ENGLISH_NAMES), opts.label
+    # English visitors get English names from the catalogue.
+    with translation.override("en"):
+        labels = {m._meta.label: str(m._meta.verbose_name_plural) for m in admin.site._registry}
+        assert labels["axes.AccessAttempt"] == "failed log-in attempts"
+        assert labels["otp_totp.TOTPDevice"] == "authenticator apps"

@@ -89,11 +89,13 @@ _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 
 
 def alert_text(message) -> str:
-    """The SMS for an outbox message: title, text and link, the text shortened to fit."""
+    """The SMS for an outbox message: title, text and link, the text shortened to fit. The
+    title is the message's own: the domain that wrote it names Burgernet in it, as it does
+    for the push, the call and the e-mail subject."""
     url = message.url
     if url.startswith("/"):
         url = settings.SITE_URL + url
-    head = f"Burgernet: {message.title}\n"
+    head = f"{message.title}\n"
     tail = f"\n{url}" if url else ""
     room = MAX_ALERT_CHARS - len(head) - len(tail)
     body = message.body if len(message.body) <= room else message.body[: max(room - 1, 0)] + "…"

@@ -46,7 +46,9 @@ self.addEventListener("push", function (event) {
     // Repeating a message (an update) replaces the notification instead of adding one.
     tag: tag || undefined,
     renotify: Boolean(tag),
-    requireInteraction: urgent,
+    // An alert of a time-critical action stays on screen until dismissed; its end message
+    // or correction (follow_up) does not.
+    requireInteraction: urgent && data.follow_up !== true,
     timestamp: data.timestamp || Date.now(),
     data: { url: data.url || APP_URL, token: data.token || data.opened_token || "" },
   };
