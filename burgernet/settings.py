@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django_q",
     "leaflet",
     "anymail",
+    "csp",
     "apps.governance",
     "apps.channels",
     "apps.participants",
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The security headers: CSP, Permissions-Policy, no-store on personal pages (below).
+    "apps.web.headers.CSPMiddleware",
+    "apps.web.headers.HeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "burgernet.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +193,42 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; apps/web/headers.py): no inline script or style on
+# any page, nothing from other hosts but the map tiles (added there, from LEAFLET_CONFIG).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+# Permissions-Policy: every one of these features is off; a view that needs one turns it
+# on for its page (the web app asks for the location: @permissions(geolocation="self")).
+PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

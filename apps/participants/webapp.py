@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.channels import vapid
 from apps.web import ratelimit
 from apps.web.client import client_key, declared_length
+from apps.web.headers import permissions
 
 from . import devices
 
@@ -127,6 +128,7 @@ def _vapid_public_key() -> str:
 
 
 @require_GET
+@permissions(geolocation="self")  # the page asks for the phone's location
 def app(request):
     return render(
         request,
