@@ -357,12 +357,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # RedactTokens takes the signed tokens and query strings out of the paths in a record
+    # (apps/web/logging.py): on the loggers that log paths, so that every handler gets the
+    # record redacted, and on the handler for whatever else propagates to it.
+    "filters": {"redact_tokens": {"()": "apps.web.logging.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Request logs carry URLs with signed tokens; keep them out.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["redact_tokens"]},
+        "django.security.csrf": {"filters": ["redact_tokens"]},
         # runserver logs 4xx answers as warnings, with the URL (a signed link): errors only.
-        "django.server": {"level": "ERROR"},
+        "django.server": {"level": "ERROR", "filters": ["redact_tokens"]},
     },
 }
