@@ -33,8 +33,26 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The public address of the site, used in links sent by SMS and e-mail.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address `make run` serves on in development (scripts/run-dev): host:port or a port.
+RUNSERVER_ADDRESS = env("RUNSERVER_ADDRESS", default="") or "127.0.0.1:8000"
+
+
+def _dev_site_url(address: str) -> str:
+    """The site's own address while runserver serves on `address`: a bare port is on
+    127.0.0.1, and a server on every interface is reached here through 127.0.0.1 too."""
+    host, _, port = address.rpartition(":")
+    every_interface = {"", "0", "0.0.0.0", "[::]"}  # noqa: S104 (read, not bound to)
+    if host in every_interface:
+        host = "[::1]" if host == "[::]" else "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+# The public address of the site, used in links sent by SMS and e-mail. In development it
+# follows the address the development server serves on, unless it is set.
+SITE_URL = env("SITE_URL", default="") or (
+    _dev_site_url(RUNSERVER_ADDRESS) if DEBUG else "http://127.0.0.1:8000"
+)
+SITE_URL = SITE_URL.rstrip("/")
 
 INSTALLED_APPS = [
     "burgernet.apps.BurgernetAdminConfig",
