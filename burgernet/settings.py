@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -32,8 +33,26 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The public address of the site, used in links sent by SMS and e-mail.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address `make run` serves on in development (scripts/run-dev): host:port or a port.
+RUNSERVER_ADDRESS = env("RUNSERVER_ADDRESS", default="") or "127.0.0.1:8000"
+
+
+def _dev_site_url(address: str) -> str:
+    """The site's own address while runserver serves on `address`: a bare port is on
+    127.0.0.1, and a server on every interface is reached here through 127.0.0.1 too."""
+    host, _, port = address.rpartition(":")
+    every_interface = {"", "0", "0.0.0.0", "[::]"}  # noqa: S104 (read, not bound to)
+    if host in every_interface:
+        host = "[::1]" if host == "[::]" else "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+# The public address of the site, used in links sent by SMS and e-mail. In development it
+# follows the address the development server serves on, unless it is set.
+SITE_URL = env("SITE_URL", default="") or (
+    _dev_site_url(RUNSERVER_ADDRESS) if DEBUG else "http://127.0.0.1:8000"
+)
+SITE_URL = SITE_URL.rstrip("/")
 
 INSTALLED_APPS = [
     "burgernet.apps.BurgernetAdminConfig",
@@ -50,6 +69,7 @@ INSTALLED_APPS = [
     "leaflet",
     "anymail",
     "apps.web",
+    "csp",
     "apps.governance",
     "apps.channels",
     "apps.participants",
@@ -61,6 +81,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The security headers: CSP, Permissions-Policy, no-store on personal pages (below).
+    "apps.web.headers.CSPMiddleware",
+    "apps.web.headers.HeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "burgernet.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -194,6 +217,42 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; apps/web/headers.py): no inline script or style on
+# any page, nothing from other hosts but the map tiles (added there, from LEAFLET_CONFIG).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+# Permissions-Policy: every one of these features is off; a view that needs one turns it
+# on for its page (the web app asks for the location: @permissions(geolocation="self")).
+PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -329,12 +388,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # RedactTokens takes the signed tokens and query strings out of the paths in a record
+    # (apps/web/logging.py): on the loggers that log paths, so that every handler gets the
+    # record redacted, and on the handler for whatever else propagates to it.
+    "filters": {"redact_tokens": {"()": "apps.web.logging.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Request logs carry URLs with signed tokens; keep them out.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["redact_tokens"]},
+        "django.security.csrf": {"filters": ["redact_tokens"]},
         # runserver logs 4xx answers as warnings, with the URL (a signed link): errors only.
-        "django.server": {"level": "ERROR"},
+        "django.server": {"level": "ERROR", "filters": ["redact_tokens"]},
     },
 }

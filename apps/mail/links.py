@@ -2,7 +2,8 @@
 
 Each purpose has its own salt, so a token made for one is worthless for the other (and for
 the registration site's links). Tokens hold the participant's random `ref`, never its
-database id or an address; the mailing's id is no personal data.
+database id or an address (the unsubscribe link names the address it was sent to by a keyed
+digest, participants.tokens.email_digest); the mailing's id is no personal data.
 
 - The respond link works until the mailing's respond deadline: `response_days` after it was
   sent. The deadline is written into the token, so every link of a mailing closes at the

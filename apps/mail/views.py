@@ -21,6 +21,7 @@ from apps.governance import policy
 from apps.governance.access import staff_required
 from apps.governance.policy import shown_count
 from apps.web.forms import add_errors
+from apps.web.headers import allow_inline_styles_of
 from apps.web.maps import tiles_url
 
 from . import selection, services
@@ -324,7 +325,9 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
     if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
         context["recipient_count"] = shown_count(selection.count(mailing))
         context["problems"] = services.mailing_send_problems(mailing)
-    return render(request, "mail/staff/detail.html", context, status=status)
+    response = render(request, "mail/staff/detail.html", context, status=status)
+    # The preview's frame shows the e-mail with the inline styles mail clients need.
+    return allow_inline_styles_of(response, context["preview"]["html"])
 
 
 @require_GET

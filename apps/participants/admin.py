@@ -3,10 +3,14 @@
 own deletion. Of a device, managers may change only whether it is a staff test device."""
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
@@ -70,8 +74,73 @@ class ConfirmedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SearchByKey:
+    """A search that keeps what was searched for (a phone number, an e-mail address) out
+    of the address, and so out of the browser's history and every access log.
+
+    The search box posts its term (templates/admin/participants/participant/
+    search_form.html). The term is kept in the staff member's own session under a keyed
+    digest of it, and the list's address carries only that key (`?q=k-…`), which the
+    filters, the pages and the links back from a participant keep. The key means nothing
+    outside the session that searched: in another session it finds nothing. A term typed
+    into the address by hand is turned into a key the same way, at once.
+    """
+
+    SESSION_KEY = "participants.admin-searches"
+    REMEMBERED = 20  # a staff member's last searches
+    _KEY = re.compile(r"k-[0-9a-f]{20}")
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and SEARCH_VAR in request.POST:
+            return self._search_redirect(request, request.POST)
+        term = request.GET.get(SEARCH_VAR, "")
+        if term and not self._KEY.fullmatch(term):
+            return self._search_redirect(request, request.GET)
+        return super().changelist_view(request, extra_context)
+
+    def _search_redirect(self, request, params):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        query = [
+            (name, values)
+            for name, values in params.lists()
+            if name not in (SEARCH_VAR, "csrfmiddlewaretoken")
+        ]
+        term = params.get(SEARCH_VAR, "")
+        if term.strip():
+            query.append((SEARCH_VAR, [self._remember(request, term)]))
+        encoded = urlencode(query, doseq=True)
+        return HttpResponseRedirect(request.path + (f"?{encoded}" if encoded else ""))
+
+    def _remember(self, request, term: str) -> str:
+        key = "k-" + salted_hmac(self.SESSION_KEY, term, algorithm="sha256").hexdigest()[:20]
+        searches = dict(request.session.get(self.SESSION_KEY) or {})
+        searches.pop(key, None)
+        searches[key] = term
+        request.session[self.SESSION_KEY] = dict(list(searches.items())[-self.REMEMBERED :])
+        return key
+
+    def searched_term(self, request, key: str) -> str:
+        """The term behind a key of this session ("" for a key of another); anything that
+        is not a key is the term itself."""
+        if not self._KEY.fullmatch(key):
+            return key
+        return (request.session.get(self.SESSION_KEY) or {}).get(key, "")
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        changelist.query = self.searched_term(request, changelist.query)  # the box shows it
+        return changelist
+
+    def get_search_results(self, request, queryset, search_term):
+        term = self.searched_term(request, search_term)
+        if not term:
+            return queryset, False
+        return super().get_search_results(request, queryset, term)
+
+
 @admin.register(Participant)
-class ParticipantAdmin(_ManagersOnly, admin.ModelAdmin):
+class ParticipantAdmin(SearchByKey, _ManagersOnly, admin.ModelAdmin):
     list_display = (
         "__str__",
         "phone",
@@ -117,6 +186,7 @@ class ParticipantAdmin(_ManagersOnly, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # Staff type numbers as they are written ("06 1234 5678"); stored is E.164.
+        search_term = self.searched_term(request, search_term)
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         try:
             phone = parse_mobile(search_term)

@@ -5,11 +5,11 @@ its own maximum age; apps/web/tokens.py reads them all. Tokens hold random handl
 a database id or a phone number.
 """
 
-import hashlib
 import secrets
 import uuid
 
 from django.core import signing
+from django.utils.crypto import salted_hmac
 
 # The one reader of signed tokens; its errors are named here too (the views catch them here).
 from apps.web.tokens import ExpiredToken as ExpiredToken
@@ -36,9 +36,16 @@ def read_phone_token(token: str) -> uuid.UUID:
         raise InvalidToken from exc
 
 
+EMAIL_DIGEST_SALT = "participants.email-digest"
+
+
 def email_digest(email: str) -> str:
-    """Names the e-mail address a link confirms without putting it in the link."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+    """Names the e-mail address a link confirms (the confirmation link, a mailing's
+    unsubscribe link) without putting it in the link. A signed token is readable, so the
+    name is keyed (an HMAC with a key derived from SECRET_KEY): whoever holds a link cannot
+    test guessed addresses against it, as they could against a plain hash."""
+    normalised = email.strip().lower()
+    return salted_hmac(EMAIL_DIGEST_SALT, normalised, algorithm="sha256").hexdigest()[:24]
 
 
 def make_email_token(ref: uuid.UUID, email: str) -> str:

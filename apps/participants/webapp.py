@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.channels import vapid
 from apps.web import ratelimit
 from apps.web.client import client_key
+from apps.web.headers import permissions
 from apps.web.json import InvalidJSON, read_json
 
 from . import devices
@@ -116,6 +117,7 @@ def _vapid_public_key() -> str:
 
 
 @require_GET
+@permissions(geolocation="self")  # the page asks for the phone's location
 def app(request):
     return render(
         request,

@@ -42,6 +42,18 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 _reports = pytest.StashKey[dict]()
 
+# Every page runs under the site's Content-Security-Policy; a violation (an inline script
+# or style, an image from a host the policy does not name) fails the test. Chromium logs
+# each as a console error, and this listener (run before the page's own scripts, in every
+# frame) reports the ones it might not.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked "
+    + (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+CSP_MESSAGES = ("CSP violation", "Content Security Policy", "Content-Security-Policy")
+
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
@@ -80,7 +92,14 @@ def foreign_requests():
 
 
 @pytest.fixture
-def make_page(request, browser, live_server, foreign_requests):
+def csp_violations():
+    """The Content-Security-Policy violations the pages reported (filled by `page`); any
+    left at the end of the test fails it."""
+    return []
+
+
+@pytest.fixture
+def make_page(request, browser, live_server, foreign_requests, csp_violations):
     """make_page() → a page in a fresh context (no cookies), as a Dutch visitor, at the
     live server; a test with two people (an operator and a citizen) asks twice.
 
@@ -100,7 +119,14 @@ def make_page(request, browser, live_server, foreign_requests):
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.on("request", record)
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
+
+        def console(message):
+            if message.type == "error" and any(m in message.text for m in CSP_MESSAGES):
+                csp_violations.append(f"{page.url}: {message.text}")
+
+        page.on("console", console)
         opened.append((context, page))
         return page
 
@@ -115,6 +141,11 @@ def make_page(request, browser, live_server, foreign_requests):
             page.screenshot(path=path, full_page=True)
             print(f"Screenshot of the failed page: {path}")
         context.close()
+    if csp_violations and not failed:
+        pytest.fail(
+            "Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(csp_violations)),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Participants in the admin: managers only, read-only, deleting through the service."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -31,10 +33,63 @@ def test_it_finds_a_participant_by_the_number_as_people_write_it(
     staff_client, manager, participant
 ):
     other = Participant.objects.create(phone="+31687654321")
-    response = staff_client(manager).get(CHANGELIST, {"q": "06 12 34 56 78"})
+    response = staff_client(manager).post(CHANGELIST, {"q": "06 12 34 56 78"}, follow=True)
     html = response.content.decode()
     assert "+31612345678" in html
     assert other.phone not in html
+
+
+def search_address(response) -> str:
+    assert response.status_code == 302
+    return response["Location"]
+
+
+@pytest.mark.parametrize("term", ["06 12 34 56 78", "+31612345678", "iemand@example.org"])
+def test_the_search_keeps_the_number_and_the_address_out_of_the_url(
+    staff_client, manager, participant, term
+):
+    client = staff_client(manager)
+    other = Participant.objects.create(phone="+31687654321")
+
+    address = search_address(client.post(CHANGELIST, {"q": term, "confirmed": "yes"}))
+
+    assert "?" in address
+    for part in ("612345678", "iemand", "example", "%40", "%2B31"):
+        assert part not in address
+    assert "confirmed=yes" in address  # the filters stay
+    page = client.get(address)
+    html = page.content.decode()
+    assert "+31612345678" in html
+    assert other.phone not in html
+    assert f'value="{term}"' in html  # the box shows what was searched for
+    assert 'method="post" role="search"' in html
+    # Links from the list (filters, the participant) carry the key, not the term.
+    links = " ".join(re.findall(r'href="([^"]*)"', html))
+    assert "q%3Dk-" in links
+    for part in ("612345678", "iemand", "%2B31"):
+        assert part not in links
+
+
+def test_a_search_typed_into_the_address_is_moved_out_of_it(staff_client, manager, participant):
+    client = staff_client(manager)
+    address = search_address(client.get(CHANGELIST, {"q": "0612345678"}))
+    assert "612345678" not in address
+    assert "+31612345678" in client.get(address).content.decode()
+
+
+def test_the_key_means_nothing_in_another_session(staff_client, manager, participant):
+    other = Participant.objects.create(phone="+31687654321")
+    address = search_address(staff_client(manager).post(CHANGELIST, {"q": "0612345678"}))
+    html = staff_client(manager).get(address).content.decode()
+    assert 'value=""' in html  # no search: the term is not in this session
+    assert other.phone in html
+
+
+def test_staff_who_may_not_see_participants_cannot_search(staff_client, operator_mn):
+    client = staff_client(operator_mn)
+    assert client.post(CHANGELIST, {"q": "0612345678"}).status_code == 403
+    assert client.get(CHANGELIST, {"q": "0612345678"}).status_code == 403
+    assert "participants.admin-searches" not in client.session
 
 
 @pytest.mark.parametrize("user_fixture", ["operator_mn", "woerden_author", "national_operator"])
