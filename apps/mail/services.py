@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
@@ -43,7 +44,6 @@ MAX_AREAS = 50
 MSG_NOT_DRAFT = _("Deze mailing is geen concept meer en kan niet meer worden gewijzigd.")
 MSG_NOT_SUBMITTED = _("Deze mailing wacht niet op goedkeuring.")
 MSG_NO_AREAS = _("Kies eerst ten minste één gebied.")
-MSG_NO_RECIPIENTS = _("In de gekozen gebieden woont nog niemand die Burgernetmail ontvangt.")
 MSG_OUTSIDE_SCOPE = _("Dit gebied ligt buiten het werkgebied van %(organisation)s.")
 MSG_TOO_MANY_AREAS = _("Een mailing heeft hooguit 50 gebieden.")
 MSG_OWN_MAILING = _(
@@ -299,8 +299,9 @@ def mailing_send_problems(mailing: Mailing) -> list[str]:
             problems.append(
                 str(MSG_OUTSIDE_SCOPE % {"organisation": mailing.organisation.name}) + f" ({area})"
             )
-    if not problems and selection.count(mailing) == 0:
-        problems.append(str(MSG_NO_RECIPIENTS))
+    # No refusal for areas where nobody reads Burgernetmail: it would tell staff, house by
+    # house, whether anyone there participates. Such a mailing goes to nobody and says
+    # "minder dan 10", as one to a few does.
     return problems
 
 
@@ -452,8 +453,6 @@ def mailing_fan_out(*, mailing: Mailing, by=None) -> Mailing:
             channel=Channel.EMAIL,
             participant_ids=selection.recipients(mailing),
         )
-        if not queued:
-            raise ValidationError(MSG_NO_RECIPIENTS, code="send")
         outbox.release(message)
         mailing.message = message
         mailing.recipient_count = queued
@@ -603,7 +602,7 @@ def email_unsubscribe(*, participant: Participant, digest: str, mailing_id: int,
     (bounced, complained, unsubscribed) keeps its reason; a link for an address the
     participant no longer has changes nothing. Audited without personal data.
     """
-    if not participant.email or email_digest(participant.email) != digest:
+    if not participant.email or not constant_time_compare(email_digest(participant.email), digest):
         return False
     return participant_services.email_suppress(
         participant_id=participant.pk,

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import audit
@@ -350,7 +351,9 @@ def _email_link_participant(token: str, *, lock: bool = False) -> Participant:
     ref, digest = tokens.read_email_token(token)
     found = Participant.objects.filter(ref=ref, phone_confirmed_at__isnull=False).exclude(email="")
     participant = (found.select_for_update() if lock else found).first()
-    if participant is None or tokens.email_digest(participant.email) != digest:
+    if participant is None or not constant_time_compare(
+        tokens.email_digest(participant.email), digest
+    ):
         raise tokens.InvalidToken
     return participant
 

@@ -243,20 +243,32 @@ def test_sending_needs_the_confirmation(staff_client, utrecht_author, make_maili
     assert mailing.state == Mailing.State.DRAFT
 
 
-def test_a_mailing_without_recipients_is_not_sent(
-    staff_client, utrecht_author, make_mailing, make_reader
-):
-    make_reader(("3511 AA", 5), email_confirmed=False)
+def test_a_mailing_needs_an_area(staff_client, utrecht_author, make_mailing):
     no_areas = make_mailing(utrecht_author)
-    nobody = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
-    client = staff_client(utrecht_author)
-    first = client.post(url("send", no_areas), {"confirm": "yes"})
+    first = staff_client(utrecht_author).post(url("send", no_areas), {"confirm": "yes"})
     assert first.status_code == 400
     assert "ten minste één gebied" in first.content.decode()
-    second = client.post(url("send", nobody), {"confirm": "yes"})
-    assert second.status_code == 400
-    assert "woont nog niemand" in second.content.decode()
     assert not OutgoingMessage.objects.exists()
+
+
+def test_a_mailing_to_nobody_answers_as_one_to_a_few_so_no_house_is_told_apart(
+    staff_client, utrecht_author, make_mailing, make_reader
+):
+    make_reader(("3511 AA", 5), email_confirmed=False)  # nobody who reads Burgernetmail
+    make_reader(("3512 AB", 5))
+    nobody = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3511AA"}])
+    one = make_mailing(utrecht_author, areas=[{"kind": "pc6", "postcode": "3512AB"}])
+    client = staff_client(utrecht_author)
+
+    answers = [client.post(url("send", m), {"confirm": "yes"}, follow=True) for m in (nobody, one)]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    said = [[str(m) for m in a.context["messages"]] for a in answers]
+    assert said[0] == said[1] and "minder dan 10" in said[0][0]
+    nobody.refresh_from_db()
+    one.refresh_from_db()
+    assert (nobody.state, nobody.recipient_count) == (Mailing.State.SENT, 0)
+    assert (one.state, one.recipient_count) == (Mailing.State.SENT, 1)
 
 
 def test_a_sent_mailing_is_not_sent_again(utrecht_author, make_mailing, make_reader):
