@@ -296,6 +296,8 @@ SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
 SMS_SENDER_ID = env("SMS_SENDER_ID", default="Burgernet")
+# The most parts one alert SMS may take (each part is billed; phones join them).
+SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=3)
 if not DEBUG and SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("SMS_GATEWAY_URL must be set for the http SMS backend.")
 

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from apps.channels import outbox
+from apps.channels import gsm, outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.channels.senders import sms
 from apps.participants.models import Address, Device, Participant
@@ -360,8 +360,22 @@ def test_it_keeps_a_long_sms_to_three_messages(make_message, make_participant, s
     outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[participant.pk])
     outbox.send_chunk(outbox.claim_chunk(message_id=message.pk))
     [sent] = sms.outbox
-    assert len(sent.text) <= sms.MAX_ALERT_CHARS
-    assert sent.text.endswith("/app/acties/1/")
+    assert gsm.segments(sent.text).parts == 3
+    assert sent.text.endswith("x...\n" + settings.SITE_URL + "/app/acties/1/")
+
+
+def test_a_long_sms_with_typography_stays_gsm7_and_within_its_parts(
+    make_message, make_participant, settings
+):
+    settings.SMS_BACKEND = "locmem"
+    participant = make_participant("+31611111112")
+    message = make_message(body="Lang verhaal… ‘rode’ jas – België. " * 40)
+    outbox.enqueue(message=message, channel=Channel.SMS, participant_ids=[participant.pk])
+    outbox.send_chunk(outbox.claim_chunk(message_id=message.pk))
+    [sent] = sms.outbox
+    counted = gsm.segments(sent.text)
+    assert (counted.encoding, counted.parts) == ("gsm7", 3)
+    assert "'rode' jas - Belgie." in sent.text and "…" not in sent.text
 
 
 def test_it_retries_an_sms_the_gateway_could_not_take(make_message, make_participant, gateway):

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .. import gsm
 from . import http
 from .base import Outcome, Reporter, SendError, mask_phone
 
 logger = logging.getLogger(__name__)
-
-# Three concatenated SMS of 153 GSM characters: long enough for an alert and its link.
-MAX_ALERT_CHARS = 459
 
 
 class SmsError(SendError):
@@ -89,17 +87,28 @@ _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 
 
 def alert_text(message) -> str:
-    """The SMS for an outbox message: title, text and link, the text shortened to fit. The
-    title is the message's own: the domain that wrote it names Burgernet in it, as it does
-    for the push, the call and the e-mail subject."""
+    """The SMS for an outbox message: title, text and link, in GSM-7 where an equivalent
+    exists (a typographic quote or an ellipsis would make the whole SMS UCS-2: less than
+    half the room), the text shortened so the SMS fits SMS_MAX_PARTS parts as phones count
+    them. The title is the message's own: the domain that wrote it names Burgernet in it,
+    as it does for the push, the call and the e-mail subject."""
     url = message.url
     if url.startswith("/"):
         url = settings.SITE_URL + url
-    head = f"{message.title}\n"
+    head = gsm.to_gsm7(f"{message.title}\n")
     tail = f"\n{url}" if url else ""
-    room = MAX_ALERT_CHARS - len(head) - len(tail)
-    body = message.body if len(message.body) <= room else message.body[: max(room - 1, 0)] + "…"
-    return head + body + tail
+    body = gsm.to_gsm7(message.body)
+    limit = settings.SMS_MAX_PARTS
+    if gsm.fits(head + body + tail, limit):
+        return head + body + tail
+    low, high = 0, len(body)  # the longest start of the text that fits with "..."
+    while low < high:
+        middle = (low + high + 1) // 2
+        if gsm.fits(f"{head}{body[:middle].rstrip()}...{tail}", limit):
+            low = middle
+        else:
+            high = middle - 1
+    return f"{head}{body[:low].rstrip()}...{tail}"
 
 
 def deliver_notices(
