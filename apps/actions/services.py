@@ -185,7 +185,10 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
         if problems:
             raise ValidationError(problems, code="release")
         target = targeting.Target.of(action)
-        message = _message(action, "release", title=action.title, body=_alert_body(action))
+        body, free_text = _alert_body(action)
+        message = _message(
+            action, "release", title=action.title, body=body, shorten_first=free_text
+        )
         queued = _send_release(message, target, at)
         action.state = Action.State.RELEASED
         action.released_at = at
@@ -369,11 +372,23 @@ def _required_text(text: str, *, max_length: int = FOLLOW_UP_TEXT_MAX) -> str:
 
 
 def _message(
-    action: Action, what: str, *, title: str, body: str, follow_up: bool = False
+    action: Action,
+    what: str,
+    *,
+    title: str,
+    body: str,
+    follow_up: bool = False,
+    shorten_first: tuple[int, int] | None = None,
 ) -> OutgoingMessage:
+    """The outgoing message of one step of an action. `shorten_first` is the span of the
+    body (start, end) a channel with little room shortens first — the free description —
+    so the kind, the signalement and the call line survive in a short SMS."""
     if action.is_exercise:
         title = f"{gettext('OEFENING')} – {title}"
-        body = f"{gettext('Dit is een oefening.')} {body}"
+        prefix = f"{gettext('Dit is een oefening.')} "
+        body = prefix + body
+        if shorten_first:
+            shorten_first = (shorten_first[0] + len(prefix), shorten_first[1] + len(prefix))
     data = {
         "action": str(action.ref),
         "kind": action.kind,
@@ -387,6 +402,9 @@ def _message(
         data["image"] = media.action_photo_url(action)
     if follow_up:
         data["follow_up"] = True
+    body, shorten_first = _fit_body(body, shorten_first)
+    if shorten_first:
+        data["shorten_first"] = list(shorten_first)
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S
@@ -395,7 +413,7 @@ def _message(
     return OutgoingMessage.objects.create(
         source=f"actions.action:{action.pk}:{what}",
         title=_truncate(f"Burgernet: {title}", TITLE_MAX),
-        body=_truncate(body, BODY_MAX),
+        body=body,
         # One topic per action: a newer message about it replaces one the device has not
         # fetched yet, so a phone that was off gets only the latest state of the action.
         topic=f"burgernet-actie-{action.pk}",
@@ -407,14 +425,32 @@ def _message(
     )
 
 
-def _alert_body(action: Action) -> str:
+def _alert_body(action: Action) -> tuple[str, tuple[int, int] | None]:
+    """The alert's text: the kind, the signalement, the free description, the call line;
+    and the span of the free description, which a short channel shortens first."""
     lines = [str(action.get_kind_display())]
     lines += [", ".join(str(p) for p in person.summary_parts()) for person in action.persons.all()]
     lines += [", ".join(vehicle.summary_parts()) for vehicle in action.vehicles.all()]
-    if action.text:
-        lines.append(action.text)
-    lines.append(gettext("Gezien? Bel 0800-0011 (bij spoed 112)."))
-    return "\n".join(line for line in lines if line)
+    head = "\n".join(line for line in lines if line)
+    call = gettext("Gezien? Bel 0800-0011 (bij spoed 112).")
+    if not action.text:
+        return f"{head}\n{call}", None
+    start = len(head) + 1
+    return f"{head}\n{action.text}\n{call}", (start, start + len(action.text))
+
+
+def _fit_body(body: str, span: tuple[int, int] | None):
+    """`body` within BODY_MAX, shortening the span (the free description) first so what
+    follows it (the call line) stays; returns the body and the span as it is now."""
+    if len(body) <= BODY_MAX:
+        return body, span
+    if span:
+        start, end = span
+        keep = (end - start) - (len(body) - BODY_MAX) - 1  # room for the ellipsis
+        if keep >= 0:
+            free = body[start : start + keep].rstrip() + "…"
+            return body[:start] + free + body[end:], (start, start + len(free))
+    return _truncate(body, BODY_MAX), None
 
 
 def _truncate(text: str, limit: int) -> str:

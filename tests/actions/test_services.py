@@ -172,6 +172,38 @@ def test_each_channel_names_burgernet_once_in_an_actions_messages(
     assert sms.alert_text(released).startswith(f"Burgernet: {draft_mn.title}\n")
 
 
+@pytest.mark.parametrize("exercise", [False, True])
+def test_a_short_sms_shortens_the_free_description_and_keeps_the_call_line(
+    operator_mn, neighbourhood, exercise
+):
+    """The SMS has room for three parts: the free description gives way first; the kind,
+    the signalement, the call line and the link stay, and one ellipsis of the operator's
+    does not turn the SMS into UCS-2."""
+    from apps.channels import gsm
+    from apps.channels.senders import sms, webpush
+
+    free = "Loopt slecht… is in de war en zoekt zijn ‘oude’ huis. " * 17  # ~950 characters
+    draft = services.action_create(
+        by=operator_mn,
+        persons=[{"sex": "male", "age": "82", "clothing": "grijze jas"}],
+        **action_fields(text=free.strip(), is_exercise=exercise),
+    )
+    message = services.action_release(action=draft, by=operator_mn, at=AT).message
+
+    text = sms.alert_text(message)
+
+    counted = gsm.segments(text)
+    assert (counted.encoding, counted.parts) == ("gsm7", 3)
+    assert "82" in text and "grijze jas" in text  # the signalement
+    assert "Gezien? Bel 0800-0011 (bij spoed 112).\n" in text  # the call line
+    assert text.endswith(message.url)
+    assert "Loopt slecht... is in de war" in text and "huis. ..." not in text[-200:]
+    assert "...\nGezien?" in text  # the description was shortened, not the tail
+    # The push carries the text within its own limit, the call line kept there too.
+    assert webpush.payload_base(message)["body"] == message.body
+    assert message.body.endswith("Gezien? Bel 0800-0011 (bij spoed 112).")
+
+
 def test_only_the_alerts_of_an_action_ask_to_stay_on_screen(draft_mn, operator_mn, neighbourhood):
     """An alert (release, update) of a time-critical action stays on a phone's screen until
     dismissed; its end message and correction are follow-ups, and the app lets them go."""

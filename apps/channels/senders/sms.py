@@ -89,26 +89,45 @@ _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 def alert_text(message) -> str:
     """The SMS for an outbox message: title, text and link, in GSM-7 where an equivalent
     exists (a typographic quote or an ellipsis would make the whole SMS UCS-2: less than
-    half the room), the text shortened so the SMS fits SMS_MAX_PARTS parts as phones count
-    them. The title is the message's own: the domain that wrote it names Burgernet in it,
-    as it does for the push, the call and the e-mail subject."""
+    half the room), shortened so the SMS fits SMS_MAX_PARTS parts as phones count them.
+    What the message names as its part to shorten first (`data["shorten_first"]`, the span
+    of a free description) is shortened first, so what comes after it (the call line)
+    stays; only if that is not enough is the text cut at its end. The title is the
+    message's own: the domain that wrote it names Burgernet in it, as it does for the push,
+    the call and the e-mail subject."""
     url = message.url
     if url.startswith("/"):
         url = settings.SITE_URL + url
     head = gsm.to_gsm7(f"{message.title}\n")
     tail = f"\n{url}" if url else ""
-    body = gsm.to_gsm7(message.body)
     limit = settings.SMS_MAX_PARTS
-    if gsm.fits(head + body + tail, limit):
-        return head + body + tail
-    low, high = 0, len(body)  # the longest start of the text that fits with "..."
+    body = message.body
+    if gsm.fits(head + gsm.to_gsm7(body) + tail, limit):
+        return head + gsm.to_gsm7(body) + tail
+    span = (message.data or {}).get("shorten_first")
+    if span and 0 <= span[0] <= span[1] <= len(body):
+        before = gsm.to_gsm7(body[: span[0]])
+        free = gsm.to_gsm7(body[span[0] : span[1]])
+        after = gsm.to_gsm7(body[span[1] :])
+        shortened = _longest_fitting(head + before, free, after + tail, limit)
+        if shortened is not None:
+            return shortened
+    return _longest_fitting(head, gsm.to_gsm7(body), tail, limit) or head.rstrip()
+
+
+def _longest_fitting(before: str, text: str, after: str, limit: int) -> str | None:
+    """before + the longest start of `text` + "..." + after that fits `limit` parts, or
+    None when not even "..." alone fits."""
+    if not gsm.fits(f"{before}...{after}", limit):
+        return None
+    low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        if gsm.fits(f"{head}{body[:middle].rstrip()}...{tail}", limit):
+        if gsm.fits(f"{before}{text[:middle].rstrip()}...{after}", limit):
             low = middle
         else:
             high = middle - 1
-    return f"{head}{body[:low].rstrip()}...{tail}"
+    return f"{before}{text[:low].rstrip()}...{after}"
 
 
 def deliver_notices(
