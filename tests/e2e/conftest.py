@@ -263,3 +263,29 @@ def push_service(vapid_keys, settings):
     settings.WEBPUSH_TIMEOUT = 5.0
     with PushEndpoint() as endpoint:
         yield endpoint
+
+
+def resident(woerden, house_number: int, email: str = ""):
+    """A confirmed participant who reads Burgernetmail, at 3441 AB `house_number` in
+    Woerden (e-mail bewoner<number>@example.nl unless told)."""
+    from django.utils import timezone
+
+    from apps.participants.models import Address, Participant
+
+    participant = Participant.objects.create(
+        phone=f"+3161234{house_number:04d}",
+        phone_confirmed_at=timezone.now(),
+        email=email or f"bewoner{house_number}@example.nl",
+        email_confirmed_at=timezone.now(),
+        wants_email=True,
+    )
+    Address.objects.create(
+        participant=participant,
+        label="Thuis",
+        postcode="3441 AB",
+        house_number=house_number,
+        lat=52.0859,
+        lon=4.8847,
+        municipality=woerden,
+    )
+    return participant

@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import AXE_RUN_OPTIONS, BLOCKING_IMPACTS, _axe_report
+from tests.e2e.conftest import AXE_RUN_OPTIONS, BLOCKING_IMPACTS, _axe_report, resident
 from tests.e2e.test_registration import E164, fill_registration, last_sms_to
 
 TILES_PATH = "/kaarttegels/"
@@ -155,28 +155,6 @@ def uploaded_png(name="foto.png"):
 
 
 # Data the pages show ---------------------------------------------------------------------
-
-
-def resident(woerden, house_number: int):
-    from apps.participants.models import Address, Participant
-
-    participant = Participant.objects.create(
-        phone=f"+3161234{house_number:04d}",
-        phone_confirmed_at=timezone.now(),
-        email=f"bewoner{house_number}@example.nl",
-        email_confirmed_at=timezone.now(),
-        wants_email=True,
-    )
-    Address.objects.create(
-        participant=participant,
-        label="Thuis",
-        postcode="3441 AB",
-        house_number=house_number,
-        lat=52.0859,
-        lon=4.8847,
-        municipality=woerden,
-    )
-    return participant
 
 
 @pytest.fixture

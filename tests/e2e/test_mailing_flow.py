@@ -12,11 +12,10 @@ import io
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.mail.models import Mailing, Response
-from apps.participants.models import Address, Participant
+from tests.e2e.conftest import resident
 from tests.e2e.test_staff import LOGIN_PATH, current_code, log_in
 
 SUBJECT = "Inbraak aan de Rijnstraat: heeft u iets gezien?"
@@ -37,26 +36,6 @@ def site(settings, live_server, tmp_path):
     mail.outbox = []
     yield
     cache.clear()
-
-
-def resident(woerden, house_number: int, email: str) -> Participant:
-    participant = Participant.objects.create(
-        phone=f"+3161234{house_number:04d}",
-        phone_confirmed_at=timezone.now(),
-        email=email,
-        email_confirmed_at=timezone.now(),
-        wants_email=True,
-    )
-    Address.objects.create(
-        participant=participant,
-        label="Thuis",
-        postcode="3441 AB",
-        house_number=house_number,
-        lat=52.0859,
-        lon=4.8847,
-        municipality=woerden,
-    )
-    return participant
 
 
 def png(colour=(20, 120, 200), size=(64, 48)) -> bytes:
