@@ -403,12 +403,20 @@ def _still_held(rows: list["ClaimedDelivery"]) -> list["ClaimedDelivery"]:
 
 
 def _give_back(rows: list["ClaimedDelivery"]) -> int:
-    """Claimed rows, not sent, back to the queue (due at once, not counted as an attempt)."""
-    return Delivery.objects.filter(
-        pk__in=[row.pk for row in rows],
-        claim_token__in={row.claim_token for row in rows},
-        state=State.SENDING,
-    ).update(state=State.QUEUED, lease_until=None, next_attempt_at=None)
+    """Claimed rows, not sent, back to the queue."""
+    return _requeue(
+        Delivery.objects.filter(
+            pk__in=[row.pk for row in rows],
+            claim_token__in={row.claim_token for row in rows},
+            state=State.SENDING,
+        )
+    )
+
+
+def _requeue(claimed: QuerySet) -> int:
+    """Claimed rows back to the queue, due at once and not counted as an attempt: what a
+    claim given back, a dead worker's rows and an expired lease have in common."""
+    return claimed.update(state=State.QUEUED, lease_until=None, next_attempt_at=None)
 
 
 # Claiming --------------------------------------------------------------------------------
@@ -1037,9 +1045,7 @@ def sweep(*, now: datetime | None = None) -> Counter:
     counts["cancelled"] += expired_leases.filter(message__stopped_at__isnull=False).update(
         state=State.CANCELLED, error="stopped", lease_until=None
     )
-    counts["requeued"] += expired_leases.update(
-        state=State.QUEUED, lease_until=None, next_attempt_at=None
-    )
+    counts["requeued"] += _requeue(expired_leases)
     if counts["requeued"]:
         logger.warning("outbox: %s deliveries of dead workers requeued", counts["requeued"])
 
@@ -1077,7 +1083,7 @@ def release_claims(worker: str) -> int:
     cancelled = held.filter(message__stopped_at__isnull=False).update(
         state=State.CANCELLED, error="stopped", lease_until=None
     )
-    requeued = held.update(state=State.QUEUED, lease_until=None, next_attempt_at=None)
+    requeued = _requeue(held)
     if requeued or cancelled:
         logger.warning("outbox: %s deliveries of a dead worker requeued", requeued)
     return requeued
