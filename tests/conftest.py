@@ -73,9 +73,31 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database, with the reference geography and role groups loaded once."""
+    """The test database, with the reference geography and role groups loaded once.
+
+    Tests run in a deployment that uses SMS and voice without a ceiling (Burgernet before
+    its 2023 phase-out): the schedule the migrations load is taken out once here (a
+    transactional test's emptied database has none either). The ceilings' own tests load
+    the schedule they test (`phase_out_2023`)."""
+    from apps.channels.models import CeilingStep
+
     with django_db_blocker.unblock():
         _ensure_reference_data()
+        CeilingStep.objects.all().delete()
+
+
+@pytest.fixture
+def phase_out_2023(db):
+    """The default ceiling schedule: the 2023 phase-out of SMS and voice."""
+    from apps.channels.models import CeilingStep
+    from apps.channels.plan import PHASE_OUT_2023
+
+    return [
+        CeilingStep.objects.create(
+            channel=channel, starts_on=starts_on, max_recipients=limit, note=note
+        )
+        for channel, starts_on, limit, note in PHASE_OUT_2023
+    ]
 
 
 @pytest.fixture

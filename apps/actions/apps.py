@@ -16,3 +16,10 @@ class ActionsConfig(AppConfig):
 
         # How an action's messages look as e-mail (the e-mail sender asks by source).
         register_composer(SOURCE_PREFIX, ActionEmailComposer())
+
+        # The kinds a channel setting may name (apps/channels/kinds.py).
+        from apps.channels import kinds
+
+        from .models import Action
+
+        kinds.register(Action.Kind.choices)

@@ -87,12 +87,24 @@ def _channel_label(channel: str) -> str:
         return channel
 
 
-def _reach_rows(counts: dict) -> list[dict]:
-    """The reach per channel as staff may see it (policy.shown_count: "minder dan 10")."""
+def _reach_rows(reach: dict) -> list[dict]:
+    """The reach per channel as staff may see it (policy.shown_count: "minder dan 10"):
+    how many get the message, and where a ceiling holds, how many it cuts."""
     return [
-        {"channel": key, "label": _channel_label(key), "n": shown_count(n)}
-        for key, n in counts.items()
+        {
+            "channel": key,
+            "label": _channel_label(key),
+            "n": shown_count(row.sent),
+            "found": shown_count(row.found),
+            "ceiling": row.ceiling,
+            "cut": shown_count(row.cut) if row.cut else 0,
+        }
+        for key, row in reach.items()
     ]
+
+
+def _reach_total(reach: dict) -> str:
+    return shown_count(sum(row.sent for row in reach.values()))
 
 
 def _errors_of(exc: ValidationError) -> list[str]:
@@ -313,15 +325,16 @@ def reach(request):
         allowed = policy.may_act_at(request.user, MANAGE, data["lat"], data["lon"])
     if not allowed:
         return JsonResponse({"errors": {"__all__": [str(MSG_OUTSIDE_REGION)]}}, status=403)
-    counts = targeting.estimate_reach(
+    target = targeting.Target(
         lat=data["lat"],
         lon=data["lon"],
         radius_m=data["radius_m"],
-        at=timezone.now(),
         time_critical=data["time_critical"] or amber,
-        amber=amber,
+        nationwide=amber,
         exercise=data["exercise"],
+        kind=data["kind"] or Action.Kind.OTHER,
     )
+    counts = targeting.estimate_reach(target, at=timezone.now())
     others = []
     if not amber:
         own = getattr(request.user.organisation, "police_unit_id", None)
@@ -330,9 +343,9 @@ def reach(request):
     note = _("Deze cirkel reikt tot in %(units)s.") % {"units": ", ".join(others)} if others else ""
     return JsonResponse(
         {
-            "reach": {key: shown_count(n) for key, n in counts.items()},
+            "reach": {key: shown_count(row.sent) for key, row in counts.items()},
             "channels": _reach_rows(counts),
-            "total": shown_count(sum(counts.values())),
+            "total": _reach_total(counts),
             "reaches_into": others,
             "reaches_note": note,
         }
@@ -418,17 +431,10 @@ def _detail(request, action: Action, status: int = 200, **forms):
         reaches_units=", ".join(action.reaches_units.values_list("name", flat=True)),
     )
     if action.state == Action.State.DRAFT:
-        counts = targeting.estimate_reach(
-            lat=action.lat,
-            lon=action.lon,
-            radius_m=action.radius_m,
-            at=timezone.now(),
-            time_critical=action.is_time_critical,
-            amber=action.is_amber,
-            exercise=action.is_exercise,
-        )
+        counts = targeting.estimate_reach(targeting.Target.of(action), at=timezone.now())
         context["reach"] = _reach_rows(counts)
-        context["reach_total"] = shown_count(sum(counts.values()))
+        context["reach_total"] = _reach_total(counts)
+        context["reach_cut"] = any(row.cut for row in counts.values())
         context["release_problems"] = action.release_problems()
     return _render(request, "actions/console/detail.html", context, status=status)
 

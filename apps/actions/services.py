@@ -214,16 +214,7 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
         message = _message(
             action, f"update:{update.pk}", title=gettext("Update: %s") % action.title, body=text
         )
-        target = targeting.Target.of(action)
-        queued = _send(
-            message,
-            {
-                channel: targeting.in_area_or_alerted(
-                    target, channel=channel, at=at, message_ids=earlier
-                )
-                for channel in target.channels
-            },
-        )
+        queued = _send_update(message, targeting.Target.of(action), earlier, at)
         update.message = message
         update.save(update_fields=["message"])
         audit.record(
@@ -471,16 +462,27 @@ def _send(message: OutgoingMessage, recipients: dict) -> dict[str, int]:
 
 
 def _send_release(message, target, at: datetime) -> dict[str, int]:
-    """A release's deliveries: devices in the area, and participants by address on the
-    other channels, selected once for all those channels."""
-    by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
+    """A release's deliveries on the channels of the day (Target.plan): devices in the
+    area, and participants by address, selected once for the channels without a ceiling;
+    on a channel with a ceiling, the nearest to the incident point up to it."""
+    plan = target.plan(at)
+    by_address = [
+        channel
+        for channel in plan.channels
+        if channel != Channel.WEBPUSH and plan.ceiling(channel) is None
+    ]
     queued = {}
-    if Channel.WEBPUSH in target.channels:
-        queued[str(Channel.WEBPUSH)] = outbox.enqueue_from_queryset(
-            message=message,
-            channel=Channel.WEBPUSH,
-            device_ids=targeting.in_area(target, channel=Channel.WEBPUSH, at=at),
-        )
+    for channel in plan.channels:
+        ceiling = plan.ceiling(channel)
+        if channel == Channel.WEBPUSH or ceiling is not None:
+            kind = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+            if ceiling is None:
+                ids = targeting.in_area(target, channel=channel, at=at)
+            else:
+                ids = targeting.nearest_in_area(target, channel=channel, at=at, limit=ceiling)
+            queued[channel] = outbox.enqueue_from_queryset(
+                message=message, channel=channel, **{kind: ids}
+            )
     if by_address:
         participants = targeting.in_area_by_channel(target, channels=by_address, at=at)
         written = outbox.enqueue_by_choice(
@@ -488,15 +490,49 @@ def _send_release(message, target, at: datetime) -> dict[str, int]:
         )
         queued.update({str(channel): n for channel, n in written.items()})
     outbox.release(message)  # queues its tasks on commit
-    return {str(channel): queued[str(channel)] for channel in target.channels}
+    return {str(channel): queued[str(channel)] for channel in plan.channels}
+
+
+def _send_update(message, target, earlier: list[int], at: datetime) -> dict[str, int]:
+    """An update's deliveries: everyone alerted so far, and newcomers now in the area; on
+    a channel with a ceiling, newcomers only up to it, the nearest first (those alerted
+    always hear the news)."""
+    plan = target.plan(at)
+    queued = {}
+    for channel in plan.channels:
+        kind = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+        ceiling = plan.ceiling(channel)
+        if ceiling is None:
+            ids = targeting.in_area_or_alerted(target, channel=channel, at=at, message_ids=earlier)
+            queued[channel] = outbox.enqueue_from_queryset(
+                message=message, channel=channel, **{kind: ids}
+            )
+            continue
+        alerted = targeting.alerted(message_ids=earlier, channel=channel, at=at)
+        written = outbox.enqueue_from_queryset(message=message, channel=channel, **{kind: alerted})
+        room = max(0, ceiling - written)
+        if room:
+            newcomers = targeting.in_area(target, channel=channel, at=at).exclude(
+                pk__in=targeting.alerted(message_ids=earlier, channel=channel, at=at)
+            )
+            written += outbox.enqueue_from_queryset(
+                message=message,
+                channel=channel,
+                **{kind: targeting.nearest_first(newcomers, target, channel=channel, limit=room)},
+            )
+        queued[channel] = written
+    outbox.release(message)  # queues its tasks on commit
+    return {str(channel): n for channel, n in queued.items()}
 
 
 def _send_to_alerted(message, action: Action, earlier: list[int], at: datetime) -> dict:
+    """An end message or correction: to exactly those alerted, on the channels in use
+    now (a channel paused since the release carries no more)."""
     queued = _send(
         message,
         {
             channel: targeting.alerted(message_ids=earlier, channel=channel, at=at)
-            for channel in targeting.Target.of(action).channels
+            for channel in targeting.Target.of(action).plan(at).channels
         },
     )
     _defer_for_quiet_hours(message, at)

@@ -33,7 +33,9 @@ from django.db.models import (
     Case,
     Count,
     ExpressionWrapper,
+    F,
     FloatField,
+    Min,
     Q,
     QuerySet,
     Value,
@@ -42,6 +44,7 @@ from django.db.models import (
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact, LessThanOrEqual
 
+from apps.channels import plan as channel_plan
 from apps.channels.models import Channel, Delivery
 from apps.governance.geo import (
     EARTH_RADIUS_M,
@@ -64,18 +67,6 @@ STALE_AFTER = CELL_MAX_AGE
 NOT_DELIVERED = (Delivery.State.CANCELLED, Delivery.State.FAILED)
 
 
-def channels_for(*, time_critical: bool, amber: bool = False, exercise: bool = False):
-    """The channels a release uses. An exercise goes only to (test) devices; an AMBER Alert
-    goes out on every channel."""
-    if exercise:
-        return (Channel.WEBPUSH,)
-    if amber:
-        return (Channel.WEBPUSH, Channel.SMS, Channel.VOICE, Channel.EMAIL)
-    if time_critical:
-        return (Channel.WEBPUSH, Channel.SMS, Channel.VOICE)
-    return (Channel.WEBPUSH, Channel.EMAIL)
-
-
 @dataclass(frozen=True)
 class Target:
     """Where and how an action reaches people: its circle (or the whole country) and mode."""
@@ -86,6 +77,7 @@ class Target:
     time_critical: bool = True
     nationwide: bool = False
     exercise: bool = False
+    kind: str = ""
 
     @classmethod
     def of(cls, action) -> "Target":
@@ -96,12 +88,20 @@ class Target:
             time_critical=action.is_time_critical,
             nationwide=action.is_nationwide,
             exercise=action.is_exercise,
+            kind=action.kind,
         )
 
-    @property
-    def channels(self) -> tuple[str, ...]:
-        return channels_for(
-            time_critical=self.time_critical, amber=self.nationwide, exercise=self.exercise
+    def plan(self, at: datetime) -> channel_plan.ChannelPlan:
+        """The channels a message sent at `at` goes on, and their ceilings (the channel
+        settings: apps/channels/plan.py). A nationwide alert goes on every channel that
+        carries its kind."""
+        return channel_plan.plan_for(
+            kind=self.kind,
+            urgent=self.time_critical,
+            at=at,
+            everywhere=self.nationwide,
+            amber=self.nationwide,
+            exercise=self.exercise,
         )
 
 
@@ -182,31 +182,35 @@ def in_area_or_alerted(target: Target, *, channel: str, at: datetime, message_id
     )
 
 
-def estimate_reach(
-    *,
-    lat: float,
-    lon: float,
-    radius_m: float,
-    at: datetime,
-    time_critical: bool,
-    amber: bool = False,
-    exercise: bool = False,
-) -> dict[str, int]:
-    """How many recipients a release at `at` would have, per channel it would use.
+@dataclass(frozen=True)
+class ChannelReach:
+    """What a release would do on one channel: how many are in the area on it (`found`),
+    its ceiling that day, and so how many get the message and how many the ceiling cuts
+    (the farthest from the incident point)."""
+
+    channel: str
+    found: int
+    ceiling: int | None = None
+
+    @property
+    def sent(self) -> int:
+        return self.found if self.ceiling is None else min(self.found, self.ceiling)
+
+    @property
+    def cut(self) -> int:
+        return self.found - self.sent
+
+
+def estimate_reach(target: Target, *, at: datetime) -> dict[str, ChannelReach]:
+    """What a release of `target` at `at` would reach, per channel it would use (the
+    channel settings and the ceilings of that day: Target.plan).
 
     Counts only, over the same conditions as the release: one query over the addresses (a
     count of participants per channel), one for the devices.
     """
-    target = Target(
-        lat=lat,
-        lon=lon,
-        radius_m=radius_m,
-        time_critical=time_critical,
-        nationwide=amber,
-        exercise=exercise,
-    )
+    plan = target.plan(at)
     local = _local(at)
-    by_address = [channel for channel in target.channels if channel != Channel.WEBPUSH]
+    by_address = [channel for channel in plan.channels if channel != Channel.WEBPUSH]
     counts = {}
     if by_address:
         # Counted on the addresses alone: each carries its participant's reachability
@@ -225,9 +229,55 @@ def estimate_reach(
                 }
             )
         )
-    if Channel.WEBPUSH in target.channels:
+    if Channel.WEBPUSH in plan.channels:
         counts[str(Channel.WEBPUSH)] = in_area(target, channel=Channel.WEBPUSH, at=at).count()
-    return {str(channel): counts[str(channel)] for channel in target.channels}
+    return {
+        str(channel): ChannelReach(str(channel), counts[str(channel)], plan.ceiling(channel))
+        for channel in plan.channels
+    }
+
+
+def nearest_in_area(target: Target, *, channel: str, at: datetime, limit: int) -> QuerySet:
+    """Ids of at most `limit` of those in the target's area on `channel` (as `in_area`),
+    the nearest to the incident point first: a ceiling's cut. A participant is as near as
+    the nearest of their addresses that counts; a device as its area cell."""
+    point = (target.lat, target.lon)
+    if channel == Channel.WEBPUSH:
+        return (
+            Device.objects.filter(_device_in_area(target, at))
+            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
+            .order_by("distance", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    local = _local(at)
+    return (
+        _addresses_in_area(target, local)
+        .filter(reach.address_alertable(channel, local))
+        .values("participant_id")
+        .annotate(distance=Min(haversine_expr("lat", "lon", *point)))
+        .order_by("distance", "participant_id")
+        .values_list("participant_id", flat=True)[:limit]
+    )
+
+
+def nearest_first(ids: QuerySet, target: Target, *, channel: str, limit: int) -> QuerySet:
+    """Of the recipients `ids` (participants, or devices for web push), at most `limit`,
+    the nearest to the incident point first (a participant by their nearest address)."""
+    point = (target.lat, target.lon)
+    if channel == Channel.WEBPUSH:
+        return (
+            Device.objects.filter(pk__in=ids)
+            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
+            .order_by(F("distance").asc(nulls_last=True), "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    return (
+        Address.objects.filter(participant_id__in=ids)
+        .values("participant_id")
+        .annotate(distance=Min(haversine_expr("lat", "lon", *point)))
+        .order_by("distance", "participant_id")
+        .values_list("participant_id", flat=True)[:limit]
+    )
 
 
 # Participants ------------------------------------------------------------------------------

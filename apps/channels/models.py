@@ -235,3 +235,111 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"delivery {self.pk} ({self.channel}, {self.state})"
+
+
+class ChannelSetting(models.Model):
+    """Kanaalinstelling: whether a channel is used, and for which messages.
+
+    One row per channel. A paused channel is not used until a manager resumes it; a
+    retired one never again (it stays for history and reports). A used channel carries the
+    urgencies and the kinds named here; an empty list of kinds is every kind. The rule
+    that reads this (which channels a message goes on) is apps/channels/plan.py.
+    """
+
+    class State(models.TextChoices):
+        ENABLED = "enabled", _("in gebruik")
+        PAUSED = "paused", _("gepauzeerd")
+        RETIRED = "retired", _("uitgefaseerd")
+
+    channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices, unique=True)
+    state = models.CharField(
+        _("status"), max_length=8, choices=State.choices, default=State.ENABLED
+    )
+    # OutgoingMessage.Urgency values: "high" (time-critical) and "normal".
+    urgencies = models.JSONField(_("urgenties"), default=list, blank=True)
+    # Kinds of messages (an action's kind, "crisis"); empty: every kind (apps/channels/kinds.py).
+    kinds = models.JSONField(_("soorten"), default=list, blank=True)
+    note = models.CharField(_("toelichting"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("kanaalinstelling")
+        verbose_name_plural = _("kanaalinstellingen")
+
+    def __str__(self):
+        return f"{self.get_channel_display()} ({self.get_state_display()})"
+
+    def audit_label(self) -> str:
+        return f"channel {self.channel}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from . import kinds
+
+        errors = {}
+        urgencies = self.urgencies if isinstance(self.urgencies, list) else None
+        if urgencies is None or not set(urgencies) <= set(OutgoingMessage.Urgency.values):
+            errors["urgencies"] = _("Kies urgenties uit de lijst.")
+        elif not urgencies and self.state == self.State.ENABLED:
+            errors["urgencies"] = _("Een kanaal in gebruik draagt minstens één urgentie.")
+        chosen = self.kinds if isinstance(self.kinds, list) else None
+        if chosen is None or not set(chosen) <= set(kinds.values()):
+            errors["kinds"] = _("Kies soorten uit de lijst.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def in_use(self) -> bool:
+        return self.state == self.State.ENABLED
+
+    def carries(self, *, kind: str, urgency: str | None) -> bool:
+        """Used, for this kind, and — unless `urgency` is None (a message that goes on
+        every channel that carries its kind) — for this urgency."""
+        if not self.in_use:
+            return False
+        if self.kinds and kind not in self.kinds:
+            return False
+        return urgency is None or urgency in self.urgencies
+
+
+class CeilingStep(models.Model):
+    """Plafond: from a date on, a channel reaches at most so many recipients per message
+    of an action; the nearest to the incident point are kept. A schedule is the steps of a
+    channel by date, each in force until the next (the 2023 phase-out of SMS: 3,000 from
+    1 March, 1,500 from 1 June, 0 from 1 September). A ceiling of 0 means the channel is
+    not used. An AMBER Alert is held to the ceiling too, unless the step exempts it."""
+
+    channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
+    starts_on = models.DateField(_("vanaf"))
+    max_recipients = models.PositiveIntegerField(
+        _("hoogstens ontvangers per bericht"),
+        null=True,
+        blank=True,
+        help_text=_("Leeg: geen plafond. 0: het kanaal wordt niet gebruikt."),
+    )
+    amber_exempt = models.BooleanField(
+        _("geldt niet voor AMBER Alerts"),
+        default=False,
+        help_text=_("Een AMBER Alert gaat dan naar iedereen op dit kanaal."),
+    )
+    note = models.CharField(_("toelichting"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["channel", "starts_on"]
+        verbose_name = _("plafond")
+        verbose_name_plural = _("plafonds")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "starts_on"], name="ceiling_one_per_day")
+        ]
+
+    def __str__(self):
+        limit = "—" if self.max_recipients is None else self.max_recipients
+        return f"{self.get_channel_display()} {self.starts_on:%Y-%m-%d}: {limit}"
+
+    def audit_label(self) -> str:
+        return f"ceiling {self.channel} {self.starts_on:%Y-%m-%d}"
+
+    def applies_to(self, *, amber: bool) -> bool:
+        return self.max_recipients is not None and not (amber and self.amber_exempt)

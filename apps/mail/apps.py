@@ -16,3 +16,10 @@ class MailConfig(AppConfig):
         from .email import SOURCE_PREFIX, MailingComposer
 
         register_composer(SOURCE_PREFIX, MailingComposer())
+
+        # A crisis message (alarmering) goes on the channels that carry "crisis".
+        from django.utils.translation import gettext_lazy as _
+
+        from apps.channels import kinds
+
+        kinds.register([("crisis", _("crisismelding"))])

@@ -355,9 +355,9 @@ def _estimate(point, radius_m, **flags):
 
     from apps.actions import targeting
 
-    return targeting.estimate_reach(
-        lat=point[0], lon=point[1], radius_m=radius_m, at=timezone.now(), **flags
-    )
+    target = targeting.Target(lat=point[0], lon=point[1], radius_m=radius_m, **flags)
+    estimate = targeting.estimate_reach(target, at=timezone.now())
+    return {channel: row.sent for channel, row in estimate.items()}
 
 
 @pytest.mark.parametrize(

@@ -570,12 +570,10 @@ def test_a_participant_whose_email_is_blocked_is_neither_counted_nor_sent_an_ema
     )
     action = services.action_create(by=operator_mn, **action_fields(kind="suspicious_situation"))
 
-    estimate = targeting.estimate_reach(
-        lat=action.lat, lon=action.lon, radius_m=action.radius_m, at=AT, time_critical=False
-    )
+    estimate = targeting.estimate_reach(targeting.Target.of(action), at=AT)
     message = services.action_release(action=action, by=operator_mn, at=AT).message
 
-    assert estimate["email"] == 1
+    assert estimate["email"].sent == 1
     assert set(
         Delivery.objects.filter(message=message, channel="email").values_list(
             "participant_id", flat=True

@@ -87,9 +87,7 @@ def test_it_counts_a_participant_once_however_many_addresses_are_in_the_circle(
         )
     )
     assert ids == [both.pk]
-    estimate = targeting.estimate_reach(
-        lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, at=MONDAY_EVENING, time_critical=True
-    )
+    estimate = _estimate(at=MONDAY_EVENING, time_critical=True)
     assert estimate[Channel.SMS] == 1
 
 
@@ -314,7 +312,7 @@ def test_it_never_reaches_participants_in_an_exercise(make_participant, make_dev
     make_participant(UTRECHT, wants_voice=True, wants_email=True, email_confirmed=True)
     staff = make_device(UTRECHT, updated=NOW, test=True)
     target = Target(lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, exercise=True)
-    assert target.channels == (Channel.WEBPUSH,)
+    assert target.plan(NOW).channels == (Channel.WEBPUSH,)
     for channel in (Channel.SMS, Channel.VOICE, Channel.EMAIL):
         assert list(targeting.in_area(target, channel=channel, at=NOW)) == []
     assert list(targeting.in_area(target, channel=Channel.WEBPUSH, at=NOW)) == [staff.pk]
@@ -329,16 +327,15 @@ def test_it_estimates_the_reach_per_channel_by_urgency(make_participant, make_de
     make_participant(point_at(UTRECHT, 10_000, 0))
     make_device(UTRECHT, updated=NOW)
     make_device(UTRECHT, updated=NOW, test=True)
-    common = {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": RADIUS, "at": NOW}
-    assert targeting.estimate_reach(**common, time_critical=True) == {
+    assert _estimate(time_critical=True) == {
         "webpush": 1,
         "sms": 2,
         "voice": 1,
     }
-    assert targeting.estimate_reach(**common, time_critical=False) == {"webpush": 1, "email": 1}
-    assert targeting.estimate_reach(**common, time_critical=True, exercise=True) == {"webpush": 1}
+    assert _estimate(time_critical=False) == {"webpush": 1, "email": 1}
+    assert _estimate(time_critical=True, exercise=True) == {"webpush": 1}
     # An AMBER Alert reaches the whole country on every channel.
-    assert targeting.estimate_reach(**common, time_critical=True, amber=True) == {
+    assert _estimate(time_critical=True, nationwide=True, kind="amber_alert") == {
         "webpush": 1,
         "sms": 3,
         "voice": 1,
@@ -349,11 +346,18 @@ def test_it_estimates_the_reach_per_channel_by_urgency(make_participant, make_de
 def test_it_estimates_without_fetching_rows(make_participant, django_assert_max_num_queries):
     for n in range(5):
         make_participant(point_at(UTRECHT, 100 * n, 10 * n))
-    with django_assert_max_num_queries(2):  # participants, devices
-        estimate = targeting.estimate_reach(
-            lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, at=NOW, time_critical=True
-        )
+    # The channel settings, the ceilings of the day, the participants, the devices.
+    with django_assert_max_num_queries(4):
+        estimate = _estimate(time_critical=True)
     assert estimate["sms"] == 5
+
+
+def _estimate(*, at=NOW, **target) -> dict[str, int]:
+    """The estimated reach around UTRECHT per channel: how many would get the message."""
+    estimate = targeting.estimate_reach(
+        Target(lat=UTRECHT[0], lon=UTRECHT[1], radius_m=RADIUS, **target), at=at
+    )
+    return {channel: row.sent for channel, row in estimate.items()}
 
 
 def test_it_refuses_a_naive_moment(make_participant):
