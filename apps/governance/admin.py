@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.channels.models import CeilingStep, ChannelSetting
+
 from . import audit, policy, services, totp
 from .admin_scope import ScopedAdminMixin
 from .models import (
@@ -179,11 +181,11 @@ class UserAdmin(AuditedAdminMixin, ScopedAdminMixin, DjangoUserAdmin):
             },
         ),
         (_("Organisatie en rollen"), {"fields": ("organisation", "groups", "is_staff")}),
-        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email", "phone")}),
     )
     staff_fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Persoonsgegevens"), {"fields": ("first_name", "last_name", "email", "phone")}),
         (_("Organisatie en rollen"), {"fields": ("organisation", "groups")}),
         (_("Toegang"), {"fields": ("is_active", "is_staff")}),
         (_("Data"), {"fields": ("last_login", "date_joined")}),
@@ -401,3 +403,38 @@ class ManagedTOTPDeviceAdmin(TOTPDeviceAdmin):
 if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 admin.site.register(TOTPDevice, ManagedTOTPDeviceAdmin)
+
+
+class _ChannelSettingsAdmin(admin.ModelAdmin):
+    """Channel settings and ceilings in the admin: to look them up, for managers. They are
+    changed on the channel screen (/medewerkers/kanalen/), through the services that check
+    and audit every change (apps/governance/channel_settings.py)."""
+
+    def _manager(self, request) -> bool:
+        return policy.can(request.user, "settings.manage", policy.Scope.nation())
+
+    def has_module_permission(self, request):
+        return self._manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChannelSetting)
+class ChannelSettingAdmin(_ChannelSettingsAdmin):
+    list_display = ["channel", "state", "urgencies", "kinds", "updated_at"]
+
+
+@admin.register(CeilingStep)
+class CeilingStepAdmin(_ChannelSettingsAdmin):
+    list_display = ["channel", "starts_on", "max_recipients", "amber_exempt", "note"]
+    list_filter = ["channel"]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +158,18 @@ class Organisation(models.Model):
         return self.name
 
 
+def validate_phone(value: str) -> None:
+    """A phone number phonenumbers accepts (Dutch numbers without the country code too)."""
+    import phonenumbers
+
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(value, "NL"))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        raise ValidationError(_("Vul een geldig telefoonnummer in, bijv. 06 12345678."))
+
+
 class User(AbstractUser):
     """A staff member: belongs to one organisation; roles are Django groups."""
 
@@ -167,6 +180,14 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
         verbose_name=_("organisatie"),
+    )
+    # The staff member's own mobile number: only for test messages on a channel.
+    phone = models.CharField(
+        _("eigen mobiel nummer"),
+        max_length=20,
+        blank=True,
+        help_text=_("Alleen voor testberichten (sms, spraak) aan uzelf."),
+        validators=[validate_phone],
     )
 
     class Meta(AbstractUser.Meta):

@@ -10,4 +10,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("inloggen/", views.login, name="login"),
     path("uitloggen/", views.logout, name="logout"),
+    path("kanalen/", views.channels, name="channels"),
+    path("kanalen/<str:channel>/", views.channel, name="channel"),
+    path("kanalen/<str:channel>/plafond/", views.ceiling_add, name="ceiling_add"),
+    path("kanalen/<str:channel>/test/", views.channel_test, name="channel_test"),
+    path("plafonds/<int:pk>/verwijderen/", views.ceiling_remove, name="ceiling_remove"),
 ]

@@ -2,16 +2,24 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render, resolve_url
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect, requires_csrf_token
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import policy, selectors, services
+from apps.channels import plan
+from apps.channels.models import CeilingStep, Channel
+from apps.web.forms import add_errors
+
+from . import channel_settings, policy, selectors, services
 from .access import is_staff_verified, staff_required
+from .channel_forms import CeilingForm, ChannelSettingForm
 from .forms import StaffLoginForm
 
 
@@ -65,6 +73,7 @@ def home(request):
         # The screens this user's roles open: the console (meldkamer) and Burgernetmail.
         "may_use_console": policy.can(request.user, "action.view"),
         "may_use_mail": policy.can(request.user, "mailing.view"),
+        "may_set_channels": policy.can(request.user, "settings.manage", policy.Scope.nation()),
     }
     return render(request, "governance/home.html", context)
 
@@ -74,3 +83,103 @@ def bad_request(request, exception):
     """The 400 page on the site's layout. Django's own handler renders 400.html without the
     request, so the layout's language switch would have no CSRF token and no user."""
     return render(request, "400.html", status=400)
+
+
+# Channel settings (kanaalinstellingen) ---------------------------------------------------------
+
+
+def _channel(value: str) -> str:
+    if value not in Channel.values:
+        raise Http404
+    return value
+
+
+@require_GET
+@staff_required(verb=channel_settings.VERB)
+def channels(request):
+    rows = channel_settings.channel_overview(by=request.user)
+    return render(request, "governance/channels.html", {"rows": rows})
+
+
+def _channel_page(request, channel: str, status: int = 200, **forms):
+    rows = {row.setting.channel: row for row in channel_settings.channel_overview(by=request.user)}
+    row = rows[channel]
+    setting = row.setting
+    context = {
+        "row": row,
+        "channel_label": Channel(channel).label,
+        "setting_form": forms.get("setting_form")
+        or ChannelSettingForm(
+            initial={
+                "state": setting.state,
+                "urgencies": setting.urgencies,
+                "kinds": setting.kinds,
+                "note": setting.note,
+            }
+        ),
+        "ceiling_form": forms.get("ceiling_form") or CeilingForm(),
+        "test_errors": forms.get("test_errors", []),
+        "can_test": channel != Channel.WEBPUSH,
+        "today": plan.local_date(timezone.now()),
+    }
+    return render(request, "governance/channel.html", context, status=status)
+
+
+@staff_required(verb=channel_settings.VERB)
+def channel(request, channel):
+    channel = _channel(channel)
+    if request.method != "POST":
+        return _channel_page(request, channel)
+    form = ChannelSettingForm(request.POST)
+    if form.is_valid():
+        try:
+            channel_settings.channel_setting_update(
+                by=request.user, channel=channel, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("De instelling van het kanaal is opgeslagen."))
+            return redirect("governance:channel", channel=channel)
+    return _channel_page(request, channel, status=400, setting_form=form)
+
+
+@require_POST
+@staff_required(verb=channel_settings.VERB)
+def ceiling_add(request, channel):
+    channel = _channel(channel)
+    form = CeilingForm(request.POST)
+    if form.is_valid():
+        try:
+            channel_settings.ceiling_add(by=request.user, channel=channel, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Het plafond is aan het schema toegevoegd."))
+            return redirect("governance:channel", channel=channel)
+    return _channel_page(request, channel, status=400, ceiling_form=form)
+
+
+@require_POST
+@staff_required(verb=channel_settings.VERB)
+def ceiling_remove(request, pk):
+    step = get_object_or_404(CeilingStep, pk=pk)
+    try:
+        channel_settings.ceiling_remove(by=request.user, step=step)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Het plafond is uit het schema gehaald."))
+    return redirect("governance:channel", channel=step.channel)
+
+
+@require_POST
+@staff_required(verb=channel_settings.VERB)
+def channel_test(request, channel):
+    channel = _channel(channel)
+    try:
+        channel_settings.test_message_send(by=request.user, channel=channel)
+    except ValidationError as exc:
+        return _channel_page(request, channel, status=400, test_errors=exc.messages)
+    messages.success(request, _("Het testbericht is verstuurd. Kijk op uw telefoon of in uw mail."))
+    return redirect("governance:channel", channel=channel)
