@@ -117,7 +117,7 @@ def _channel_page(request, channel: str, status: int = 200, **forms):
                 "note": setting.note,
             }
         ),
-        "ceiling_form": forms.get("ceiling_form") or CeilingForm(),
+        "ceiling_form": forms.get("ceiling_form") or CeilingForm(prefix="ceiling"),
         "test_errors": forms.get("test_errors", []),
         "can_test": channel != Channel.WEBPUSH,
         "today": plan.local_date(timezone.now()),
@@ -148,7 +148,7 @@ def channel(request, channel):
 @staff_required(verb=channel_settings.VERB)
 def ceiling_add(request, channel):
     channel = _channel(channel)
-    form = CeilingForm(request.POST)
+    form = CeilingForm(request.POST, prefix="ceiling")
     if form.is_valid():
         try:
             channel_settings.ceiling_add(by=request.user, channel=channel, **form.cleaned_data)

@@ -25,6 +25,11 @@ def _setting_data(**overrides):
     return data
 
 
+def _ceiling(**fields):
+    """The ceiling form's POST data (its fields carry the prefix "ceiling")."""
+    return {f"ceiling-{name}": value for name, value in fields.items()}
+
+
 def _tomorrow():
     return timezone.localdate() + timedelta(days=1)
 
@@ -103,7 +108,7 @@ def test_an_unknown_channel_is_not_found(client):
 def test_a_manager_adds_a_ceiling_step_and_removes_it_before_it_starts(client):
     url = reverse("governance:ceiling_add", args=["sms"])
     response = client.post(
-        url, {"starts_on": _tomorrow().isoformat(), "max_recipients": "2500", "note": "Proef"}
+        url, _ceiling(starts_on=_tomorrow().isoformat(), max_recipients="2500", note="Proef")
     )
     assert response.status_code == 302
     step = CeilingStep.objects.get(channel="sms")
@@ -127,14 +132,14 @@ def test_a_manager_adds_a_ceiling_step_and_removes_it_before_it_starts(client):
 )
 def test_bad_ceiling_input_is_refused_and_changes_nothing(client, data):
     data = {k: v.replace("TOMORROW", _tomorrow().isoformat()) for k, v in data.items()}
-    response = client.post(reverse("governance:ceiling_add", args=["sms"]), data)
+    response = client.post(reverse("governance:ceiling_add", args=["sms"]), _ceiling(**data))
     assert response.status_code == 400
     assert not CeilingStep.objects.exists()
 
 
 def test_two_steps_on_one_day_are_refused(client):
     url = reverse("governance:ceiling_add", args=["sms"])
-    data = {"starts_on": _tomorrow().isoformat(), "max_recipients": "100"}
+    data = _ceiling(starts_on=_tomorrow().isoformat(), max_recipients="100")
     assert client.post(url, data).status_code == 302
     assert client.post(url, data).status_code == 400
     assert CeilingStep.objects.count() == 1
@@ -160,7 +165,7 @@ def test_only_a_nationwide_manager_may_set_channels(
         assert response.status_code == 403
         response = client.post(
             reverse("governance:ceiling_add", args=["sms"]),
-            {"starts_on": _tomorrow().isoformat(), "max_recipients": "1"},
+            _ceiling(starts_on=_tomorrow().isoformat(), max_recipients="1"),
         )
         assert response.status_code == 403
     assert ChannelSetting.objects.get(channel="sms").state == "enabled"
