@@ -8,9 +8,11 @@ from playwright.sync_api import expect
 
 from apps.actions import services
 from apps.channels.models import CeilingStep, ChannelSetting
+from tests.actions import conftest as actions_fixtures
 from tests.actions.conftest import UTRECHT, action_fields, point_at
-from tests.actions.conftest import make_participant  # noqa: F401 (a fixture)
 from tests.e2e.test_staff import LOGIN_PATH, current_code, log_in
+
+make_participant = actions_fixtures.make_participant  # the fixture, here too
 
 
 @pytest.fixture(autouse=True)
