@@ -80,6 +80,10 @@ MSG_CHANGED = _(
     "De actie is gewijzigd sinds u haar opende. Er is niets verstuurd. Bekijk de nieuwe "
     "versie en beoordeel die opnieuw."
 )
+MSG_CHANGED_SINCE_SUBMIT = _(
+    "De actie is gewijzigd nadat zij werd ingediend. Er is niets verstuurd. Stuur haar "
+    "terug; de indiener dient de nieuwe versie opnieuw in."
+)
 MSG_REASON = _("Schrijf waarom u de actie terugstuurt.")
 MSG_RULE_EXISTS = _("Voor deze soort is al goedkeuring nodig.")
 
@@ -234,7 +238,7 @@ def action_approve(*, action: Action, by, version: str, at=None) -> services.Sen
     they approved from): the action is released at once, by them. An action changed since
     is refused and nothing is sent."""
     with transaction.atomic():
-        approval = _locked_for_verdict(action, by, version or "")
+        approval = _locked_for_verdict(action, by, version or "", approving=True)
         approval.state = ActionApproval.State.APPROVED
         approval.decided_by = by
         approval.decided_at = timezone.now()
@@ -265,7 +269,7 @@ def action_return(*, action: Action, by, reason: str, version: str | None = None
     except ValidationError as exc:
         raise ValidationError({"reason": exc.error_list}) from None
     with transaction.atomic():
-        approval = _locked_for_verdict(action, by, version)
+        approval = _locked_for_verdict(action, by, version, approving=False)
         approval.state = ActionApproval.State.RETURNED
         approval.decided_by = by
         approval.decided_at = timezone.now()
@@ -314,10 +318,12 @@ def _withdraw(approval: ActionApproval, by, *, edited: bool) -> None:
     )
 
 
-def _locked_for_verdict(action: Action, by, version: str | None) -> ActionApproval:
+def _locked_for_verdict(
+    action: Action, by, version: str | None, *, approving: bool
+) -> ActionApproval:
     """Lock the action for a verdict on its open request: `by` must be a second national
-    operator, and (with `version`) the action still the version they saw and the one
-    that was submitted."""
+    operator, and (with `version`) the action still the version they saw; an approval
+    also needs it to be the version that was submitted."""
     services._lock(action)
     approval = pending(action)
     if approval is None or action.state != Action.State.DRAFT:
@@ -328,8 +334,10 @@ def _locked_for_verdict(action: Action, by, version: str | None) -> ActionApprov
         raise PermissionDenied(MSG_OWN)
     if version is not None:
         current = action_version(action)
-        if version != current or approval.version != current:
+        if version != current:
             raise ValidationError(MSG_CHANGED, code="changed")
+        if approving and approval.version != current:
+            raise ValidationError(MSG_CHANGED_SINCE_SUBMIT, code="changed")
     return approval
 
 

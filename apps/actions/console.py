@@ -656,7 +656,7 @@ def return_(request, pk):
             action=action,
             by=request.user,
             reason=form.cleaned_data["reason"],
-            version=request.POST.get("version", ""),
+            version=request.POST.get("version") or None,
         )
     except ValidationError as exc:
         add_errors(form, exc)
