@@ -395,6 +395,16 @@ def test_the_operator_submits_from_the_console(staff_client, amber, national_ope
     assert client.get(url("submit", amber)).status_code == 405
 
 
+def test_the_consoles_release_button_cannot_send_an_unapproved_amber_alert(
+    staff_client, submitted, second
+):
+    response = staff_client(second).post(url("release", submitted), {"confirm": "yes"})
+
+    assert response.status_code == 400
+    assert "goedkeuring door een tweede landelijk operator" in response.content.decode()
+    assert nothing_sent(submitted)
+
+
 def test_the_second_operator_sees_it_waiting_and_exactly_what_goes_out(
     staff_client, submitted, second
 ):
@@ -507,3 +517,11 @@ def test_staff_other_than_country_wide_managers_cannot_touch_the_rules(
         assert client.get(RULES).status_code == 403
         assert client.post(ADD_RULE, {"kind": "missing_child"}).status_code == 403
     assert not ApprovalRule.objects.exists()
+
+
+def test_the_admin_shows_an_actions_requests_for_approval(staff_client, submitted, second):
+    change = reverse("admin:actions_action_change", args=[submitted.pk])
+    page = staff_client(second).get(change)
+
+    assert page.status_code == 200
+    assert "ter goedkeuring: landelijk (" in page.content.decode()
