@@ -3,17 +3,30 @@ through the service; releasing, updating and ending happen in the operator conso
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import policy
 from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
 from apps.governance.models import PoliceUnit
+from apps.governance.policy import Scope
 from apps.governance.widgets import AdminCheckedFileInput, checked_link
 from apps.web.forms import PhotoField
 
-from . import selectors, services
+from . import approval, selectors, services
 from .forms import console_photo_url
-from .models import Action, ActionUpdate, EndMessage, PersonDescription, Tip, VehicleDescription
+from .models import (
+    Action,
+    ActionUpdate,
+    ApprovalRule,
+    EndMessage,
+    PersonDescription,
+    Tip,
+    VehicleDescription,
+)
 
 
 class _DraftOnlyInline:
@@ -91,6 +104,7 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     # Written by the services, never by hand: read-only on a draft too.
     history_fields = (
         "state",
+        "approval_history",
         "result",
         "correction",
         "organisation",
@@ -140,6 +154,21 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    @admin.display(description=_("goedkeuring"))
+    def approval_history(self, action):
+        """The action's requests for approval (actions/approval.py), newest first."""
+        rows = [
+            format_html(
+                "{}: {} ({}){}",
+                row.get_state_display(),
+                row.submitted_by.get_username(),
+                date_format(localtime(row.submitted_at), "DATETIME_FORMAT"),
+                format_html(", {}", row.decided_by.get_username()) if row.decided_by else "",
+            )
+            for row in action.approvals.select_related("submitted_by", "decided_by")
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "—"
+
     @admin.display(description=_("foto"))
     def photo_link(self, action):
         if not action.photo:
@@ -183,3 +212,51 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.action_save_draft(action=obj, by=request.user, changed=form.changed_data)
+
+
+@admin.register(ApprovalRule)
+class ApprovalRuleAdmin(admin.ModelAdmin):
+    """Which kinds need a second national operator's approval (actions/approval.py):
+    country-wide managers add and remove them; an AMBER Alert needs it always and is not
+    offered. Every change goes through approval.approval_rule_add / _remove (audited)."""
+
+    fields = ("kind",)
+    list_display = ("kind", "changed_by", "changed_at")
+
+    def _manager(self, request) -> bool:
+        return policy.can(request.user, "settings.manage", Scope.nation())
+
+    def has_module_permission(self, request):
+        return self._manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_add_permission(self, request):
+        return self._manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a rule is added or removed, not changed
+
+    def has_delete_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "kind":
+            kwargs["choices"] = [
+                (value, label)
+                for value, label in Action.Kind.choices
+                if value not in approval.ALWAYS
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        saved = approval.approval_rule_add(kind=obj.kind, by=request.user)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        approval.approval_rule_remove(rule=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            approval.approval_rule_remove(rule=rule, by=request.user)

@@ -7,6 +7,7 @@ view that changes something asks "action.manage". Every object is checked by the
 policy: an operator sees and acts on the actions of the own region only.
 """
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -24,10 +25,10 @@ from apps.governance import policy
 from apps.governance.access import staff_required
 from apps.governance.policy import Scope, shown_count
 from apps.participants import geocoding
-from apps.web.forms import add_errors
+from apps.web.forms import CleanCharField, add_errors
 from apps.web.maps import tiles_attribution, tiles_url
 
-from . import services, targeting
+from . import approval, services, targeting
 from .forms import (
     ActionForm,
     AddressSearchForm,
@@ -41,7 +42,7 @@ from .forms import (
     described,
     signalement_initial,
 )
-from .models import Action, Tip
+from .models import APPROVAL_REASON_MAX, Action, Tip
 from .selectors import actions_reaching, visible_actions
 
 HISTORY_PAGE_SIZE = 25
@@ -151,6 +152,7 @@ def index(request):
             "search": search,
             "page": page,
             "query": query.urlencode(),
+            **_awaiting_context(request),
         },
     )
 
@@ -436,6 +438,7 @@ def _detail(request, action: Action, status: int = 200, **forms):
         context["reach_total"] = _reach_total(counts)
         context["reach_cut"] = any(row.cut for row in counts.values())
         context["release_problems"] = action.release_problems()
+        context.update(_approval_context(request, action, forms))
     return _render(request, "actions/console/detail.html", context, status=status)
 
 
@@ -537,3 +540,149 @@ def tip_read(request, pk):
     policy.require(request.user, MANAGE, tip.action)
     services.tip_mark_read(tip=tip, by=request.user)
     return redirect(reverse("console:detail", args=[tip.action_id]) + "#tips")
+
+
+# Two people for national alerts (approval.py) ---------------------------------------------------
+
+
+class ReturnForm(forms.Form):
+    """The approver's reason for sending a submitted action back."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "return-%s")
+        super().__init__(*args, **kwargs)
+
+    reason = CleanCharField(
+        label=_lazy("Reden van terugsturen"),
+        max_length=APPROVAL_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_lazy("De indiener ziet deze reden bij het concept."),
+        error_messages={"required": approval.MSG_REASON},
+    )
+
+
+def _approval_context(request, action: Action, given: dict) -> dict:
+    """What the draft page shows of approval (templates/actions/console/_approval.html):
+    the open request, the last one returned, and for a second national operator the
+    version they see and the alert as it will be sent."""
+    if not approval.needs_approval(action):
+        return {"needs_approval": False}
+    pending = approval.pending(action)
+    last = pending or approval.latest(action)
+    context = {
+        "needs_approval": True,
+        "approval": pending,
+        "returned": last if last and last.state == last.State.RETURNED else None,
+        "approval_errors": given.get("approval_errors", []),
+        "return_form": given.get("return_form") or ReturnForm(),
+        "may_approve": bool(pending) and approval.may_approve(request.user, action, pending),
+        "may_submit": pending is None
+        and not action.release_problems()
+        and _may_manage(request.user, action),
+        "is_approver": approval.is_approver(request.user),
+    }
+    # The release form gives way to the approval's: the reason is in the list of problems.
+    context["release_problems"] = action.release_problems() + approval.release_problems(
+        action, by=request.user
+    )
+    if pending is not None:
+        context["approval_version"] = approval.action_version(action)
+        context["preview"] = approval.release_preview(action)
+    return context
+
+
+def _approval_view(view):
+    """A verb on approval: POST, an operator of the console; errors show on the draft."""
+    return require_POST(staff_required(verb=VIEW)(view))
+
+
+def _approval_refused(request, action: Action, exc: Exception, status: int, **forms):
+    action.refresh_from_db()
+    errors = _errors_of(exc) if isinstance(exc, ValidationError) else [str(exc) or MSG_FORBIDDEN]
+    return _detail(request, action, status=status, approval_errors=errors, **forms)
+
+
+@_approval_view
+def submit(request, pk):
+    action = _action_for(request, pk)
+    try:
+        approval.action_submit(action=action, by=request.user)
+    except ValidationError as exc:
+        return _approval_refused(request, action, exc, 400)
+    except PermissionDenied as exc:
+        return _approval_refused(request, action, exc, 403)
+    messages.success(
+        request, _("De actie is ingediend en wacht op goedkeuring door een tweede operator.")
+    )
+    return redirect("console:detail", pk=action.pk)
+
+
+@_approval_view
+def withdraw(request, pk):
+    action = _action_for(request, pk)
+    try:
+        approval.action_withdraw(action=action, by=request.user)
+    except ValidationError as exc:
+        return _approval_refused(request, action, exc, 409)
+    messages.success(request, _("De actie is teruggenomen en weer een concept."))
+    return redirect("console:detail", pk=action.pk)
+
+
+@_approval_view
+def approve(request, pk):
+    action = _action_for(request, pk, VIEW)
+    if request.POST.get("confirm") != "yes":
+        errors = [_("Bevestig dat u de actie hebt gezien zoals zij wordt verstuurd.")]
+        return _detail(request, action, status=400, approval_errors=errors)
+    try:
+        sent = approval.action_approve(
+            action=action, by=request.user, version=request.POST.get("version", "")
+        )
+    except ValidationError as exc:
+        status = 409 if getattr(exc, "code", None) in ("changed", "state") else 400
+        return _approval_refused(request, action, exc, status)
+    except PermissionDenied as exc:
+        return _approval_refused(request, action, exc, 403)
+    total = sum(sent.queued.values())
+    messages.success(
+        request,
+        _("Goedgekeurd: de actie is verstuurd naar %(n)s ontvangers.") % {"n": shown_count(total)},
+    )
+    return redirect("console:detail", pk=action.pk)
+
+
+@_approval_view
+def return_(request, pk):
+    action = _action_for(request, pk, VIEW)
+    form = ReturnForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, action, status=400, return_form=form)
+    try:
+        approval.action_return(
+            action=action,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            version=request.POST.get("version") or None,
+        )
+    except ValidationError as exc:
+        add_errors(form, exc)
+        status = 409 if getattr(exc, "code", None) in ("changed", "state") else 400
+        return _approval_refused(request, action, exc, status, return_form=form)
+    except PermissionDenied as exc:
+        return _approval_refused(request, action, exc, 403)
+    messages.success(request, _("De actie is teruggestuurd naar de indiener."))
+    return redirect("console:detail", pk=action.pk)
+
+
+@require_GET
+@staff_required(verb=VIEW)
+def awaiting(request):
+    """The actions waiting for approval (the console's overview refreshes it)."""
+    return render(request, "actions/console/_awaiting_list.html", _awaiting_context(request))
+
+
+def _awaiting_context(request) -> dict:
+    return {
+        "awaiting": approval.awaiting(request.user),
+        "is_approver": approval.is_approver(request.user),
+    }

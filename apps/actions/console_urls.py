@@ -22,6 +22,11 @@ urlpatterns = [
     path("<int:pk>/beeindigen/", console.end, name="end"),
     path("<int:pk>/intrekken/", console.cancel, name="cancel"),
     path("<int:pk>/stoppen/", console.stop, name="stop"),
+    path("goedkeuring/", console.awaiting, name="awaiting"),
+    path("<int:pk>/indienen/", console.submit, name="submit"),
+    path("<int:pk>/terugnemen/", console.withdraw, name="withdraw"),
+    path("<int:pk>/goedkeuren/", console.approve, name="approve"),
+    path("<int:pk>/terugsturen/", console.return_, name="return"),
     path("tips/<int:pk>/gelezen/", console.tip_read, name="tip_read"),
     path("tips/<int:pk>/foto/", media.tip_photo, name="tip_photo"),
 ]

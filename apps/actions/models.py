@@ -471,3 +471,102 @@ class Tip(CleanTextMixin, models.Model):
 
     def audit_label(self) -> str:
         return f"tip {self.pk}"
+
+
+# Two people for national alerts (actions/approval.py) --------------------------------------
+
+APPROVAL_REASON_MAX = 300
+MSG_AMBER_ALWAYS_APPROVED = _(
+    "Een AMBER Alert heeft altijd de goedkeuring van een tweede landelijk operator nodig; "
+    "dat staat vast en hoeft niet te worden ingesteld."
+)
+
+
+class ApprovalRule(models.Model):
+    """Goedkeuringsregel: a kind of action that goes out only once a second national
+    operator approved it. Managers mark kinds in the admin; an AMBER Alert needs approval
+    always, with or without a rule (approval.ALWAYS)."""
+
+    kind = models.CharField(_("soort"), max_length=24, choices=Action.Kind.choices, unique=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("ingesteld door"),
+    )
+    changed_at = models.DateTimeField(_("ingesteld op"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("goedkeuringsregel")
+        verbose_name_plural = _("goedkeuringsregels")
+
+    def __str__(self):
+        return str(self.get_kind_display())
+
+    def audit_label(self) -> str:
+        return f"approval rule {self.kind}"
+
+    def clean(self):
+        super().clean()
+        if self.kind == Action.Kind.AMBER_ALERT:
+            raise ValidationError({"kind": MSG_AMBER_ALWAYS_APPROVED})
+
+
+class ActionApproval(CleanTextMixin, models.Model):
+    """Goedkeuring: one request to a second national operator to approve a draft action,
+    and what came of it. It names the version of the draft that was submitted; the
+    approval names the version the approver saw (approval.action_version)."""
+
+    clean_text_fields = ("reason",)
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("ter goedkeuring")
+        APPROVED = "approved", _("goedgekeurd")
+        RETURNED = "returned", _("teruggestuurd")
+        WITHDRAWN = "withdrawn", _("ingetrokken")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="approvals")
+    state = models.CharField(
+        _("status"), max_length=10, choices=State.choices, default=State.SUBMITTED
+    )
+    version = models.CharField(_("ingediende versie"), max_length=64)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ingediend door"),
+    )
+    submitted_at = models.DateTimeField(_("ingediend op"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("beoordeeld door"),
+    )
+    decided_at = models.DateTimeField(_("beoordeeld op"), null=True, blank=True)
+    reason = _text(_("reden van terugsturen"), APPROVAL_REASON_MAX, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("goedkeuring")
+        verbose_name_plural = _("goedkeuringen")
+        constraints = [
+            # One open request per action: two submits at once leave one.
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=models.Q(state="submitted"),
+                name="action_one_open_approval",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_state_display()}: {self.action_id}"
+
+    def audit_label(self) -> str:
+        return f"action approval {self.pk}"

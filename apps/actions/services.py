@@ -26,7 +26,7 @@ from apps.governance.policy import require
 from apps.web import photos
 from apps.web.text import clean_text
 
-from . import media, targeting
+from . import approval, media, targeting
 from .models import (
     FOLLOW_UP_TEXT_MAX,
     MSG_NOT_DRAFT,
@@ -152,6 +152,7 @@ def action_save_draft(
                 raise ValidationError(MSG_NOT_DRAFT, code="state")
             # The region it was in must have been the user's too, not only the new one.
             _require_manage(by, current.get())
+            approval.withdraw_on_edit(action, by)  # what was submitted is not what is sent
         action.save()
         action.reaches_units.set(_units_reached(action))
         if replace_signalement and not is_new:
@@ -181,7 +182,8 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
         _lock(action)
         _require_manage(by, action)
         _require_point(by, action)
-        problems = action.release_problems()
+        # An alert that needs two people goes out only as approved (actions/approval.py).
+        problems = action.release_problems() + approval.release_problems(action, by=by)
         if problems:
             raise ValidationError(problems, code="release")
         target = targeting.Target.of(action)

@@ -26,6 +26,9 @@ VERBS: dict[str, frozenset[Role]] = {
     "action.view": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR, Role.MANAGER}),
     "action.manage": frozenset({Role.OPERATOR, Role.NATIONAL_OPERATOR}),
     "action.amber": frozenset({Role.NATIONAL_OPERATOR}),
+    # The second person for an alert that needs two (actions/approval.py): a national
+    # operator, and only with a country-wide scope (approval.may_approve).
+    "action.approve": frozenset({Role.NATIONAL_OPERATOR}),
     "mailing.view": frozenset({Role.MAIL_AUTHOR, Role.MAIL_APPROVER, Role.MANAGER}),
     # Managers follow mailings (view, responses) but neither write nor approve them: a
     # mailing is written and approved by the mail staff of the sending organisation.

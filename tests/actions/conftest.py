@@ -160,6 +160,27 @@ def release(action, by):
     return action
 
 
+def approve_and_release(action, submitter, approver, *, at=None):
+    """An action that needs two people (an AMBER Alert, a kind a manager marked) submitted
+    by `submitter` and approved, so released, by `approver` (actions/approval.py).
+    Returns the release (services.Sent)."""
+    from apps.actions import approval
+
+    approval.action_submit(action=action, by=submitter)
+    version = approval.action_version(action)
+    sent = approval.action_approve(action=action, by=approver, version=version, at=at)
+    action.refresh_from_db()
+    return sent
+
+
+@pytest.fixture
+def second_national_operator(make_staff_user, org_national_unit):
+    """Another national operator of the Landelijke Eenheid: the second person."""
+    from apps.governance.roles import Role
+
+    return make_staff_user("landelijk-2", org_national_unit, [Role.NATIONAL_OPERATOR])
+
+
 @pytest.fixture
 def draft_mn(operator_mn):
     """A draft missing-person action of Midden-Nederland, 2 km around the Dom of Utrecht."""

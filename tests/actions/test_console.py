@@ -19,7 +19,7 @@ from apps.web import photos
 from tests import hostile_photos
 from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, png_bytes, release
+from .conftest import AMSTERDAM, UTRECHT, action_fields, approve_and_release, png_bytes, release
 
 pytestmark = pytest.mark.django_db
 
@@ -1141,12 +1141,12 @@ def amber(national_operator, alerted, photo):
 
 
 def test_a_regional_operator_sees_a_running_amber_alert_read_only(
-    mn, ams, amber, national_operator
+    mn, ams, amber, national_operator, second_national_operator
 ):
     assert "Sanne" not in ams.get(reverse("console:active")).content.decode()  # a draft
     assert ams.get(reverse("console:neighbour", args=[amber.pk])).status_code == 404
 
-    release(amber, national_operator)
+    approve_and_release(amber, national_operator, second_national_operator)
     services.tip_submit(action=amber, text="Ik zag haar bij het station", phone="0612345678")
 
     for client in (mn, ams):

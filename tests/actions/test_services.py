@@ -13,7 +13,7 @@ from apps.channels.models import Delivery, OutgoingMessage
 from apps.governance.models import AuditEntry, PoliceUnit
 from tests.fakes import point_at
 
-from .conftest import AMSTERDAM, UTRECHT, action_fields, local
+from .conftest import AMSTERDAM, UTRECHT, action_fields, approve_and_release, local
 
 AT = local(2, 14)  # Wednesday 14:00
 
@@ -254,7 +254,7 @@ def test_it_refuses_an_amber_alert_without_a_photo(national_operator):
 
 
 def test_it_sends_an_amber_alert_to_the_whole_country_on_every_channel(
-    national_operator, operator_mn, neighbourhood, make_participant, photo
+    national_operator, second_national_operator, operator_mn, neighbourhood, make_participant, photo
 ):
     n = neighbourhood
     in_amsterdam = make_participant(AMSTERDAM, wants_email=True, email_confirmed=True)
@@ -263,7 +263,8 @@ def test_it_sends_an_amber_alert_to_the_whole_country_on_every_channel(
     )
     with pytest.raises(PermissionDenied):
         services.action_release(action=amber, by=operator_mn, at=AT)
-    message = services.action_release(action=amber, by=national_operator, at=AT).message
+    sent = approve_and_release(amber, national_operator, second_national_operator, at=AT)
+    message = sent.message
     assert recipients(message, "sms") == {
         n["sms"].pk,
         n["sms_voice"].pk,
