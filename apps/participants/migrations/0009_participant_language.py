@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
                     ("fr", "Français"),
                 ],
                 default="nl",
+                db_default="nl",
                 max_length=2,
                 verbose_name="taal",
             ),
