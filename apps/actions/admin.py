@@ -116,6 +116,10 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("kind", "is_time_critical", "is_exercise", "title", "text", "photo")}),
+        (
+            _("Tekst in andere talen en eigen sms"),
+            {"fields": ("text_en", "text_de", "text_fr", "sms_text"), "classes": ("collapse",)},
+        ),
         (_("Plaats"), {"fields": ("lat", "lon", "radius_m", "police_unit")}),
         (_("Verloop"), {"fields": history_fields}),
     )

@@ -174,13 +174,8 @@ def action_version(action: Action) -> str:
 
 def release_preview(action: Action) -> dict:
     """The release's message as action_release would write it now (title, body, photo),
-    for the approver to see; written in a savepoint that is rolled back."""
-    with transaction.atomic():
-        body, free_text = services._alert_body(action)
-        message = services._message(
-            action, "release", title=action.title, body=body, shorten_first=free_text
-        )
-        transaction.set_rollback(True)
+    for the approver to see; built by the release's own code and not saved."""
+    message = services.action_message_preview(action, "release")
     return {"title": message.title, "body": message.body, "has_photo": bool(action.photo)}
 
 

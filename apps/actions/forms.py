@@ -3,9 +3,11 @@
 import re
 
 from django import forms
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels import gsm
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, MSG_POINT_OUTSIDE
 from apps.governance.widgets import CheckedFileInput
 from apps.participants.geocoding import AddressQuery
@@ -22,6 +24,8 @@ from .models import (
 )
 
 MSG_RADIUS_TEXT = _("Kies een straal tussen 100 en 50.000 meter.")
+# The free description in the readers' other languages, under "Tekst in andere talen".
+OTHER_LANGUAGE_FIELDS = ("text_en", "text_de", "text_fr")
 
 
 def _coordinate(label, low: float, high: float) -> forms.FloatField:
@@ -76,7 +80,43 @@ class ActionForm(forms.ModelForm):
         formfield_callback = clean_text_formfield
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4, **counter_attrs()}),
+            "text_en": forms.Textarea(attrs={"rows": 3, "lang": "en", **counter_attrs()}),
+            "text_de": forms.Textarea(attrs={"rows": 3, "lang": "de", **counter_attrs()}),
+            "text_fr": forms.Textarea(attrs={"rows": 3, "lang": "fr", **counter_attrs()}),
+            "sms_text": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {
+            "text_en": _("Toelichting in het Engels"),
+            "text_de": _("Toelichting in het Duits"),
+            "text_fr": _("Toelichting in het Frans"),
+            "sms_text": _("Eigen sms-tekst"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sms_text"].help_text = _(
+            "Leeg: Burgernet maakt de sms zelf van de titel, het signalement en de toelichting. "
+            "Ingevuld gaat precies deze tekst als Nederlandse sms, met de link naar de actie "
+            "erachter; samen hooguit %(parts)s sms-delen (ongeveer %(chars)s tekens)."
+        ) % {"parts": settings.SMS_MAX_PARTS, "chars": self.sms_room()}
+
+    def sms_room(self) -> int:
+        """How many plain characters (GSM-7) the operator's SMS text has room for: the
+        parts allowed, less the line break and the link."""
+        parts = settings.SMS_MAX_PARTS
+        room = gsm.GSM7_SINGLE if parts == 1 else gsm.GSM7_PART * parts
+        return max(0, room - len(self.instance.page_url()) - 1)
+
+    def other_language_fields(self) -> list:
+        """The bound fields of the free description in other languages, for the template."""
+        return [self[name] for name in OTHER_LANGUAGE_FIELDS]
+
+    def shows_other_languages(self) -> bool:
+        """Whether "Tekst in andere talen" starts open: something is written or wrong there."""
+        return any(self[name].value() or self[name].errors for name in OTHER_LANGUAGE_FIELDS)
+
+    def shows_sms_text(self) -> bool:
+        return bool(self["sms_text"].value() or self["sms_text"].errors)
 
     def clean(self):
         cleaned = super().clean()

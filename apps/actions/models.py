@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.channels import gsm
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
 from apps.governance.models import Municipality
 from apps.governance.policy import Scope
@@ -26,6 +28,9 @@ MAX_RADIUS_M = 50_000
 ACTION_TEXT_MAX = 1000
 FOLLOW_UP_TEXT_MAX = 900
 TIP_TEXT_MAX = 2000
+# The operator's own SMS text: what decides is whether it fits SMS_MAX_PARTS parts with the
+# link (Action.clean); this only bounds what a form takes.
+SMS_TEXT_MAX = 1000
 
 
 def _text(label, max_length: int, **kwargs) -> models.TextField:
@@ -41,6 +46,14 @@ MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
 MSG_AMBER_PHOTO = _("Een AMBER Alert heeft een foto nodig.")
 MSG_AMBER_TIME_CRITICAL = _("Een AMBER Alert is altijd tijdkritisch.")
 MSG_RESULT_REQUIRED = _("Kies het resultaat van de actie.")
+MSG_SMS_TOO_LONG = _(
+    "Deze sms-tekst wordt met de link naar de actie %(parts)s sms-delen; er mogen hooguit "
+    "%(max)s zijn. Maak de tekst korter."
+)
+MSG_SMS_UNICODE = _(
+    "De tekst bevat tekens die een sms niet als gewone tekst kan versturen (%(chars)s), "
+    "waardoor er maar %(per_part)s tekens in een deel passen in plaats van 153."
+)
 
 
 class Action(CleanTextMixin, models.Model):
@@ -52,7 +65,7 @@ class Action(CleanTextMixin, models.Model):
     verbs themselves, with their messages, live in services.py.
     """
 
-    clean_text_fields = ("title", "text", "correction")
+    clean_text_fields = ("title", "text", "text_en", "text_de", "text_fr", "sms_text", "correction")
 
     class Kind(models.TextChoices):
         MISSING_PERSON = "missing_person", _("vermissing")
@@ -95,6 +108,10 @@ class Action(CleanTextMixin, models.Model):
         "is_exercise",
         "title",
         "text",
+        "text_en",
+        "text_de",
+        "text_fr",
+        "sms_text",
         "photo",
         "lat",
         "lon",
@@ -116,6 +133,23 @@ class Action(CleanTextMixin, models.Model):
     )
     title = models.CharField(_("titel"), max_length=100)
     text = _text(_("toelichting"), ACTION_TEXT_MAX, blank=True)
+    # The free description in the readers' other languages (wording.OTHER_LANGUAGES): a
+    # reader gets it in their language where the operator wrote it, in Dutch otherwise.
+    text_en = _text(_("toelichting in het Engels"), ACTION_TEXT_MAX, blank=True)
+    text_de = _text(_("toelichting in het Duits"), ACTION_TEXT_MAX, blank=True)
+    text_fr = _text(_("toelichting in het Frans"), ACTION_TEXT_MAX, blank=True)
+    # The operator's own Dutch SMS: sent as it is, with the link to the action page after
+    # it, instead of the SMS Burgernet makes of the title and text (clean: it must fit).
+    sms_text = _text(
+        _("eigen sms-tekst"),
+        SMS_TEXT_MAX,
+        blank=True,
+        help_text=_(
+            "Leeg: Burgernet maakt de sms zelf van de titel, het signalement en de "
+            "toelichting. Ingevuld gaat precies deze tekst als Nederlandse sms, met de link "
+            "naar de actie erachter."
+        ),
+    )
     photo = models.ImageField(_("foto"), upload_to=photos.action_photo_path, blank=True)
     # The incident point lies where Burgernet works (governance.geo: NL and a strip around it).
     lat = models.FloatField(
@@ -247,8 +281,52 @@ class Action(CleanTextMixin, models.Model):
             errors["is_time_critical"] = MSG_AMBER_TIME_CRITICAL
         if self.state == self.State.ENDED and not self.result:
             errors["result"] = MSG_RESULT_REQUIRED
+        sms_problems = self.sms_text_problems()
+        if sms_problems:
+            errors["sms_text"] = sms_problems
         if errors:
             raise ValidationError(errors)
+
+    # Its SMS.
+
+    def page_url(self) -> str:
+        """The citizens' page of the action, as its messages link to it (the ref is set when
+        the action is made, so a draft not yet saved has its link too)."""
+        return settings.SITE_URL + reverse("alerts:action", kwargs={"ref": self.ref})
+
+    def own_sms(self) -> str:
+        """The operator's SMS text as it goes out (GSM-7 where an equivalent exists, as
+        the SMS Burgernet makes itself), without the link; empty when there is none."""
+        text = (self.sms_text or "").strip()
+        return gsm.to_gsm7(text) if text else ""
+
+    def sms_text_problems(self) -> list[ValidationError]:
+        """Why the operator's SMS text cannot go out: it must fit SMS_MAX_PARTS parts as
+        phones count them, with a line break and the link after it."""
+        text = self.own_sms()
+        if not text:
+            return []
+        limit = settings.SMS_MAX_PARTS
+        counted = gsm.segments(f"{text}\n{self.page_url()}")
+        if counted.parts <= limit:
+            return []
+        problems = [
+            ValidationError(
+                MSG_SMS_TOO_LONG,
+                code="sms_too_long",
+                params={"parts": counted.parts, "max": limit},
+            )
+        ]
+        if counted.encoding == "ucs2":
+            odd = list(dict.fromkeys(ch for ch in text if not gsm.is_gsm7(ch)))
+            problems.append(
+                ValidationError(
+                    MSG_SMS_UNICODE,
+                    code="sms_unicode",
+                    params={"chars": " ".join(odd[:5]), "per_part": gsm.UCS2_PART},
+                )
+            )
+        return problems
 
     # The life of an action: which verbs its state allows.
 

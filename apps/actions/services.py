@@ -8,14 +8,12 @@ set-based in the same transaction, and the outbox queues the sending tasks on co
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
@@ -26,7 +24,7 @@ from apps.governance.policy import require
 from apps.web import photos
 from apps.web.text import clean_text
 
-from . import approval, media, targeting
+from . import approval, media, targeting, wording
 from .models import (
     FOLLOW_UP_TEXT_MAX,
     MSG_NOT_DRAFT,
@@ -187,10 +185,7 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
         if problems:
             raise ValidationError(problems, code="release")
         target = targeting.Target.of(action)
-        body, free_text = _alert_body(action)
-        message = _message(
-            action, "release", title=action.title, body=body, shorten_first=free_text
-        )
+        message = _message(action, "release")
         queued = _send_release(message, target, at)
         action.state = Action.State.RELEASED
         action.released_at = at
@@ -213,9 +208,7 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
     with transaction.atomic():
         earlier = _lock_running(action, by, Action.can_update)
         update = ActionUpdate.objects.create(action=action, text=text, created_by=by)
-        message = _message(
-            action, f"update:{update.pk}", title=gettext("Update: %s") % action.title, body=text
-        )
+        message = _message(action, f"update:{update.pk}", text=text)
         queued = _send_update(message, targeting.Target.of(action), earlier, at)
         update.message = message
         update.save(update_fields=["message"])
@@ -243,9 +236,7 @@ def action_end(*, action: Action, by, result: str, text: str, at: datetime | Non
         action.result = result
         action.ended_at = at
         action.save(update_fields=["state", "result", "ended_at"])
-        title = gettext("Afgelopen: %s") % action.title
-        body = f"{action.get_result_display()}. {text}"
-        message = _message(action, "end", title=title, body=body, follow_up=True)
+        message = _message(action, "end", text=text, result=result)
         queued = _send_to_alerted(message, action, earlier, at)
         EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
         audit.record(
@@ -265,8 +256,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
     with transaction.atomic():
         earlier = _lock_running(action, by, Action.can_cancel)
         _stop(earlier)
-        title = gettext("Rectificatie: %s") % action.title
-        message = _message(action, "cancel", title=title, body=text, follow_up=True)
+        message = _message(action, "cancel", text=text)
         queued = _send_to_alerted(message, action, earlier, at)
         action.state = Action.State.CANCELLED
         action.cancelled_at = at
@@ -364,28 +354,55 @@ def _required_text(text: str, *, max_length: int = FOLLOW_UP_TEXT_MAX) -> str:
     return text
 
 
-def _message(
-    action: Action,
-    what: str,
-    *,
-    title: str,
-    body: str,
-    follow_up: bool = False,
-    shorten_first: tuple[int, int] | None = None,
+# An action's messages, in the readers' languages -------------------------------------------
+
+FOLLOW_UPS = frozenset({"end", "cancel"})
+
+
+def action_message_preview(
+    action: Action, what: str = "release", *, text: str = "", result: str = ""
 ) -> OutgoingMessage:
-    """The outgoing message of one step of an action. `shorten_first` is the span of the
-    body (start, end) a channel with little room shortens first — the free description —
-    so the kind, the signalement and the call line survive in a short SMS."""
-    if action.is_exercise:
-        title = f"{gettext('OEFENING')} – {title}"
-        prefix = f"{gettext('Dit is een oefening.')} "
-        body = prefix + body
-        if shorten_first:
-            shorten_first = (shorten_first[0] + len(prefix), shorten_first[1] + len(prefix))
+    """The message a step of the action would send, exactly as the step builds it, but not
+    saved and without writing anything: for the release screen, which shows each channel's
+    text before the operator releases. `what` is "release", "update", "end" or "cancel";
+    `text` is the update's, end message's or correction's text, `result` the end's (the
+    action's own when not given)."""
+    return _build_message(action, what, text=text, result=result)
+
+
+def _message(action: Action, what: str, *, text: str = "", result: str = "") -> OutgoingMessage:
+    """The outgoing message of one step of an action (see _build_message), saved."""
+    message = _build_message(action, what, text=text, result=result)
+    message.save()
+    return message
+
+
+def _build_message(
+    action: Action, what: str, *, text: str = "", result: str = ""
+) -> OutgoingMessage:
+    """The outgoing message of one step of an action, not saved. `what` is "release",
+    "update:<pk>", "end" or "cancel"; `text` the operator's text of the last three.
+
+    Its own title and body are Dutch, whatever language the operator's screen is in.
+    `data["texts"]` holds the message in the readers' other languages (wording.py): the
+    fixed wording in that language, the free description where the operator wrote it in
+    that language (Dutch otherwise). Each language names its call line (`call`) and the
+    span of its body a channel with little room shortens first (`shorten_first`, the free
+    description), so the kind, the signalement and the call line survive in a short SMS.
+    The operator's own SMS text of a release goes in `data["sms"]["nl"]`.
+    """
+    step = what.split(":")[0]
+    follow_up = step in FOLLOW_UPS
+    result = result or action.result
+    texts = {
+        language: _texts(action, step, language, text=text, result=result)
+        for language in wording.LANGUAGES
+    }
+    dutch = texts.pop(wording.DEFAULT_LANGUAGE)
     data = {
         "action": str(action.ref),
         "kind": action.kind,
-        "what": what.split(":")[0],
+        "what": step,
         "exercise": action.is_exercise,
     }
     # The photo goes with the alerts, not with the end message or the correction; and
@@ -395,41 +412,103 @@ def _message(
         data["image"] = media.action_photo_url(action)
     if follow_up:
         data["follow_up"] = True
-    body, shorten_first = _fit_body(body, shorten_first)
-    if shorten_first:
-        data["shorten_first"] = list(shorten_first)
+    if "shorten_first" in dutch:
+        data["shorten_first"] = dutch["shorten_first"]
+    if "call" in dutch:
+        data["call"] = dutch["call"]
+    data["texts"] = texts
+    if step == "release" and action.own_sms():
+        data["sms"] = {wording.DEFAULT_LANGUAGE: action.own_sms()}
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S
     else:
         ttl = TIME_CRITICAL_TTL_S if urgent else NOT_TIME_CRITICAL_TTL_S
-    return OutgoingMessage.objects.create(
+    return OutgoingMessage(
         source=f"actions.action:{action.pk}:{what}",
-        title=_truncate(f"Burgernet: {title}", TITLE_MAX),
-        body=body,
+        title=dutch["title"],
+        body=dutch["body"],
         # One topic per action: a newer message about it replaces one the device has not
         # fetched yet, so a phone that was off gets only the latest state of the action.
         topic=f"burgernet-actie-{action.pk}",
         urgency=OutgoingMessage.Urgency.HIGH if urgent else OutgoingMessage.Urgency.NORMAL,
         ttl_seconds=ttl,
         # Opening the push (or the SMS link) shows the citizens' action page.
-        url=settings.SITE_URL + reverse("alerts:action", kwargs={"ref": action.ref}),
+        url=action.page_url(),
         data=data,
     )
 
 
-def _alert_body(action: Action) -> tuple[str, tuple[int, int] | None]:
-    """The alert's text: the kind, the signalement, the free description, the call line;
-    and the span of the free description, which a short channel shortens first."""
-    lines = [str(action.get_kind_display())]
-    lines += [", ".join(str(p) for p in person.summary_parts()) for person in action.persons.all()]
+def _texts(action: Action, step: str, language: str, *, text: str, result: str) -> dict:
+    """One step's title and body in `language`, fitted (BODY_MAX, TITLE_MAX), with the
+    span to shorten first and the call line where the body has them."""
+    say = partial(wording.phrase, language=language)
+    span, call = None, ""
+    if step == "release":
+        title = action.title
+        body, span, call = _alert_body(action, language)
+    elif step == "update":
+        title, body = say("update") % action.title, text
+    elif step == "end":
+        title = say("ended") % action.title
+        body = f"{wording.result(result, language)}. {text}" if result else text
+    elif step == "cancel":
+        title, body = say("correction") % action.title, text
+    else:
+        raise ValueError(f"no message for the step {step!r}")
+    if action.is_exercise:
+        title = f"{say('exercise')} – {title}"
+        prefix = f"{say('exercise_notice')} "
+        body = prefix + body
+        if span:
+            span = (span[0] + len(prefix), span[1] + len(prefix))
+    body, span = _fit_body(body, span)
+    fitted = {"title": _truncate(f"Burgernet: {title}", TITLE_MAX), "body": body}
+    if span:
+        fitted["shorten_first"] = list(span)
+    if call and body.endswith(call):
+        fitted["call"] = call
+    return fitted
+
+
+def _alert_body(
+    action: Action, language: str = wording.DEFAULT_LANGUAGE
+) -> tuple[str, tuple[int, int] | None, str]:
+    """The alert's text in `language`: the kind, the signalement, the free description
+    (in that language where the operator wrote it), the call line; the span of the free
+    description, which a short channel shortens first; and the call line."""
+    lines = [wording.kind(action.kind, language)]
+    lines += [", ".join(_person_parts(person, language)) for person in action.persons.all()]
     lines += [", ".join(vehicle.summary_parts()) for vehicle in action.vehicles.all()]
     head = "\n".join(line for line in lines if line)
-    call = gettext("Gezien? Bel 0800-0011 (bij spoed 112).")
-    if not action.text:
-        return f"{head}\n{call}", None
+    call = wording.phrase("call", language)
+    free = _free_text(action, language)
+    if not free:
+        return f"{head}\n{call}", None, call
     start = len(head) + 1
-    return f"{head}\n{action.text}\n{call}", (start, start + len(action.text))
+    return f"{head}\n{free}\n{call}", (start, start + len(free)), call
+
+
+def _free_text(action: Action, language: str) -> str:
+    """The action's free description for a reader of `language`: the operator's text in
+    that language where there is one, the Dutch text otherwise."""
+    if language != wording.DEFAULT_LANGUAGE:
+        translated = (getattr(action, f"text_{language}", "") or "").strip()
+        if translated:
+            return translated
+    return action.text
+
+
+def _person_parts(person: PersonDescription, language: str) -> list[str]:
+    """A person's signalement with its fixed words (sex, age) in `language`; what the
+    operator typed (length, build, clothing) as typed."""
+    parts = []
+    if person.sex != PersonDescription.Sex.UNKNOWN:
+        parts.append(wording.sex(person.sex, language))
+    if person.age:
+        parts.append(wording.age(person.age, language))
+    parts += [person.length, person.build, person.clothing, person.particulars]
+    return [part for part in parts if part]
 
 
 def _fit_body(body: str, span: tuple[int, int] | None):

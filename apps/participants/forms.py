@@ -16,7 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from apps.web.forms import CitizenForm, CleanCharField, error_links, field_error_links
 
 from . import geocoding, schedule, services
-from .models import MAX_ADDRESSES, MAX_WINDOWS_PER_ADDRESS, Address, Country, Participant
+from .models import (
+    MAX_ADDRESSES,
+    MAX_WINDOWS_PER_ADDRESS,
+    Address,
+    Country,
+    Language,
+    Participant,
+)
 from .phones import parse_mobile
 
 TIME_FORMAT = "%H:%M"
@@ -67,6 +74,18 @@ class PreferencesForm(SiteForm):
     quiet_end = forms.TimeField(
         label=_("Stil tot"), required=False, widget=_time_input(), input_formats=[TIME_FORMAT]
     )
+    # Not sent (an old page, a script): no choice, so the language stays as it is.
+    language = forms.ChoiceField(
+        label=_("Taal van de berichten"),
+        choices=Language.choices,
+        required=False,
+        error_messages={"invalid_choice": services.MSG_LANGUAGE},
+        help_text=_(
+            "De vaste tekst van een bericht (zoals ‘Gezien? Bel 0800-0011’) krijgt u in deze "
+            "taal, de beschrijving als de politie die ook in deze taal heeft geschreven; "
+            "anders in het Nederlands."
+        ),
+    )
 
     def __init__(self, *args, has_email: bool | None = None, **kwargs):
         # None: the e-mail address is on the same page and checked there.
@@ -95,6 +114,24 @@ class PreferencesForm(SiteForm):
     @staticmethod
     def initial_for(participant: Participant) -> dict:
         return services.Preferences.of(participant).as_fields()
+
+
+class RegistrationPreferencesForm(PreferencesForm):
+    """The preferences on the registration page: the language may be left to us."""
+
+    language = forms.ChoiceField(
+        label=_("Taal van de berichten"),
+        choices=[("", _("Vanzelf (naar uw nummer en adres)")), *Language.choices],
+        required=False,
+        error_messages={"invalid_choice": services.MSG_LANGUAGE},
+        help_text=_(
+            "De vaste tekst van een bericht (zoals ‘Gezien? Bel 0800-0011’) krijgt u in deze "
+            "taal, de beschrijving als de politie die ook in deze taal heeft geschreven; "
+            "anders in het Nederlands. ‘Vanzelf’ kiest de taal van uw adres in Duitsland of "
+            "België (in Vlaanderen Nederlands); zonder zo’n adres Duits bij een Duits nummer, "
+            "Frans bij een Belgisch nummer, en anders Nederlands. U kunt de taal later wijzigen."
+        ),
+    )
 
 
 class EmailForm(SiteForm):
@@ -405,11 +442,11 @@ class RegistrationForm:
         self.data = data
         if data is not None and not validate:
             self.phone = _unbound_copy(PhoneForm, data, None)
-            self.preferences = _unbound_copy(PreferencesForm, data, None)
+            self.preferences = _unbound_copy(RegistrationPreferencesForm, data, None)
             self.email = _unbound_copy(EmailForm, data, None)
         else:
             self.phone = PhoneForm(data)
-            self.preferences = PreferencesForm(data)
+            self.preferences = RegistrationPreferencesForm(data)
             self.email = EmailForm(data)
         self.blocks = [AddressBlock(data, index=i, validate=validate) for i in range(MAX_ADDRESSES)]
         self.form_errors: list[str] = []

@@ -28,6 +28,15 @@ class Country(models.TextChoices):
     DE = "DE", _("Duitsland")
 
 
+class Language(models.TextChoices):
+    """The languages a participant reads Burgernet's messages in: each named in itself."""
+
+    NL = "nl", "Nederlands"
+    EN = "en", "English"
+    DE = "de", "Deutsch"
+    FR = "fr", "Français"
+
+
 class Participant(models.Model):
     """Deelnemer: a citizen who receives Burgernet messages.
 
@@ -70,6 +79,16 @@ class Participant(models.Model):
     wants_email = models.BooleanField(_("e-mail"), default=False)
     quiet_start = models.TimeField(_("stil vanaf"), null=True, blank=True)
     quiet_end = models.TimeField(_("stil tot"), null=True, blank=True)
+    # The fixed wording of an alert (its kind, "Gezien? Bel …") goes in this language, and
+    # the free description where the operator wrote it in it (Dutch otherwise).
+    # db_default too: rows written in SQL (bench_fanout's bulk load) read Dutch.
+    language = models.CharField(
+        _("taal"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.NL,
+        db_default=Language.NL,
+    )
     created_at = models.DateTimeField(_("aangemeld op"), auto_now_add=True)
     updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
 

@@ -35,6 +35,8 @@ from .models import (
     MAX_WINDOWS_PER_ADDRESS,
     ActiveWindow,
     Address,
+    Country,
+    Language,
     ManageLink,
     Participant,
     PhoneCode,
@@ -72,14 +74,17 @@ class EmailInput:
 
 @dataclass(frozen=True)
 class Preferences:
-    """How a participant wants to be reached: its channels and its quiet hours. Each is a
-    field of the participant by the same name."""
+    """How a participant wants to be reached: its channels, its quiet hours and the
+    language it reads. Each is a field of the participant by the same name. An empty
+    `language` is no choice: registering chooses it by the number and the addresses
+    (language_for), changing the preferences keeps the one the participant has."""
 
     wants_sms: bool = True
     wants_voice: bool = False
     wants_email: bool = False
     quiet_start: time | None = None
     quiet_end: time | None = None
+    language: str = ""
 
     @classmethod
     def of(cls, participant: Participant) -> "Preferences":
@@ -125,6 +130,7 @@ MSG_EQUAL_TIMES = _("Het begin en het einde mogen niet hetzelfde zijn.")
 MSG_NO_CHANNEL = _("Kies minstens één manier om berichten te ontvangen.")
 MSG_EMAIL_NEEDED = _("Vul uw e-mailadres in om berichten per e-mail te krijgen.")
 MSG_QUIET_BOTH = _("Vul bij stille uren zowel het begin als het einde in.")
+MSG_LANGUAGE = _("Kies een van de talen uit de lijst.")
 MSG_LAST_ADDRESS = _("U moet minstens één adres houden. Wilt u geen berichten meer? Meld u dan af.")
 
 
@@ -160,6 +166,53 @@ def validate_preferences(preferences: Preferences, *, has_email: bool) -> None:
         raise ValidationError(MSG_QUIET_BOTH, code="quiet_both")
     if preferences.quiet_start is not None and preferences.quiet_start == preferences.quiet_end:
         raise ValidationError(MSG_EQUAL_TIMES, code="equal_times")
+    if preferences.language and preferences.language not in Language.values:
+        raise ValidationError(MSG_LANGUAGE, code="language")
+
+
+# Belgian postcodes by the language spoken there: Brussels, Walloon Brabant and Wallonia
+# French; the German-speaking Community (Eupen, Kelmis, Raeren, Sankt Vith …) German;
+# Flanders (1500–3999, 8000–9999) Dutch.
+BELGIAN_POSTCODE_LANGUAGES = (
+    (1000, 1499, Language.FR),
+    (4700, 4799, Language.DE),
+    (4000, 7999, Language.FR),
+)
+
+
+def _place_language(country: str, postcode: str) -> str:
+    """The language spoken at an address: German in Germany, by the postcode in Belgium,
+    Dutch in the Netherlands."""
+    if country == Country.DE:
+        return Language.DE
+    if country == Country.BE:
+        digits = "".join(ch for ch in postcode if ch.isdigit())
+        number = int(digits) if digits else 0
+        for low, high, language in BELGIAN_POSTCODE_LANGUAGES:
+            if low <= number <= high:
+                return language
+    return Language.NL
+
+
+def language_for(*, phone: str, addresses: Sequence[AddressInput] = ()) -> str:
+    """The language a new participant reads, when it chose none (its choice always wins):
+
+    1. an address abroad speaks for itself: the language of its place (the first one
+       given) — German in Germany; in Belgium French in Wallonia and Brussels, German in
+       the German-speaking Community (postcodes 4700–4799), Dutch in Flanders;
+    2. otherwise the number: a German number (+49) German, a Belgian one (+32) French;
+    3. otherwise Dutch.
+
+    The participant sees the language on its preferences page and may change it there.
+    """
+    for address in addresses:
+        if address.country != Country.NL:
+            return _place_language(address.country, address.postcode)
+    if phone.startswith("+49"):
+        return Language.DE
+    if phone.startswith("+32"):
+        return Language.FR
+    return Language.NL
 
 
 # --- registration -------------------------------------------------------------------------
@@ -200,9 +253,11 @@ def participant_register(
                 return tokens.make_phone_token(uuid.uuid4())
             if existing is not None:
                 existing.delete()
-            participant = Participant.objects.create(
-                phone=phone, **preferences.as_fields(), **_email_fields(email)
+            chosen = preferences.as_fields()
+            chosen["language"] = preferences.language or language_for(
+                phone=phone, addresses=addresses
             )
+            participant = Participant.objects.create(phone=phone, **chosen, **_email_fields(email))
             for address in addresses:
                 _create_address(participant, address)
             _send_new_code(participant)
@@ -471,6 +526,8 @@ def _changed(participant: Participant, part: str) -> None:
 def preferences_update(*, participant: Participant, preferences: Preferences) -> Participant:
     validate_preferences(preferences, has_email=bool(participant.email))
     for name, value in preferences.as_fields().items():
+        if name == "language" and not value:
+            continue  # no choice made: the language stays
         setattr(participant, name, value)
     participant.save()
     _changed(participant, "preferences")

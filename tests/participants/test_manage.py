@@ -325,7 +325,9 @@ def test_the_preferences_are_the_participants_fields_of_the_same_names(
     )
     participant.refresh_from_db()
     mine = Preferences.of(participant)
-    assert mine == Preferences(wants_voice=True, quiet_start=dtime(22), quiet_end=dtime(7))
+    assert mine == Preferences(
+        wants_voice=True, quiet_start=dtime(22), quiet_end=dtime(7), language="nl"
+    )
     assert PreferencesForm.initial_for(participant) == mine.as_fields()
     page = manage_client(participant).get(reverse("participants:manage_preferences"))
     assert page.context["form"].initial == mine.as_fields()

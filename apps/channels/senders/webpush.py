@@ -51,6 +51,9 @@ MAX_PAYLOAD_BYTES = MAX_BODY_BYTES - (16 + 4 + 1 + 65) - (1 + 16)
 OPENED_SALT = "channels.delivery-opened"
 # What the service worker reads; anything else in the payload comes from message.data.
 CORE_KEYS = ("title", "body", "url", "topic", "urgency", "timestamp", "message")
+# The message in the readers' other languages and the operator's SMS: for the senders to
+# choose from, not for the device (a push carries one language, within 4 KB).
+READER_KEYS = ("texts", "sms")
 _TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -132,7 +135,9 @@ _RESERVE = len(_json({"delivery": 10**19, "token": opened_token(10**19)}))
 def payload_base(message) -> dict:
     """The part of the payload all deliveries of `message` share, fitted so that the
     delivery's own part still fits."""
-    data = {k: v for k, v in (message.data or {}).items() if k not in CORE_KEYS}
+    data = {
+        k: v for k, v in (message.data or {}).items() if k not in CORE_KEYS and k not in READER_KEYS
+    }
     data.update(
         title=message.title,
         body=message.body,
