@@ -9,6 +9,9 @@ sender fills in per recipient in one batch send:
 
 `recipients` signs those links for each delivery (links.py), and gives the one-click
 address for the List-Unsubscribe header.
+
+A crisis message's e-mail says what to do first; its end message ("mail.mailing:<pk>:end")
+is an e-mail of its own, with the end text instead of the mailing's.
 """
 
 from collections.abc import Sequence
@@ -38,12 +41,30 @@ RESPOND_FIELD = "respond_url"
 UNSUBSCRIBE_FIELD = "unsubscribe_url"
 
 
-def mailing_for(message) -> Mailing | None:
-    """The mailing an outbox message belongs to ("mail.mailing:<pk>"), or None."""
-    prefix, _, pk = message.source.partition(":")
-    if prefix != SOURCE_PREFIX or not pk.isdigit():
+END_SUFFIX = "end"
+
+
+def _parse(source: str) -> tuple[int, bool] | None:
+    """(pk, is the end message) of "mail.mailing:<pk>" or "mail.mailing:<pk>:end"."""
+    prefix, _, rest = source.partition(":")
+    pk, _, suffix = rest.partition(":")
+    if prefix != SOURCE_PREFIX or not pk.isdigit() or suffix not in ("", END_SUFFIX):
         return None
-    return Mailing.objects.select_related("organisation").filter(pk=int(pk)).first()
+    return int(pk), suffix == END_SUFFIX
+
+
+def mailing_for(message) -> Mailing | None:
+    """The mailing an outbox message belongs to ("mail.mailing:<pk>", or its end message
+    "mail.mailing:<pk>:end"), or None."""
+    parsed = _parse(message.source)
+    if parsed is None:
+        return None
+    return Mailing.objects.select_related("organisation").filter(pk=parsed[0]).first()
+
+
+def is_end_message(message) -> bool:
+    parsed = _parse(message.source)
+    return parsed is not None and parsed[1]
 
 
 def image_path(mailing: Mailing) -> str:
@@ -68,19 +89,24 @@ def from_address(organisation) -> str:
     return str(Address(display_name=f"Burgernet — {organisation.name}", addr_spec=address))
 
 
-def email_context(mailing: Mailing) -> dict:
+def email_context(mailing: Mailing, *, end: bool = False) -> dict:
     """What the templates show. Everything an author wrote passes escape_fields, so a
-    literal "${...}" in it is never read as a merge field."""
+    literal "${...}" in it is never read as a merge field. `end`: a crisis message's end
+    message, whose text takes the place of the mailing's."""
+    body = mailing.end_text if end else mailing.body
     return {
         "mailing": mailing,
+        "is_crisis": mailing.is_crisis,
+        "is_end": end,
+        "instruction": "" if end else escape_fields(mailing.instruction),
         "subject": escape_fields(mailing.subject),
         "organisation": escape_fields(mailing.organisation.name),
         "incident_place": escape_fields(mailing.incident_place),
         # render_html escapes every piece of the author's text; escape_fields adds no markup.
-        "body_html": mark_safe(escape_fields(render_html(mailing.body))),  # noqa: S308
-        "body_text": escape_fields(render_text(mailing.body)),
-        "image_url": image_url(mailing),
-        "is_inquiry": mailing.is_inquiry,
+        "body_html": mark_safe(escape_fields(render_html(body))),  # noqa: S308
+        "body_text": escape_fields(render_text(body)),
+        "image_url": "" if end else image_url(mailing),
+        "is_inquiry": mailing.is_inquiry and not end,
         "closes_at": links.respond_closes_at(mailing) if mailing.is_inquiry else None,
         "respond_url": f"${{{RESPOND_FIELD}}}",
         "unsubscribe_url": f"${{{UNSUBSCRIBE_FIELD}}}",
@@ -88,9 +114,10 @@ def email_context(mailing: Mailing) -> dict:
     }
 
 
-def render_email(mailing: Mailing) -> EmailContent:
-    """The mailing's e-mail, in Dutch (the language of the mail screens)."""
-    context = email_context(mailing)
+def render_email(mailing: Mailing, *, end: bool = False) -> EmailContent:
+    """The mailing's e-mail (`end`: a crisis message's end message), in Dutch (the language
+    of the mail screens)."""
+    context = email_context(mailing, end=end)
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string("mail/email/mailing_subject.txt", context)
         text = render_to_string("mail/email/mailing.txt", context)
@@ -119,14 +146,14 @@ class MailingComposer:
         mailing = mailing_for(message)
         if mailing is None:  # deleted since: recipients() then gives no one data
             return DEFAULT_COMPOSER.content(message)
-        return render_email(mailing)
+        return render_email(mailing, end=is_end_message(message))
 
     def recipients(self, message, deliveries: Sequence) -> dict[int, RecipientData]:
         mailing = mailing_for(message)
         if mailing is None:
             return {}
         maker = links.LinkMaker(mailing)
-        respond = mailing.is_inquiry
+        respond = mailing.is_inquiry and not is_end_message(message)
         return {
             delivery.pk: recipient_links(maker, delivery.participant, respond=respond)
             for delivery in deliveries

@@ -1,4 +1,4 @@
-"""Forms of the mail screens: a mailing's text, an area, a rejection."""
+"""Forms of the mail screens: a mailing's text, an area, a rejection, a crisis's end."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -8,7 +8,13 @@ from apps.governance.models import Municipality
 from apps.web.forms import CleanCharField, PhotoField, clean_text_formfield, counter_attrs
 
 from . import selection, services
-from .models import SUBJECT_MAX, Mailing, MailingArea, incident_problems
+from .models import (
+    END_TEXT_MAX,
+    SUBJECT_MAX,
+    Mailing,
+    MailingArea,
+    incident_problems,
+)
 
 
 class MailingForm(forms.ModelForm):
@@ -33,6 +39,7 @@ class MailingForm(forms.ModelForm):
             "subject": forms.TextInput(attrs={"maxlength": SUBJECT_MAX}),
             "body": forms.Textarea(attrs={"rows": 14, **counter_attrs()}),
             "incident_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "instruction": forms.Textarea(attrs={"rows": 3, **counter_attrs()}),
         }
         help_texts = {
             "incident_date": _("Verplicht bij een buurtonderzoek."),
@@ -61,6 +68,7 @@ class MailingForm(forms.ModelForm):
         """The cleaned fields as services.mailing_create / mailing_update take them."""
         fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
         fields["incident_place"] = (fields["incident_place"] or "").strip()
+        fields["instruction"] = (fields["instruction"] or "").strip()
         if self.cleaned_data.get("image"):
             fields["image"] = self.cleaned_data["image"]
         return fields
@@ -172,4 +180,23 @@ class RejectForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "reject-%s")
+        super().__init__(*args, **kwargs)
+
+
+class EndForm(forms.Form):
+    """ "Crisis voorbij": the text of a crisis message's end message."""
+
+    text = CleanCharField(
+        label=_("Tekst van het eindbericht"),
+        max_length=END_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, **counter_attrs()}),
+        help_text=_(
+            "Gaat naar iedereen die de crisismelding kreeg, via dezelfde kanalen. Bijvoorbeeld: "
+            "De brand is geblust. U kunt ramen en deuren weer openen."
+        ),
+        error_messages={"required": services.MSG_END_TEXT},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "end-%s")
         super().__init__(*args, **kwargs)

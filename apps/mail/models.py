@@ -4,6 +4,11 @@ A `Mailing` (buurtonderzoek, preventief, informatief, crisis) is written by a ma
 an organisation, optionally approved by a second person, and sent by e-mail to the
 participants whose address lies in its areas (`MailingArea`). Participants answer a
 buurtonderzoek through a signed link (`Response`, with one or more `ResponseEntry`).
+
+A crisis message (crisismelding, alarmeren) is a mailing of kind "crisis" from a
+municipality: always approved by a second person, sent time-critically on every channel
+the channel settings allow for it (web push, SMS, voice, e-mail), and ended with an end
+message ("Crisis voorbij") to exactly those it reached.
 """
 
 import uuid
@@ -24,8 +29,19 @@ SUBJECT_MAX = 120
 # is some four pages, far more than a buurtonderzoek needs, far less than a pasted book.
 BODY_MAX = 10_000
 
+# What to do (handelingsperspectief): it goes in every channel's text, the SMS included.
+INSTRUCTION_MAX = 300
+END_TEXT_MAX = 1000
+
 MSG_INCIDENT = _("Een buurtonderzoek noemt de datum en de plaats van het voorval.")
 MSG_INCIDENT_FUTURE = _("De datum van het voorval ligt in de toekomst.")
+MSG_INSTRUCTION = _(
+    "Een crisismelding zegt wat bewoners moeten doen, bijvoorbeeld: ga naar binnen en sluit "
+    "ramen en deuren."
+)
+MSG_CRISIS_ORGANISATION = _(
+    "Alleen een gemeente verstuurt crisismeldingen. Kies een andere soort mailing."
+)
 
 
 class Kind(models.TextChoices):
@@ -48,6 +64,19 @@ def incident_problems(kind: str, incident_date, incident_place: str) -> dict[str
     if not (incident_place or "").strip():
         problems["incident_place"] = MSG_INCIDENT
     return problems
+
+
+def crisis_problems(kind: str, instruction: str) -> dict[str, str]:
+    """What a crisis message lacks, per field: what residents must do. Other kinds of mail
+    need no instruction."""
+    if kind != Kind.CRISIS or (instruction or "").strip():
+        return {}
+    return {"instruction": MSG_INSTRUCTION}
+
+
+# Who may send a crisis message: the municipality, which is in charge of a crisis in its
+# area (there is no organisation of a safety region; a police team sends no crisis mail).
+CRISIS_ORGANISATION_KINDS = frozenset({"municipality"})
 
 
 class MailTemplate(CleanTextMixin, models.Model):
@@ -106,12 +135,20 @@ class MailingQuerySet(models.QuerySet):
 class Mailing(CleanTextMixin, models.Model):
     """Mailing: one e-mail from an organisation to the participants in its areas.
 
-    Life: draft → submitted (awaiting approval, when the organisation requires it) →
-    sending → sent; a submitted mailing may be rejected (back to draft with a reason).
+    Life: draft → submitted (awaiting approval, when the organisation requires it, and
+    always for a crisis message) → sending → sent; a submitted mailing may be rejected
+    (back to draft with a reason). A sent crisis message is ended once (`ended_at`).
     What a state allows is decided here; the verbs live in services.py.
     """
 
-    clean_text_fields = ("subject", "body", "incident_place", "rejection_reason")
+    clean_text_fields = (
+        "subject",
+        "body",
+        "instruction",
+        "incident_place",
+        "rejection_reason",
+        "end_text",
+    )
 
     class State(models.TextChoices):
         DRAFT = "draft", _("concept")
@@ -129,6 +166,16 @@ class Mailing(CleanTextMixin, models.Model):
             "Platte tekst. Een lege regel begint een nieuwe alinea; *tussen sterretjes* "
             "wordt vet; regels die met '- ' beginnen worden een opsomming; "
             "een adres dat met https:// begint wordt een link."
+        ),
+    )
+    instruction = models.CharField(
+        _("wat moeten bewoners doen?"),
+        max_length=INSTRUCTION_MAX,
+        blank=True,
+        help_text=_(
+            "Nodig om een crisismelding te versturen; staat in elke sms, push en e-mail. "
+            "Bijvoorbeeld: "
+            "Ga naar binnen, sluit ramen en deuren en zet de ventilatie uit."
         ),
     )
     image = models.ImageField(_("afbeelding"), upload_to="mail/%Y/%m/", blank=True)
@@ -186,6 +233,29 @@ class Mailing(CleanTextMixin, models.Model):
         related_name="+",
     )
     recipient_count = models.PositiveIntegerField(_("aantal ontvangers"), default=0)
+    # A crisis message's end ("Crisis voorbij"): its text and the outbox message with it.
+    ended_at = models.DateTimeField(_("beëindigd op"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("beëindigd door"),
+    )
+    end_text = models.TextField(
+        _("tekst bij beëindigen"),
+        max_length=END_TEXT_MAX,
+        blank=True,
+        validators=[MaxLengthValidator(END_TEXT_MAX)],
+    )
+    end_message = models.OneToOneField(
+        "channels.OutgoingMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
 
@@ -219,17 +289,38 @@ class Mailing(CleanTextMixin, models.Model):
         return self.kind == Kind.NEIGHBOURHOOD_INQUIRY
 
     @property
+    def is_crisis(self) -> bool:
+        return self.kind == Kind.CRISIS
+
+    @property
     def is_editable(self) -> bool:
         return self.state == self.State.DRAFT
+
+    @property
+    def can_end(self) -> bool:
+        """A sent crisis message not yet ended."""
+        return self.is_crisis and self.state == self.State.SENT and self.ended_at is None
 
     @property
     def source(self) -> str:
         """The outbox's name for this mailing's message."""
         return f"mail.mailing:{self.pk}"
 
+    @property
+    def end_source(self) -> str:
+        """The outbox's name for a crisis message's end message."""
+        return f"mail.mailing:{self.pk}:end"
+
     def clean(self):
         super().clean()
+        # The instruction of a crisis message is asked for at sending (services).
         problems = incident_problems(self.kind, self.incident_date, self.incident_place)
+        if (
+            self.is_crisis
+            and self.organisation_id is not None
+            and self.organisation.kind not in CRISIS_ORGANISATION_KINDS
+        ):
+            problems["kind"] = MSG_CRISIS_ORGANISATION
         if problems:
             raise ValidationError(problems)
 

@@ -10,21 +10,62 @@ reached once.
 Street areas need house numbers, which only registered addresses have; the other kinds match
 addresses and e-mail postcodes alike. Circles use the same box-then-haversine SQL as the
 targeting of actions, so SQLite and PostgreSQL select the same participants.
+
+A crisis message (kind "crisis") goes on more channels, each with its own rule
+(`crisis_recipients`):
+
+- e-mail: the rule above, as every mailing;
+- SMS and voice: as an action alerts: a registered address in the areas (inside the
+  scope) that is active now (its time windows), and the participant may be alerted on the
+  channel now (chose it, not in quiet hours: participants/reach.py);
+- web push: the devices whose fresh area cell touches one of the areas. A device knows
+  only its cell, and governance knows postcode areas and municipalities only by a centre,
+  so each area is taken as a circle for push (`push_circles`): a circle as it is; a
+  postcode area (and a six-character postcode or street, whose finest known place is its
+  postcode area) as a circle of POSTCODE_AREA_REACH_M around the postcode area's centre;
+  a municipality as a circle around its centre reaching its farthest postcode area's
+  centre plus POSTCODE_AREA_REACH_M. A cell touches a circle when its centre lies within
+  the radius plus half the cell's diagonal (as for actions). Push is not clipped to the
+  scope: a device has no address, and smoke does not stop at a border. In doubt, push
+  reaches more rather than fewer.
+
+A channel with a ceiling (apps/channels/plan.py) reaches at most that many, the nearest to
+the centre of the areas first (`crisis_centre`): a participant by their nearest registered
+address (one known only by an e-mail postcode comes last), a device by its cell.
 """
 
+import math
+import operator
 import re
 from collections.abc import Iterable
+from datetime import datetime
+from functools import reduce
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels.models import Channel
-from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, in_circle_q
+from apps.channels.plan import ChannelPlan
+from apps.governance.geo import (
+    EARTH_RADIUS_M,
+    MAX_LAT,
+    MAX_LON,
+    MIN_LAT,
+    MIN_LON,
+    box_q,
+    distance_m,
+    haversine_expr,
+    haversine_limit,
+    in_circle_q,
+)
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
-from apps.participants import reach
-from apps.participants.models import Address, Country, Participant
+from apps.participants import geohash, reach
+from apps.participants.devices import CELL_MAX_AGE, CELL_PRECISION
+from apps.participants.models import Address, Country, Device, Participant
 
 from .models import Kind, MailingArea
 
@@ -282,3 +323,161 @@ def count_for(areas: Iterable[MailingArea], scope: Scope) -> int:
 def count(mailing) -> int:
     """How many participants the mailing would reach if it were sent now."""
     return count_for(mailing.areas.all(), mailing.scope())
+
+
+# Crisis messages ---------------------------------------------------------------------------
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+# Half the width of a typical four-digit postcode area: how far around its centre a
+# postcode area reaches for push (governance knows only its centre).
+POSTCODE_AREA_REACH_M = 1_500
+
+
+def push_circles(areas: Iterable[MailingArea]) -> list[tuple[float, float, float]]:
+    """The areas as circles (lat, lon, radius in metres) for push; see the module's doc."""
+    circles = []
+    for area in areas:
+        if area.kind == AreaKind.CIRCLE:
+            circles.append((area.lat, area.lon, float(area.radius_m)))
+        elif area.kind == AreaKind.MUNICIPALITY:
+            circle = _municipality_circle(area.municipality_id)
+            if circle:
+                circles.append(circle)
+        else:
+            found = PostcodeArea.objects.filter(pc4=area.postcode[:4]).values("lat", "lon").first()
+            if found:
+                circles.append((found["lat"], found["lon"], float(POSTCODE_AREA_REACH_M)))
+    return circles
+
+
+def _municipality_circle(municipality_id: int) -> tuple[float, float, float] | None:
+    """Around the municipality's centre, out to its farthest postcode area's centre and
+    POSTCODE_AREA_REACH_M beyond."""
+    municipality = Municipality.objects.filter(pk=municipality_id).first()
+    points = list(
+        PostcodeArea.objects.filter(municipality_id=municipality_id).values_list("lat", "lon")
+    )
+    if municipality is not None and municipality.lat is not None:
+        centre = (municipality.lat, municipality.lon)
+    elif points:
+        centre = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+    else:
+        return None
+    farthest = max((distance_m(*centre, *point) for point in points), default=0.0)
+    return (centre[0], centre[1], farthest + POSTCODE_AREA_REACH_M)
+
+
+def crisis_centre(areas: Iterable[MailingArea]) -> tuple[float, float] | None:
+    """The centre of the areas, from which a ceiling keeps the nearest: the mean of the
+    areas' centres (area_centre)."""
+    centres = [centre for centre in map(area_centre, areas) if centre is not None]
+    if not centres:
+        return None
+    return (
+        sum(lat for lat, _lon in centres) / len(centres),
+        sum(lon for _lat, lon in centres) / len(centres),
+    )
+
+
+def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
+    """A device's cell centre within the radius plus half the diagonal of a cell of the
+    precision the web app reports (a finer cell is smaller: it is reached all the more)."""
+    bounds = geohash.bounds(geohash.encode(lat, lon, CELL_PRECISION))
+    metres_per_degree = math.pi * EARTH_RADIUS_M / 180
+    height = (bounds.north - bounds.south) * metres_per_degree
+    width = (bounds.east - bounds.west) * metres_per_degree * math.cos(math.radians(lat))
+    reach_m = radius_m + math.hypot(height, width) / 2
+    within = LessThanOrEqual(
+        haversine_expr("cell_lat", "cell_lon", lat, lon), Value(haversine_limit(reach_m))
+    )
+    return box_q("cell_lat", "cell_lon", lat, lon, reach_m) & Q(within)
+
+
+def _devices_in(areas: list[MailingArea], at: datetime) -> QuerySet:
+    circles = push_circles(areas)
+    if not circles:
+        return Device.objects.none().values_list("pk", flat=True)
+    fresh = Q(
+        cell_lat__isnull=False,
+        cell_lon__isnull=False,
+        cell_updated_at__gte=at - CELL_MAX_AGE,
+        is_test_device=False,  # staff test devices get exercises only
+    )
+    touching = reduce(operator.or_, (_cell_touches(*circle) for circle in circles))
+    return Device.objects.filter(fresh & touching).order_by().values_list("pk", flat=True)
+
+
+def _alertable_in(areas: list[MailingArea], scope: Scope, channel: str, at: datetime) -> QuerySet:
+    """Participants with an address in the areas (inside the scope) active at `at`, who may
+    be alerted on `channel` then (SMS, voice)."""
+    local = at.astimezone(LOCAL_TZ)
+    addresses = scope.filter(
+        Address.objects.filter(_any(_address_condition(area) for area in areas)),
+        "municipality_id",
+    )
+    active = reach.active_addresses(addresses, local).order_by().values("participant_id")
+    return (
+        Participant.objects.filter(reach.alertable(channel, local) & Q(pk__in=active))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+
+
+def crisis_recipients(mailing, channel: str, at: datetime, *, ceiling: int | None = None):
+    """Ids of who a crisis message reaches on `channel` at `at` (devices for web push,
+    participants otherwise), fit for outbox.enqueue_from_queryset; with a `ceiling`, at
+    most that many, the nearest to crisis_centre first."""
+    if at.tzinfo is None:
+        raise ValueError("a crisis message needs an aware datetime")
+    areas = list(mailing.areas.select_related("municipality"))
+    scope = mailing.scope()
+    if not areas or scope.is_empty:
+        model = Device if channel == Channel.WEBPUSH else Participant
+        return model.objects.none().values_list("pk", flat=True)
+    if channel == Channel.WEBPUSH:
+        ids = _devices_in(areas, at)
+    elif channel == Channel.EMAIL:
+        ids = recipients_for(areas, scope)
+    else:
+        ids = _alertable_in(areas, scope, channel, at)
+    if ceiling is None:
+        return ids
+    return _nearest_first(ids, channel, crisis_centre(areas), limit=ceiling)
+
+
+def _nearest_first(ids: QuerySet, channel: str, centre, *, limit: int) -> QuerySet:
+    """Of `ids`, at most `limit`, the nearest to `centre` first."""
+    if centre is None:
+        return ids[:limit]
+    if channel == Channel.WEBPUSH:
+        return (
+            Device.objects.filter(pk__in=ids)
+            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *centre))
+            .order_by("distance", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    nearest = (
+        Address.objects.filter(participant_id=OuterRef("pk"))
+        .order_by()
+        .values("participant_id")
+        .annotate(distance=Min(haversine_expr("lat", "lon", *centre)))
+        .values("distance")[:1]
+    )
+    return (
+        Participant.objects.filter(pk__in=ids)
+        .annotate(distance=Subquery(nearest))
+        .order_by(F("distance").asc(nulls_last=True), "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def crisis_estimate(mailing, plan: ChannelPlan, at: datetime) -> dict[str, dict]:
+    """Per channel of `plan`: how many the crisis message would reach now (`found`), the
+    channel's ceiling, and how many it goes to (`sent`) and the ceiling cuts (`cut`)."""
+    estimate = {}
+    for channel in plan.channels:
+        found = crisis_recipients(mailing, channel, at).count()
+        ceiling = plan.ceiling(channel)
+        sent = found if ceiling is None else min(found, ceiling)
+        estimate[channel] = {"found": found, "ceiling": ceiling, "sent": sent, "cut": found - sent}
+    return estimate

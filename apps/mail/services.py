@@ -1,6 +1,6 @@
 """The verbs of Burgernetmail: on mailings (write a draft, choose its areas, submit it,
-approve or reject it, and fan it out to the outbox), on responses (a participant's answer,
-staff opening and marking it) and unsubscribing from e-mail.
+approve or reject it, fan it out to the outbox, end a crisis message), on responses (a
+participant's answer, staff opening and marking it) and unsubscribing from e-mail.
 
 Each staff verb checks the scope policy and the mailing's state under a row lock, writes
 in one transaction with an audit entry, and names no citizen in the trail. The views parse
@@ -16,29 +16,42 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
-from apps.channels.models import Channel, OutgoingMessage
+from apps.channels import plan as channel_plan
+from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance import audit, policy
+from apps.participants import reach
 from apps.participants import services as participant_services
-from apps.participants.models import Participant
+from apps.participants.models import Device, Participant
 from apps.participants.tokens import email_digest
 from apps.web import photos
+from apps.web.text import clean_text
 
 from . import selection
 from .models import (
+    END_TEXT_MAX,
+    Kind,
     Mailing,
     MailingArea,
     MailTemplate,
     Response,
     ResponseEntry,
+    crisis_problems,
     incident_problems,
 )
 from .rendering import render_text
 
 # How long the outbox keeps trying to deliver a mailing.
 MAIL_TTL_S = 3 * 24 * 60 * 60
+# A crisis message that waited this long is no longer worth sending (what to do may have
+# changed); its end message may take longer: it waits for quiet hours to end.
+CRISIS_TTL_S = 60 * 60
+CRISIS_END_TTL_S = 24 * 60 * 60
+PUSH_TITLE_MAX = 120
+PUSH_BODY_MAX = 1000
 MAX_AREAS = 50
 
 MSG_NOT_DRAFT = _("Deze mailing is geen concept meer en kan niet meer worden gewijzigd.")
@@ -54,6 +67,12 @@ MSG_CHANGED = _("Deze mailing is gewijzigd sinds u hem opende.")
 MSG_PLACEHOLDERS = _(
     "Vul eerst de tekst uit het sjabloon in die nog tussen haken staat: %(placeholders)s."
 )
+MSG_NO_CHANNELS = _(
+    "Er is nu geen kanaal in gebruik voor crisismeldingen. Vraag het Burgernet-beheer om de "
+    "kanaalinstellingen."
+)
+MSG_NOT_ENDABLE = _("Alleen een verstuurde crisismelding kan één keer worden beëindigd.")
+MSG_END_TEXT = _("Schrijf wat bewoners moeten weten nu de crisis voorbij is.")
 MSG_AREA_TOO_LARGE = _(
     "Het gebied %(area)s is te groot voor een buurtonderzoek: die gaat naar een straat, een "
     "postcode, een postcodegebied of een cirkel van hooguit 2.000 meter. Verwijder het gebied "
@@ -68,6 +87,7 @@ DRAFT_FIELDS = (
     "kind",
     "subject",
     "body",
+    "instruction",
     "incident_date",
     "incident_place",
     "response_days",
@@ -284,6 +304,10 @@ def mailing_send_problems(mailing: Mailing) -> list[str]:
         _check_draft(mailing)
     except ValidationError as exc:
         problems.extend(exc.messages)
+    # A crisis message's instruction may be written last, but it goes in every text.
+    problems.extend(
+        str(problem) for problem in crisis_problems(mailing.kind, mailing.instruction).values()
+    )
     placeholders = unfilled_placeholders(mailing)
     if placeholders:
         problems.append(str(MSG_PLACEHOLDERS % {"placeholders": ", ".join(placeholders)}))
@@ -299,6 +323,8 @@ def mailing_send_problems(mailing: Mailing) -> list[str]:
             problems.append(
                 str(MSG_OUTSIDE_SCOPE % {"organisation": mailing.organisation.name}) + f" ({area})"
             )
+    if mailing.is_crisis and not crisis_plan(timezone.now()).channels:
+        problems.append(str(MSG_NO_CHANNELS))
     # No refusal for areas where nobody reads Burgernetmail: it would tell staff, house by
     # house, whether anyone there participates. Such a mailing goes to nobody and says
     # "minder dan 10", as one to a few does.
@@ -306,7 +332,29 @@ def mailing_send_problems(mailing: Mailing) -> list[str]:
 
 
 def needs_approval(mailing: Mailing) -> bool:
-    return mailing.organisation.requires_mail_approval
+    """A second person approves: when the organisation requires it, and for a crisis
+    message always."""
+    return mailing.is_crisis or mailing.organisation.requires_mail_approval
+
+
+def crisis_plan(at) -> channel_plan.ChannelPlan:
+    """The channels of a crisis message sent at `at` and their ceilings: every channel in
+    use that carries the kind "crisis", whatever urgencies it carries (the channel
+    settings: apps/channels/plan.py)."""
+    return channel_plan.plan_for(kind=Kind.CRISIS, urgent=True, at=at, everywhere=True)
+
+
+def crisis_estimate(mailing: Mailing, at=None) -> dict[str, dict]:
+    """What a crisis message sent now would reach per channel: found, ceiling, sent, cut
+    (selection.crisis_estimate over crisis_plan)."""
+    at = at or timezone.now()
+    return selection.crisis_estimate(mailing, crisis_plan(at), at)
+
+
+def may_end(user, mailing: Mailing) -> bool:
+    """The sending organisation's mail staff (an author or an approver) end its crisis
+    message."""
+    return may(user, "mailing.compose", mailing) or may(user, "mailing.approve", mailing)
 
 
 def may_approve(user, mailing: Mailing) -> bool:
@@ -346,12 +394,11 @@ def mailing_submit(*, mailing: Mailing, by) -> Mailing:
                     "updated_at",
                 ]
             )
-            audit.record(
-                verb="mailing.submitted",
-                actor=by,
-                target=mailing,
-                detail={"recipients": selection.count(mailing)},
-            )
+            detail = {"recipients": selection.count(mailing)}
+            if mailing.is_crisis:
+                estimate = crisis_estimate(mailing)
+                detail["channels"] = {channel: e["sent"] for channel, e in estimate.items()}
+            audit.record(verb="mailing.submitted", actor=by, target=mailing, detail=detail)
             return mailing
         return mailing_fan_out(mailing=mailing, by=by)
 
@@ -435,6 +482,8 @@ def mailing_fan_out(*, mailing: Mailing, by=None) -> Mailing:
             raise ValidationError(_("Deze mailing is al verstuurd."), code="state")
         if not mailing.areas.exists():
             raise ValidationError(MSG_NO_AREAS, code="send")
+        if mailing.is_crisis:
+            return _fan_out_crisis(mailing, by)
         data = {"mailing": mailing.pk, "kind": mailing.kind}
         if mailing.image:
             from .email import image_url
@@ -466,6 +515,185 @@ def mailing_fan_out(*, mailing: Mailing, by=None) -> Mailing:
             detail={"message": message.pk, "recipients": queued},
         )
     return mailing
+
+
+# Crisis messages ---------------------------------------------------------------------------
+
+
+def _fan_out_crisis(mailing: Mailing, by) -> Mailing:
+    """A crisis message's sending (inside mailing_fan_out's transaction, the mailing
+    locked): one time-critical message, its deliveries on every channel of the plan of
+    this moment, set-based per channel; a channel with a ceiling reaches the nearest to
+    the centre of the areas first (selection.crisis_recipients)."""
+    if not needs_approval(mailing) or mailing.approved_by_id is None:
+        # Only mailing_approve sends a crisis message: never the author alone.
+        raise PermissionDenied(MSG_OWN_MAILING)
+    at = timezone.now()
+    plan = crisis_plan(at)
+    if not plan.channels:
+        raise ValidationError(MSG_NO_CHANNELS, code="send")
+    title, body, span = _crisis_text(mailing)
+    message = OutgoingMessage.objects.create(
+        source=mailing.source,
+        title=title,
+        body=body,
+        topic=f"burgernet-crisis-{mailing.pk}",
+        urgency=OutgoingMessage.Urgency.HIGH,
+        ttl_seconds=CRISIS_TTL_S,
+        data={
+            "mailing": mailing.pk,
+            "kind": mailing.kind,
+            "what": "crisis",
+            "shorten_first": list(span),
+        },
+    )
+    queued = {}
+    for channel in plan.channels:
+        ids = selection.crisis_recipients(mailing, channel, at, ceiling=plan.ceiling(channel))
+        column = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+        queued[channel] = outbox.enqueue_from_queryset(
+            message=message, channel=channel, **{column: ids}
+        )
+    outbox.release(message)
+    mailing.message = message
+    mailing.recipient_count = sum(queued.values())  # messages: one person may get several
+    mailing.state = Mailing.State.SENT
+    mailing.sent_at = at
+    mailing.save(update_fields=["message", "recipient_count", "state", "sent_at", "updated_at"])
+    audit.record(
+        verb="mailing.sent",
+        actor=by,
+        target=mailing,
+        detail={
+            "message": message.pk,
+            "recipients": sum(queued.values()),
+            "channels": queued,
+            "ceilings": plan.ceilings,
+        },
+    )
+    return mailing
+
+
+def crisis_title(mailing: Mailing, *, end: bool = False) -> str:
+    """ "Burgernet crisismelding: <subject>" (or "Burgernet: crisis voorbij: …"), in Dutch
+    whatever the screen's language: the mail screens and the e-mail are Dutch."""
+    with override("nl"):
+        head = gettext("Burgernet: crisis voorbij") if end else gettext("Burgernet crisismelding")
+    return _truncate(f"{head}: {mailing.subject}", PUSH_TITLE_MAX)
+
+
+def crisis_text(mailing: Mailing) -> OutgoingMessage:
+    """The crisis message as push, SMS and voice will carry it (unsaved): what the mail
+    page shows before approval."""
+    title, body, span = _crisis_text(mailing)
+    return OutgoingMessage(title=title, body=body, data={"shorten_first": list(span)})
+
+
+def _crisis_text(mailing: Mailing) -> tuple[str, str, tuple[int, int]]:
+    """Title, body and the span of the body a short channel shortens first: what to do
+    comes first and stays; the text follows and is shortened (an SMS of SMS_MAX_PARTS
+    parts, a push within its payload)."""
+    instruction = mailing.instruction.strip()
+    text = render_text(mailing.body).strip()
+    start = len(instruction) + 1
+    room = max(0, PUSH_BODY_MAX - start)
+    text = _truncate(text, room) if room else ""
+    body = f"{instruction}\n{text}" if text else instruction
+    return crisis_title(mailing), body, (start, start + len(text)) if text else (len(body),) * 2
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def mailing_end(*, mailing: Mailing, by, text: str) -> Mailing:
+    """End a sent crisis message ("Crisis voorbij"): stop whatever of it is still queued,
+    and send the end message with `text` to exactly those it reached, on the channels it
+    reached them on (still in use now; a participant who has since turned a channel off
+    is not sent on it). SMS and voice to someone in quiet hours wait until they end."""
+    text = clean_text(text or "").strip()
+    if not text:
+        raise ValidationError({"text": MSG_END_TEXT})
+    if len(text) > END_TEXT_MAX:
+        raise ValidationError({"text": _("Hooguit 1.000 tekens.")})
+    if not may_end(by, mailing):
+        raise PermissionDenied
+    with transaction.atomic():
+        current = _locked(mailing)
+        if not current.can_end or current.message_id is None:
+            raise ValidationError(MSG_NOT_ENDABLE, code="state")
+        at = timezone.now()
+        earlier = current.message
+        outbox.stop(earlier)
+        mailing.end_text = text
+        message = OutgoingMessage.objects.create(
+            source=mailing.end_source,
+            title=crisis_title(mailing, end=True),
+            body=mailing.end_text,
+            topic=f"burgernet-crisis-{mailing.pk}",
+            urgency=OutgoingMessage.Urgency.NORMAL,
+            ttl_seconds=CRISIS_END_TTL_S,
+            data={"mailing": mailing.pk, "kind": mailing.kind, "what": "end", "follow_up": True},
+        )
+        queued = {}
+        for channel in crisis_plan(at).channels:
+            column = "device_ids" if channel == Channel.WEBPUSH else "participant_ids"
+            queued[channel] = outbox.enqueue_from_queryset(
+                message=message, channel=channel, **{column: _reached(earlier, channel)}
+            )
+        _defer_for_quiet_hours(message, at)
+        outbox.release(message)
+        mailing.ended_at = at
+        mailing.ended_by = by
+        mailing.end_message = message
+        mailing.save(
+            update_fields=["end_text", "ended_at", "ended_by", "end_message", "updated_at"]
+        )
+        audit.record(
+            verb="mailing.ended",
+            actor=by,
+            target=mailing,
+            detail={"message": message.pk, "channels": queued},
+        )
+    return mailing
+
+
+# Deliveries that did not reach their recipient: stopped before sending, or failed for good.
+NOT_DELIVERED = (Delivery.State.CANCELLED, Delivery.State.FAILED)
+
+
+def _reached(message: OutgoingMessage, channel: str):
+    """Ids of who `message` reached (or was reaching) on `channel`, as far as they still
+    take that channel: a device that still exists, a participant still reachable on it
+    (for e-mail: the mail rule, an open address)."""
+    field = "device_id" if channel == Channel.WEBPUSH else "participant_id"
+    reached = (
+        Delivery.objects.filter(message=message, channel=channel)
+        .exclude(state__in=NOT_DELIVERED)
+        .values(field)
+    )
+    if channel == Channel.WEBPUSH:
+        return Device.objects.filter(pk__in=reached).order_by().values_list("pk", flat=True)
+    condition = (
+        selection.may_receive_mail() if channel == Channel.EMAIL else reach.reachable(channel)
+    )
+    return (
+        Participant.objects.filter(condition & Q(pk__in=reached))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+
+
+def _defer_for_quiet_hours(message: OutgoingMessage, at) -> None:
+    """An end message by SMS or voice to someone in quiet hours is due when they end."""
+    local = at.astimezone(selection.LOCAL_TZ)
+    for channel in reach.PHONE_CHANNELS:
+        rows = Delivery.objects.filter(
+            message=message, channel=channel, state=Delivery.State.QUEUED
+        )
+        ends = reach.quiet_hours_ends(rows.values("participant_id"), local)
+        for end, participant_ids in ends.items():
+            rows.filter(participant_id__in=participant_ids).update(next_attempt_at=end)
 
 
 # Responses ---------------------------------------------------------------------------------

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/goedkeuren/", views.approve, name="approve"),
     path("<int:pk>/afwijzen/", views.reject, name="reject"),
     path("<int:pk>/terughalen/", views.withdraw, name="withdraw"),
+    path("<int:pk>/beeindigen/", views.end, name="end"),
 ]

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.channels import outbox
 from apps.channels.email import fill
+from apps.channels.models import Channel
+from apps.channels.senders import sms
 from apps.governance import policy
 from apps.governance.access import staff_required
 from apps.governance.policy import shown_count
@@ -26,7 +28,7 @@ from apps.web.maps import tiles_url
 
 from . import selection, services
 from .email import RESPOND_FIELD, UNSUBSCRIBE_FIELD, render_email
-from .forms import AreaForm, MailingForm, RejectForm
+from .forms import AreaForm, EndForm, MailingForm, RejectForm
 from .models import Kind, Mailing, MailingArea, MailTemplate, Response
 
 VIEW = "mailing.view"
@@ -45,7 +47,7 @@ def _mailing_for(request, pk: int, verb: str = VIEW) -> Mailing:
     """The mailing, if this user may do `verb` on it: 404 for another organisation's."""
     mailing = get_object_or_404(
         Mailing.objects.visible_to(request.user).select_related(
-            "organisation", "author", "submitted_by", "approved_by"
+            "organisation", "author", "submitted_by", "approved_by", "ended_by"
         ),
         pk=pk,
     )
@@ -301,7 +303,67 @@ def _delivery_counts(mailing: Mailing) -> dict | None:
     return counts
 
 
-def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form=None):
+def _channel_label(channel: str) -> str:
+    return str(Channel(channel).label)
+
+
+def _crisis_estimate_rows(mailing: Mailing) -> list[dict]:
+    """Before approval: each channel the crisis message would go on now (the channel
+    settings), how many it would reach there and how many a ceiling cuts."""
+    return [
+        {
+            "channel": channel,
+            "label": _channel_label(channel),
+            "sent": shown_count(row["sent"]),
+            "ceiling": row["ceiling"],
+            "cut": shown_count(row["cut"]) if row["cut"] else None,
+        }
+        for channel, row in services.crisis_estimate(mailing).items()
+    ]
+
+
+def _crisis_delivery_rows(message) -> list[dict]:
+    """After sending: per channel, the messages written, sent, waiting and failed."""
+    rows = []
+    for channel, counts in outbox.stats(message).items():
+        rows.append(
+            {
+                "channel": channel,
+                "label": _channel_label(channel),
+                "total": shown_count(counts["total"]),
+                "sent": shown_count(counts["sent"]),
+                "waiting": shown_count(counts["queued"] + counts["sending"]),
+                "failed": shown_count(counts["failed"]),
+                "cancelled": shown_count(counts["cancelled"]),
+            }
+        )
+    return rows
+
+
+def _crisis_context(request, mailing: Mailing, end_form=None) -> dict:
+    if not mailing.is_crisis:
+        return {}
+    context = {"crisis_channels": None, "crisis_deliveries": None, "end_deliveries": None}
+    if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
+        context["crisis_channels"] = _crisis_estimate_rows(mailing)
+        message = services.crisis_text(mailing)
+        context["crisis_text"] = {
+            "title": message.title,
+            "body": message.body,
+            "sms": sms.alert_text(message),
+        }
+    if mailing.message_id:
+        context["crisis_deliveries"] = _crisis_delivery_rows(mailing.message)
+    if mailing.end_message_id:
+        context["end_deliveries"] = _crisis_delivery_rows(mailing.end_message)
+    context["may_end"] = mailing.can_end and services.may_end(request.user, mailing)
+    context["end_form"] = end_form or EndForm()
+    return context
+
+
+def _detail(
+    request, mailing: Mailing, status: int = 200, errors=(), reject_form=None, end_form=None
+):
     user = request.user
     context = {
         "mailing": mailing,
@@ -325,6 +387,7 @@ def _detail(request, mailing: Mailing, status: int = 200, errors=(), reject_form
     if mailing.state in (Mailing.State.DRAFT, Mailing.State.SUBMITTED):
         context["recipient_count"] = shown_count(selection.count(mailing))
         context["problems"] = services.mailing_send_problems(mailing)
+    context.update(_crisis_context(request, mailing, end_form))
     response = render(request, "mail/staff/detail.html", context, status=status)
     # The preview's frame shows the e-mail with the inline styles mail clients need.
     return allow_inline_styles_of(response, context["preview"]["html"])
@@ -352,6 +415,11 @@ def _verb(request, mailing: Mailing, service, done, **fields):
 
 
 def _sent(mailing: Mailing) -> str:
+    if mailing.state == Mailing.State.SUBMITTED and mailing.is_crisis:
+        return _(
+            "De crisismelding wacht nu op goedkeuring door een tweede persoon van uw "
+            "organisatie. Na goedkeuring gaat zij meteen uit."
+        )
     if mailing.state == Mailing.State.SUBMITTED:
         return _("De mailing wacht nu op goedkeuring door een collega.")
     return _("De mailing gaat naar %(n)s ontvangers.") % {"n": shown_count(mailing.recipient_count)}
@@ -368,6 +436,10 @@ def send(request, pk):
 
 
 def _approved(mailing: Mailing) -> str:
+    if mailing.is_crisis:
+        return _("Goedgekeurd: de crisismelding gaat uit (%(n)s berichten).") % {
+            "n": shown_count(mailing.recipient_count)
+        }
     return _("Goedgekeurd: de mailing gaat naar %(n)s ontvangers.") % {
         "n": shown_count(mailing.recipient_count)
     }
@@ -399,3 +471,18 @@ def withdraw(request, pk):
     mailing = _mailing_for(request, pk, COMPOSE)
     done = _("De mailing is teruggehaald en weer een concept.")
     return _verb(request, mailing, services.mailing_withdraw, done)
+
+
+@require_POST
+@staff_required(verb=VIEW)
+def end(request, pk):
+    """ "Crisis voorbij": end a sent crisis message with a text (services.mailing_end
+    decides who may)."""
+    mailing = _mailing_for(request, pk, VIEW)
+    if not services.may_end(request.user, mailing):
+        raise PermissionDenied
+    form = EndForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, mailing, status=400, end_form=form)
+    done = _("De crisismelding is beëindigd; het eindbericht gaat naar wie haar kreeg.")
+    return _verb(request, mailing, services.mailing_end, done, **form.cleaned_data)

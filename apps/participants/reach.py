@@ -12,6 +12,7 @@ answer over the same participants (tests/participants/test_reach.py).
 | chose the channel | `chose(channel)` | `Participant.chose(channel)` |
 | e-mail may be sent | `email_open()` | `Participant.may_receive_email` |
 | quiet hours | `quiet(local)` | `Participant.is_quiet_at(time)` |
+| when they end | `quiet_hours_ends(ids, local)` | — |
 | address active | `active_addresses(qs, local)` | `Address.is_active_at(local)` |
 | alerted by an action | `alertable(channel, local)` | `Participant.may_be_alerted(…)` |
 
@@ -20,7 +21,7 @@ database copies each participant's reachability onto its addresses (triggers of 
 participants/0007), so a reach estimate counts addresses alone.
 """
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractMinute
@@ -130,3 +131,20 @@ def active_addresses(addresses: QuerySet, local: datetime) -> QuerySet:
 def minute_of(local: datetime) -> time:
     """The time of day to the minute: windows and quiet hours are kept in whole minutes."""
     return time(local.hour, local.minute)
+
+
+def quiet_hours_ends(participant_ids, local: datetime) -> dict[datetime, QuerySet]:
+    """Of `participant_ids`, those in their quiet hours at `local` (an aware local moment),
+    by the moment their quiet hours end: {end: ids}. A follow-up by SMS or voice (an end
+    message) waits until then rather than ringing in them."""
+    now = minute_of(local)
+    from .models import Participant  # the models import this module's rules
+
+    quiet_ones = Participant.objects.filter(quiet(local), pk__in=participant_ids)
+    ends = {}
+    for end in quiet_ones.order_by().values_list("quiet_end", flat=True).distinct():
+        day = local.date() if end > now else local.date() + timedelta(days=1)
+        ends[datetime.combine(day, end, tzinfo=local.tzinfo)] = quiet_ones.filter(
+            quiet_end=end
+        ).values_list("pk", flat=True)
+    return ends
