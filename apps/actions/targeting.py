@@ -24,7 +24,7 @@ Here: where, and which messages reached whom.
 import math
 import operator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import reduce
 from zoneinfo import ZoneInfo
 
@@ -159,16 +159,8 @@ def alerted(*, message_ids, channel: str, at: datetime) -> QuerySet:
 
 def quiet_hours_ends(participant_ids, *, at: datetime) -> dict[datetime, QuerySet]:
     """Of `participant_ids`, those in their quiet hours at `at`, by the moment (aware) their
-    quiet hours end: {end: ids of the participants whose quiet hours end then}."""
-    local = _local(at)
-    now = reach.minute_of(local)
-    quiet = Participant.objects.filter(reach.quiet(local), pk__in=participant_ids)
-    ends = {}
-    for end in quiet.order_by().values_list("quiet_end", flat=True).distinct():
-        day = local.date() if end > now else local.date() + timedelta(days=1)
-        moment = datetime.combine(day, end).replace(tzinfo=LOCAL_TZ)
-        ends[moment] = quiet.filter(quiet_end=end).values_list("pk", flat=True)
-    return ends
+    quiet hours end: {end: ids} (participants' rule, reach.quiet_hours_ends)."""
+    return reach.quiet_hours_ends(participant_ids, _local(at))
 
 
 def in_area_or_alerted(target: Target, *, channel: str, at: datetime, message_ids) -> QuerySet:
