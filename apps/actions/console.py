@@ -43,7 +43,7 @@ from .forms import (
     signalement_initial,
 )
 from .models import APPROVAL_REASON_MAX, Action, Tip
-from .selectors import actions_reaching, visible_actions
+from .selectors import actions_reaching, active_actions, visible_actions
 
 HISTORY_PAGE_SIZE = 25
 VIEW = "action.view"
@@ -115,15 +115,6 @@ def _errors_of(exc: ValidationError) -> list[str]:
 # The overview ----------------------------------------------------------------------------------
 
 
-def _active(user):
-    return (
-        visible_actions(user)
-        .filter(state__in=[Action.State.DRAFT, Action.State.RELEASED])
-        .select_related("police_unit")
-        .order_by("state", "-released_at", "-created_at")
-    )
-
-
 @require_GET
 @staff_required(verb=VIEW)
 def index(request):
@@ -147,7 +138,7 @@ def index(request):
         request,
         "actions/console/index.html",
         {
-            "active": _active(request.user),
+            "active": active_actions(request.user),
             "reaching": _reaching(request.user),
             "search": search,
             "page": page,
@@ -164,7 +155,7 @@ def _reaching(user):
 @require_GET
 @staff_required(verb=VIEW)
 def active(request):
-    context = {"active": _active(request.user), "reaching": _reaching(request.user)}
+    context = {"active": active_actions(request.user), "reaching": _reaching(request.user)}
     return render(request, "actions/console/_active.html", context)
 
 

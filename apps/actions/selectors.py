@@ -1,12 +1,12 @@
 """Reads of actions for screens: which actions a user may see, which regions a user may pick."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.governance import policy
 from apps.governance.models import Municipality, PoliceUnit
 from apps.governance.policy import Scope
 
-from .models import Action
+from .models import Action, ActionApproval
 
 
 def units_in_scope(scope: Scope) -> QuerySet:
@@ -51,4 +51,19 @@ def actions_reaching(user) -> QuerySet:
         .filter(Q(reaches_units__in=units_in_scope(scope)) | Q(kind=Action.Kind.AMBER_ALERT))
         .exclude(pk__in=visible_actions(user).values("pk"))
         .distinct()
+    )
+
+
+def active_actions(user) -> QuerySet:
+    """The running actions and drafts `user` may see, running first; a draft waiting for a
+    second national operator's approval says so (`awaiting_approval`)."""
+    submitted = ActionApproval.objects.filter(
+        action=OuterRef("pk"), state=ActionApproval.State.SUBMITTED
+    )
+    return (
+        visible_actions(user)
+        .filter(state__in=[Action.State.DRAFT, Action.State.RELEASED])
+        .annotate(awaiting_approval=Exists(submitted))
+        .select_related("police_unit")
+        .order_by("state", "-released_at", "-created_at")
     )

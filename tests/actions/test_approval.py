@@ -525,3 +525,15 @@ def test_the_admin_shows_an_actions_requests_for_approval(staff_client, submitte
 
     assert page.status_code == 200
     assert "ter goedkeuring: landelijk (" in page.content.decode()
+
+
+def test_the_list_of_running_actions_and_drafts_marks_a_submitted_draft(
+    staff_client, submitted, national_operator
+):
+    page = staff_client(national_operator).get(reverse("console:active")).content.decode()
+    row = page.split("AMBER Alert: Sanne (6)")[0].rsplit("<tr", 1)[1]
+    assert "wacht op goedkeuring" in row
+    approval.action_withdraw(action=submitted, by=national_operator)
+    page = staff_client(national_operator).get(reverse("console:active")).content.decode()
+    row = page.split("AMBER Alert: Sanne (6)")[0].rsplit("<tr", 1)[1]
+    assert "wacht op goedkeuring" not in row and "concept" in row
