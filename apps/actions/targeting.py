@@ -32,8 +32,10 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     FloatField,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -52,7 +54,7 @@ from apps.governance.geo import (
 )
 from apps.participants import reach
 from apps.participants.devices import CELL_MAX_AGE
-from apps.participants.models import Address, Device, Participant
+from apps.participants.models import Address, Device, DevicePlace, Participant
 
 from . import cells
 
@@ -111,16 +113,16 @@ class Target:
 def devices_in_circle(
     *, lat: float, lon: float, radius_m: float, now: datetime, exercise: bool = False
 ) -> QuerySet:
-    """Ids of the devices whose fresh area cell touches the circle. Test devices of staff
-    get exercises and only exercises."""
+    """Ids of the devices whose fresh area cell or one of whose fixed places touches the
+    circle. Test devices of staff get exercises and only exercises."""
     target = Target(lat=lat, lon=lon, radius_m=radius_m, exercise=exercise)
-    return _devices(_device_in_area(target, now))
+    return _devices_in_area(target, now)
 
 
 def in_area(target: Target, *, channel: str, at: datetime) -> QuerySet:
     """Ids of who is in the target's area now on `channel` (devices for web push)."""
     if channel == Channel.WEBPUSH:
-        return _devices(_device_in_area(target, at))
+        return _devices_in_area(target, at)
     return _participants_in(target, channel, at)
 
 
@@ -268,11 +270,44 @@ def _devices(condition: Q) -> QuerySet:
     return Device.objects.filter(condition).order_by().values_list("pk", flat=True)
 
 
+def _devices_in_area(target: Target, at: datetime) -> QuerySet:
+    """Ids of the devices in the target's area (as _device_in_area decides), each once.
+
+    The devices whose fresh live cell is in the area, read by the devices' covering index
+    alone as before fixed places, UNION the devices of the places in the area, read by the
+    places' covering index alone; the UNION counts a device once. Not one condition
+    `live OR id IN (places)` on the devices: PostgreSQL then no longer uses the box on the
+    devices' index and reads all of it. Measured on 2M devices and 433k places
+    (PostgreSQL 15, 2 CPUs): a 7.2 km circle 9 ms before places, 15–18 ms this way, 0.4 s
+    as one condition; 25 km 45 → 85–110 ms; the whole country 0.4 → 1.1 s."""
+    places = DevicePlace.objects.filter(is_test_device=target.exercise)
+    fresh = _fresh_device(at, target.exercise)
+    if not target.nationwide:
+        touches = _cell_touches(target.lat, target.lon, target.radius_m)
+        places, fresh = places.filter(touches), fresh & touches
+    return _devices(fresh).union(places.order_by().values_list("device_id", flat=True))
+
+
 def _device_in_area(target: Target, at: datetime) -> Q:
-    condition = _fresh_device(at, target.exercise)
+    """A device whose fresh live cell is in the target's area, or one of whose fixed places
+    is (a place does not go stale, so it counts also when the live cell is stale or gone).
+    Test devices of staff get exercises and only exercises.
+
+    As a condition on the devices, for where it is combined with others (an update's
+    "reached before, or in the area now"); in_area and devices_in_circle select by
+    _devices_in_area, which is faster."""
+    kind = Q(is_test_device=target.exercise)
     if target.nationwide:
-        return condition
-    return condition & _cell_touches(target.lat, target.lon, target.radius_m)
+        # Every device is read anyway. EXISTS, not IN: a hashed IN list that outgrows
+        # work_mem is scanned once per device; the EXISTS probes the (device, cell) index,
+        # and only for devices without a fresh cell.
+        places = DevicePlace.objects.filter(device=OuterRef("pk"))
+        return kind & (_fresh_device(at, target.exercise) | Q(Exists(places)))
+    touches = _cell_touches(target.lat, target.lon, target.radius_m)
+    placed = DevicePlace.objects.filter(touches, is_test_device=target.exercise)
+    return kind & (
+        (_fresh_device(at, target.exercise) & touches) | Q(pk__in=placed.values("device_id"))
+    )
 
 
 def _fresh_device(now: datetime, exercise: bool) -> Q:
@@ -285,7 +320,10 @@ def _fresh_device(now: datetime, exercise: bool) -> Q:
 
 
 def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
-    """The cell's centre within the radius plus half the cell's diagonal (per precision)."""
+    """The cell's centre within the radius plus half the cell's diagonal (per precision).
+
+    On a device's live cell and on a fixed place alike: both name their fields `cell`,
+    `cell_lat` and `cell_lon`."""
     # Cells are widest on the side of the circle nearest the equator.
     edge_lat = abs(lat) - math.degrees(radius_m / EARTH_RADIUS_M)
     reach = {
