@@ -599,7 +599,11 @@ def _send_update(message, target, earlier: list[int], at: datetime) -> dict[str,
             written += outbox.enqueue_from_queryset(
                 message=message,
                 channel=channel,
-                **{kind: targeting.nearest_first(newcomers, target, channel=channel, limit=room)},
+                **{
+                    kind: targeting.nearest_first(
+                        newcomers, target, channel=channel, limit=room, at=at
+                    )
+                },
             )
         queued[channel] = written
     outbox.release(message)  # queues its tasks on commit

@@ -32,16 +32,19 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Length
+from django.db.models.functions import Coalesce, Least, Length
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels import plan as channel_plan
@@ -55,7 +58,7 @@ from apps.governance.geo import (
 )
 from apps.participants import reach
 from apps.participants.devices import CELL_MAX_AGE
-from apps.participants.models import Address, Device, Participant
+from apps.participants.models import Address, Device, DevicePlace, Participant
 
 from . import cells
 
@@ -111,16 +114,16 @@ class Target:
 def devices_in_circle(
     *, lat: float, lon: float, radius_m: float, now: datetime, exercise: bool = False
 ) -> QuerySet:
-    """Ids of the devices whose fresh area cell touches the circle. Test devices of staff
-    get exercises and only exercises."""
+    """Ids of the devices whose fresh area cell or one of whose fixed places touches the
+    circle. Test devices of staff get exercises and only exercises."""
     target = Target(lat=lat, lon=lon, radius_m=radius_m, exercise=exercise)
-    return _devices(_device_in_area(target, now))
+    return _devices_in_area(target, now)
 
 
 def in_area(target: Target, *, channel: str, at: datetime) -> QuerySet:
     """Ids of who is in the target's area now on `channel` (devices for web push)."""
     if channel == Channel.WEBPUSH:
-        return _devices(_device_in_area(target, at))
+        return _devices_in_area(target, at)
     return _participants_in(target, channel, at)
 
 
@@ -236,8 +239,8 @@ def nearest_in_area(target: Target, *, channel: str, at: datetime, limit: int) -
     point = (target.lat, target.lon)
     if channel == Channel.WEBPUSH:
         return (
-            Device.objects.filter(_device_in_area(target, at))
-            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
+            Device.objects.filter(pk__in=_devices_in_area(target, at))
+            .annotate(distance=_device_distance(target, at))
             .order_by("distance", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -252,14 +255,17 @@ def nearest_in_area(target: Target, *, channel: str, at: datetime, limit: int) -
     )
 
 
-def nearest_first(ids: QuerySet, target: Target, *, channel: str, limit: int) -> QuerySet:
+def nearest_first(
+    ids: QuerySet, target: Target, *, channel: str, limit: int, at: datetime
+) -> QuerySet:
     """Of the recipients `ids` (participants, or devices for web push), at most `limit`,
-    the nearest to the incident point first (a participant by their nearest address)."""
+    the nearest to the incident point first (a participant by their nearest address, a
+    device by its fresh live cell or its nearest fixed place)."""
     point = (target.lat, target.lon)
     if channel == Channel.WEBPUSH:
         return (
             Device.objects.filter(pk__in=ids)
-            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
+            .annotate(distance=_device_distance(target, at))
             .order_by(F("distance").asc(nulls_last=True), "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -310,11 +316,66 @@ def _devices(condition: Q) -> QuerySet:
     return Device.objects.filter(condition).order_by().values_list("pk", flat=True)
 
 
+def _devices_in_area(target: Target, at: datetime) -> QuerySet:
+    """Ids of the devices in the target's area (as _device_in_area decides), each once.
+
+    The devices whose fresh live cell is in the area, read by the devices' covering index
+    alone as before fixed places, UNION the devices of the places in the area, read by the
+    places' covering index alone; the UNION counts a device once. Not one condition
+    `live OR id IN (places)` on the devices: PostgreSQL then no longer uses the box on the
+    devices' index and reads all of it. Measured on 2M devices and 433k places
+    (PostgreSQL 15, 2 CPUs): a 7.2 km circle 9 ms before places, 15–18 ms this way, 0.4 s
+    as one condition; 25 km 45 → 85–110 ms; the whole country 0.4 → 1.1 s."""
+    places = DevicePlace.objects.filter(is_test_device=target.exercise)
+    fresh = _fresh_device(at, target.exercise)
+    if not target.nationwide:
+        touches = _cell_touches(target.lat, target.lon, target.radius_m)
+        places, fresh = places.filter(touches), fresh & touches
+    return _devices(fresh).union(places.order_by().values_list("device_id", flat=True))
+
+
 def _device_in_area(target: Target, at: datetime) -> Q:
-    condition = _fresh_device(at, target.exercise)
+    """A device whose fresh live cell is in the target's area, or one of whose fixed places
+    is (a place does not go stale, so it counts also when the live cell is stale or gone).
+    Test devices of staff get exercises and only exercises.
+
+    As a condition on the devices, for where it is combined with others (an update's
+    "reached before, or in the area now"); in_area and devices_in_circle select by
+    _devices_in_area, which is faster."""
+    kind = Q(is_test_device=target.exercise)
     if target.nationwide:
-        return condition
-    return condition & _cell_touches(target.lat, target.lon, target.radius_m)
+        # Every device is read anyway. EXISTS, not IN: a hashed IN list that outgrows
+        # work_mem is scanned once per device; the EXISTS probes the (device, cell) index,
+        # and only for devices without a fresh cell.
+        places = DevicePlace.objects.filter(device=OuterRef("pk"))
+        return kind & (_fresh_device(at, target.exercise) | Q(Exists(places)))
+    touches = _cell_touches(target.lat, target.lon, target.radius_m)
+    placed = DevicePlace.objects.filter(touches, is_test_device=target.exercise)
+    return kind & (
+        (_fresh_device(at, target.exercise) & touches) | Q(pk__in=placed.values("device_id"))
+    )
+
+
+def _device_distance(target: Target, at: datetime):
+    """How near a device is to the incident point (haversine_expr's term, which orders as
+    the distance does): the nearer of its fresh live cell and its nearest fixed place."""
+    point = (target.lat, target.lon)
+    live = Case(
+        When(
+            _fresh_device(at, target.exercise), then=haversine_expr("cell_lat", "cell_lon", *point)
+        ),
+        default=None,
+        output_field=FloatField(),
+    )
+    place = Subquery(
+        DevicePlace.objects.filter(device=OuterRef("pk"))
+        .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
+        .order_by("distance")
+        .values("distance")[:1],
+        output_field=FloatField(),
+    )
+    # Least of two: on SQLite MIN(x, NULL) is NULL, so each side falls back to the other.
+    return Least(Coalesce(live, place), Coalesce(place, live))
 
 
 def _fresh_device(now: datetime, exercise: bool) -> Q:
@@ -327,7 +388,10 @@ def _fresh_device(now: datetime, exercise: bool) -> Q:
 
 
 def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
-    """The cell's centre within the radius plus half the cell's diagonal (per precision)."""
+    """The cell's centre within the radius plus half the cell's diagonal (per precision).
+
+    On a device's live cell and on a fixed place alike: both name their fields `cell`,
+    `cell_lat` and `cell_lon`."""
     # Cells are widest on the side of the circle nearest the equator.
     edge_lat = abs(lat) - math.degrees(radius_m / EARTH_RADIUS_M)
     reach = {

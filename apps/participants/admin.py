@@ -232,7 +232,9 @@ _DEVICE_CODE = re.compile(r"[0-9a-f]{8}")
 
 @admin.register(Device)
 class DeviceAdmin(_ManagersOnly, admin.ModelAdmin):
-    """The push endpoint and keys are the subscriber's secrets: the admin never shows them."""
+    """The push endpoint and keys are the subscriber's secrets: the admin never shows them.
+    Nor the names users gave their fixed places (one may say whose house it is): only the
+    places' cells."""
 
     list_display = (
         "__str__",
@@ -254,6 +256,7 @@ class DeviceAdmin(_ManagersOnly, admin.ModelAdmin):
         "cell",
         "cell_updated_at",
         "cell_age",
+        "place_cells",
         "language",
         "created_at",
         "last_seen_at",
@@ -263,6 +266,11 @@ class DeviceAdmin(_ManagersOnly, admin.ModelAdmin):
     @admin.display(description=_("apparaatcode"))
     def device_code(self, obj):
         return str(obj.ref)[:8]
+
+    @admin.display(description=_("vaste plekken"))
+    def place_cells(self, obj):
+        cells = [place.cell for place in obj.places.all()]
+        return ", ".join(cells) if cells else "–"
 
     @admin.display(description=_("gebied actueel"), boolean=True)
     def cell_fresh(self, obj):

@@ -1,13 +1,16 @@
-"""Verbs on web-app devices: subscribe, report the area cell, unsubscribe, forget, test.
+"""Verbs on web-app devices: subscribe, report the area cell, unsubscribe, forget, test,
+and the fixed places (vaste plekken) a user chose.
 
-A device is anonymous: it holds a Web Push subscription and, at most, the coarse area
-cell it last reported. Nothing here keeps a history: a new cell overwrites the old one,
-a stale cell is forgotten, and the audit trail records only what staff do (a citizen's
-cell in an audit entry would be exactly the location history we promise not to keep).
+A device is anonymous: it holds a Web Push subscription, at most the coarse area cell it
+last reported, and up to three fixed places, each a coarse cell too. Nothing here keeps a
+history: a new cell overwrites the old one, a stale cell is forgotten, a removed place is
+deleted, and the audit trail records only what staff do (a citizen's cell in an audit
+entry would be exactly the location history we promise not to keep).
 """
 
 import base64
 import binascii
+import math
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -25,9 +28,12 @@ from apps.channels import endpoints, outbox
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.channels.senders.webpush import OPENED_SALT
 from apps.governance import audit
+from apps.governance.geo import MSG_POINT_OUTSIDE, NETHERLANDS
+from apps.governance.models import PostcodeArea
+from apps.web.text import clean_text
 
 from . import geohash
-from .models import Device
+from .models import MAX_PLACES_PER_DEVICE, PLACE_LABEL_MAX_LENGTH, Device, DevicePlace
 
 # Precision 5: about 4.9 km north–south and 3 km east–west in the Netherlands. Finer
 # cells are refused: they would come close to a precise location.
@@ -44,10 +50,24 @@ MSG_ENDPOINT = _("Dit is geen geldig push-adres.")
 MSG_KEY = _("De sleutels van het push-abonnement zijn ongeldig.")
 MSG_CELL = _("Dit is geen geldig gebied.")
 MSG_UNKNOWN_DEVICE = _("Dit apparaat is niet bekend. Zet de meldingen opnieuw aan.")
+MSG_POSTCODE = _("Vul een geldige postcode in, zoals 3441 of 3441 AB.")
+MSG_POSTCODE_UNKNOWN = _("Deze postcode kennen wij niet. Controleer de cijfers.")
+MSG_POINT = _("Dit is geen geldig punt op de kaart.")
+MSG_PLACE_SOURCE = _("Kies een plek met een postcode of met uw huidige plek.")
+MSG_TOO_MANY_PLACES = _(
+    "U heeft al %(max)s vaste plekken. Verwijder eerst een plek als u een andere wilt kiezen."
+)
+MSG_PLACE_TWICE = _("Deze plek ligt in hetzelfde gebied als een vaste plek die u al heeft.")
+MSG_LABEL = _("Een naam voor een plek is hoogstens %(max)s tekens lang.")
+MSG_UNKNOWN_PLACE = _("Deze vaste plek is niet bekend. Misschien is hij al verwijderd.")
 
 
 class UnknownDevice(Exception):
     """No device has this ref (it unsubscribed, or its subscription expired)."""
+
+
+class UnknownPlace(Exception):
+    """This device has no place in that cell (removed already, or another device's)."""
 
 
 class InvalidOpenedToken(Exception):
@@ -105,6 +125,63 @@ def validate_cell(cell) -> str:
     if not isinstance(cell, str) or not geohash.is_valid(cell, precision=CELL_PRECISION):
         raise ValidationError(MSG_CELL, code="invalid_cell")
     return cell
+
+
+# A Dutch postcode: its four digits, with or without the two letters (only the digits are
+# used: the area of a four-digit postcode is already finer than a cell).
+_POSTCODE = re.compile(r"([1-9][0-9]{3})(?: ?[A-Z]{2})?")
+
+
+def postcode_cell(postcode) -> str:
+    """The cell that holds the centre of a Dutch postcode area (the offline PC4 table, the
+    same the geocoder uses; nothing is sent to an outside service). ValidationError for a
+    malformed or unknown postcode."""
+    value = " ".join(postcode.upper().split()) if isinstance(postcode, str) else ""
+    match = _POSTCODE.fullmatch(value)
+    if not match:
+        raise ValidationError(MSG_POSTCODE, code="invalid_postcode")
+    area = PostcodeArea.objects.filter(pc4=match.group(1)).values("lat", "lon").first()
+    if area is None:
+        raise ValidationError(MSG_POSTCODE_UNKNOWN, code="unknown_postcode")
+    return point_cell(area["lat"], area["lon"])
+
+
+def point_cell(lat, lon) -> str:
+    """The cell that holds a point where Burgernet works (governance.geo.NETHERLANDS)."""
+    if isinstance(lat, bool) or isinstance(lon, bool):
+        raise ValidationError(MSG_POINT, code="invalid_point")
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(MSG_POINT, code="invalid_point") from exc
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise ValidationError(MSG_POINT, code="invalid_point")
+    if not NETHERLANDS.contains(lat, lon):
+        raise ValidationError(MSG_POINT_OUTSIDE, code="outside_area")
+    return geohash.encode(lat, lon, CELL_PRECISION)
+
+
+def validate_place_cell(cell) -> str:
+    """A cell as the live one (validate_cell) whose centre lies where Burgernet works."""
+    cell = validate_cell(cell)
+    if not NETHERLANDS.contains(*geohash.decode(cell)):
+        raise ValidationError(MSG_POINT_OUTSIDE, code="outside_area")
+    return cell
+
+
+def validate_place_label(label) -> str:
+    if label is None:
+        return ""
+    if not isinstance(label, str):
+        raise ValidationError(
+            MSG_LABEL, code="invalid_label", params={"max": PLACE_LABEL_MAX_LENGTH}
+        )
+    label = " ".join(clean_text(label).split())
+    if len(label) > PLACE_LABEL_MAX_LENGTH:
+        raise ValidationError(
+            MSG_LABEL, code="invalid_label", params={"max": PLACE_LABEL_MAX_LENGTH}
+        )
+    return label
 
 
 def parse_ref(value) -> uuid.UUID:
@@ -200,6 +277,82 @@ def cells_forget_stale(*, now: datetime | None = None) -> int:
     )
 
 
+# --- fixed places (vaste plekken) ---------------------------------------------------------
+
+
+def device_places(*, ref: uuid.UUID) -> list[DevicePlace]:
+    """The device's fixed places, oldest first; UnknownDevice when no device has this ref."""
+    device = Device.objects.filter(ref=ref).only("pk").first()
+    if device is None:
+        raise UnknownDevice
+    return list(DevicePlace.objects.filter(device=device).order_by("created_at", "id"))
+
+
+def device_place_add(
+    *,
+    ref: uuid.UUID,
+    postcode: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    cell: str | None = None,
+    label: str = "",
+) -> DevicePlace:
+    """Add a fixed place to the device, chosen by a Dutch postcode, a point or a cell (one
+    of them); only the coarse cell that holds it is stored, with its centre.
+
+    Refused (ValidationError, nothing stored): a malformed or unknown postcode, a point or
+    cell outside where Burgernet works, a cell the device already has a place in, a label
+    that is too long, and a place beyond MAX_PLACES_PER_DEVICE. UnknownDevice when no
+    device has this ref.
+    """
+    given = [value is not None for value in (postcode, cell)] + [lat is not None or lon is not None]
+    if sum(given) != 1:
+        raise ValidationError(MSG_PLACE_SOURCE, code="invalid_place")
+    label = validate_place_label(label)
+    if postcode is not None:
+        cell = postcode_cell(postcode)
+    elif cell is not None:
+        cell = validate_place_cell(cell)
+    else:
+        cell = point_cell(lat, lon)
+    cell_lat, cell_lon = geohash.decode(cell)
+    with transaction.atomic():
+        # The device's row lock makes the count and the insert one step: two adds at once
+        # cannot both see room for one more.
+        device = (
+            Device.objects.select_for_update().filter(ref=ref).only("pk", "is_test_device").first()
+        )
+        if device is None:
+            raise UnknownDevice
+        places = DevicePlace.objects.filter(device=device)
+        if places.filter(cell=cell).exists():
+            raise ValidationError(MSG_PLACE_TWICE, code="duplicate_place")
+        if places.count() >= MAX_PLACES_PER_DEVICE:
+            raise ValidationError(
+                MSG_TOO_MANY_PLACES, code="too_many_places", params={"max": MAX_PLACES_PER_DEVICE}
+            )
+        return DevicePlace.objects.create(
+            device=device,
+            cell=cell,
+            cell_lat=cell_lat,
+            cell_lon=cell_lon,
+            label=label,
+            is_test_device=device.is_test_device,
+        )
+
+
+def device_place_remove(*, ref: uuid.UUID, cell: str) -> None:
+    """Delete the device's place in `cell`. UnknownDevice when no device has this ref,
+    UnknownPlace when it has no place there (another device's place is never touched)."""
+    cell = validate_cell(cell)
+    device = Device.objects.filter(ref=ref).only("pk").first()
+    if device is None:
+        raise UnknownDevice
+    deleted, _rows = DevicePlace.objects.filter(device=device, cell=cell).delete()
+    if not deleted:
+        raise UnknownPlace
+
+
 # --- staff --------------------------------------------------------------------------------
 
 
@@ -209,6 +362,7 @@ def device_set_test(*, device: Device, is_test_device: bool, by, request=None) -
     unmark it."""
     if device.is_test_device != is_test_device:
         Device.objects.filter(pk=device.pk).update(is_test_device=is_test_device)
+        DevicePlace.objects.filter(device=device).update(is_test_device=is_test_device)
         device.is_test_device = is_test_device
         audit.record(
             verb="device.changed",

@@ -11,6 +11,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels.models import Channel
+from apps.web.text import CleanTextMixin
 
 from . import schedule
 from .reach import CHOICE_FIELDS, PHONE_CHANNELS, minute_of
@@ -461,3 +462,56 @@ class Device(models.Model):
 
     def audit_label(self) -> str:
         return f"device {self.pk}"
+
+
+# --- a device's fixed places (vaste plekken) -----------------------------------------------
+
+MAX_PLACES_PER_DEVICE = 3
+PLACE_LABEL_MAX_LENGTH = 30
+
+
+class DevicePlace(CleanTextMixin, models.Model):
+    """Vaste plek: a place a web-app user chose to be alerted about besides where the phone
+    is (home, work, a parent's house), so alerts there reach the device even when the app
+    was not opened for a day and its live cell went stale.
+
+    Stored as the coarse cell alone, at the live cell's precision, with its centre for the
+    bounding box; never the point or the postcode it was chosen by. A choice, not a
+    location: it does not go stale, and is deleted with its device or by the user. At most
+    MAX_PLACES_PER_DEVICE per device (devices.device_place_add holds to it).
+    """
+
+    # Looked up by device through the unique (device, cell) constraint's index.
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="places", db_index=False
+    )
+    cell = models.CharField(_("gebiedscel"), max_length=8)
+    cell_lat = models.FloatField()
+    cell_lon = models.FloatField()
+    label = models.CharField(_("naam"), max_length=PLACE_LABEL_MAX_LENGTH, blank=True)
+    # A copy of the device's, so that targeting reads the places alone (their covering
+    # index) and looks up no device per place; kept by devices.device_place_add and
+    # devices.device_set_test, the only ways either changes.
+    is_test_device = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    clean_text_fields = ("label",)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("vaste plek")
+        verbose_name_plural = _("vaste plekken")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "cell"], name="device_place_unique_cell"),
+        ]
+        indexes = [
+            # The bounding box of targeting, with what else it reads (index-only on PostgreSQL).
+            models.Index(
+                fields=["cell_lat", "cell_lon"],
+                include=["device_id", "cell", "is_test_device"],
+                name="device_place_cell_cover",
+            ),
+        ]
+
+    def __str__(self):
+        return f"place {self.pk} of device {self.device_id}"

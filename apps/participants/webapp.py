@@ -1,6 +1,6 @@
 """The citizens' web app: its page, manifest and service worker, and the JSON endpoints
-the page and the service worker call (subscribe, report the area, test, switch off,
-opened).
+the page and the service worker call (subscribe, report the area, fixed places, test,
+switch off, opened).
 
 Every endpoint takes a small JSON object and answers JSON; bad input is a 400 with an
 error code and a Dutch message, and changes nothing. The page's requests carry Django's
@@ -36,6 +36,10 @@ LIMITS = {
     "test.device": (3, 15 * 60),
     "test.ip": (20, HOUR),
     "opened.ip": (300, HOUR),
+    # Fixed places: reading them when the page opens, adding and removing a few.
+    "places.device": (120, HOUR),
+    "place.device": (30, HOUR),
+    "place.ip": (300, HOUR),
 }
 RATE = ratelimit.Limits("participants.app", LIMITS)
 # A subscription is well under 1 KB and two levels deep; anything much larger is not one.
@@ -98,6 +102,8 @@ def json_endpoint(view):
             return _invalid(exc)
         except devices.UnknownDevice:
             return _unknown_device()
+        except devices.UnknownPlace:
+            return _error("unknown_place", str(devices.MSG_UNKNOWN_PLACE), 404)
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -130,6 +136,9 @@ def _endpoint_urls() -> dict[str, str]:
     return {
         "subscribe": reverse("participants:webapp_subscribe"),
         "cell": reverse("participants:webapp_cell"),
+        "places": reverse("participants:webapp_places"),
+        "place_add": reverse("participants:webapp_place_add"),
+        "place_remove": reverse("participants:webapp_place_remove"),
         "test": reverse("participants:webapp_test"),
         "unsubscribe": reverse("participants:webapp_unsubscribe"),
         "opened": reverse("participants:webapp_opened"),
@@ -223,6 +232,54 @@ def report_cell(request, data):
         return _too_many()
     device = devices.device_report_cell(ref=ref, cell=data["cell"])
     return JsonResponse({"cell": device.cell})
+
+
+def _place_json(place) -> dict:
+    # The cell and the label the user chose; the cell is also the place's handle.
+    return {"cell": place.cell, "label": place.label}
+
+
+def _places_answer(ref, status: int = 200) -> JsonResponse:
+    places = devices.device_places(ref=ref)
+    return JsonResponse(
+        {"places": [_place_json(place) for place in places], "max": devices.MAX_PLACES_PER_DEVICE},
+        status=status,
+    )
+
+
+@json_endpoint
+def places(request, data):
+    """This device's fixed places."""
+    _required(data, "device")
+    ref = devices.parse_ref(data["device"])
+    if RATE.over("places.device", str(ref)):
+        return _too_many()
+    return _places_answer(ref)
+
+
+@json_endpoint
+def place_add(request, data):
+    """Add a fixed place by a postcode, a point (lat, lon) or a cell; answers the places."""
+    _required(data, "device")
+    ref = devices.parse_ref(data["device"])
+    if RATE.exceeded({"place.device": str(ref), "place.ip": client_key(request)}):
+        return _too_many()
+    given = {name: data[name] for name in ("postcode", "cell") if data.get(name) not in (None, "")}
+    if data.get("lat") is not None or data.get("lon") is not None:
+        given.update(lat=data.get("lat"), lon=data.get("lon"))
+    devices.device_place_add(ref=ref, label=data.get("label") or "", **given)
+    return _places_answer(ref, status=201)
+
+
+@json_endpoint
+def place_remove(request, data):
+    """Remove one of this device's fixed places (named by its cell); answers the places."""
+    _required(data, "device", "cell")
+    ref = devices.parse_ref(data["device"])
+    if RATE.exceeded({"place.device": str(ref), "place.ip": client_key(request)}):
+        return _too_many()
+    devices.device_place_remove(ref=ref, cell=data["cell"])
+    return _places_answer(ref)
 
 
 @json_endpoint

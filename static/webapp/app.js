@@ -1,7 +1,8 @@
-// The web app's page: switch alerts on and off, send a test notification, and report the
-// device's area. The browser's position is asked once each time the app is opened (and
-// again when it comes back after half an hour); it is turned into a geohash cell of about
-// 5 km right here, and only that cell is sent to the server.
+// The web app's page: switch alerts on and off, send a test notification, report the
+// device's area, and keep its fixed places (vaste plekken). The browser's position is asked
+// once each time the app is opened (and again when it comes back after half an hour); it is
+// turned into a geohash cell of about 5 km right here, and only that cell is sent to the
+// server. So is "my current place" as a fixed place.
 (function () {
   "use strict";
 
@@ -49,6 +50,7 @@
 
   function showState(on) {
     stateLine.textContent = text(on ? "on" : "off");
+    places.section.hidden = !on;
     if (!on) {
       showCode("");
     }
@@ -156,7 +158,7 @@
     }
     return Device.load().then(function (saved) {
       return post(saved).then(function (answer) {
-        if (answer.status !== 404) {
+        if (answer.status !== 404 || answer.data.error !== "unknown_device") {
           return answer;
         }
         return registration()
@@ -248,6 +250,7 @@
         say("enabled", "ok");
         status.focus();
         areaAsked = false;
+        loadPlaces();
         return reportArea({ quiet: true });
       });
   });
@@ -306,6 +309,11 @@
     buttons.subscribe.addEventListener("click", enable);
     buttons.test.addEventListener("click", sendTest);
     buttons.unsubscribe.addEventListener("click", disable);
+    places.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      addByPostcode();
+    });
+    places.here.addEventListener("click", addHere);
     navigator.serviceWorker
       .register(config.workerUrl, { scope: config.scope })
       .then(registration)
@@ -316,6 +324,7 @@
         if (subscription && Notification.permission === "granted") {
           showState(true);
           return ensureKnown(subscription).then(function () {
+            loadPlaces();
             return reportArea();
           });
         }
@@ -336,6 +345,138 @@
         areaAsked = false;
         reportArea({ quiet: true });
       }
+    });
+  }
+
+  // --- fixed places (vaste plekken) -------------------------------------------------------
+
+  var places = {
+    section: document.getElementById("webapp-places"),
+    list: document.getElementById("webapp-places-list"),
+    empty: document.getElementById("webapp-places-empty"),
+    status: document.getElementById("webapp-places-status"),
+    form: document.getElementById("webapp-place-form"),
+    postcode: document.getElementById("webapp-place-postcode"),
+    label: document.getElementById("webapp-place-label"),
+    add: document.getElementById("webapp-place-add"),
+    here: document.getElementById("webapp-place-here"),
+    heading: document.getElementById("webapp-places-heading"),
+    busy: false,
+  };
+  var POSTCODE_ERRORS = ["invalid_postcode", "unknown_postcode", "missing_field", "invalid_place"];
+
+  // Says a text of the page (by key) or a message the server wrote (already in Dutch).
+  function placesSay(message, kind, isKey) {
+    places.status.className = "webapp-status" + (kind ? " " + kind : "");
+    places.status.textContent = isKey ? text(message) : message;
+  }
+
+  function renderPlaces(list) {
+    places.list.textContent = "";
+    list.forEach(function (place) {
+      var item = document.createElement("li");
+      var name = place.label || text("place_unnamed");
+      var words = document.createElement("span");
+      words.textContent = name + " (" + text("place_area") + " " + place.cell + ") ";
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "webapp-button secondary webapp-place-remove";
+      remove.textContent = text("place_remove");
+      remove.setAttribute("aria-label", text("place_remove") + ": " + name);
+      remove.addEventListener("click", function () {
+        removePlace(place.cell);
+      });
+      item.appendChild(words);
+      item.appendChild(remove);
+      places.list.appendChild(item);
+    });
+    places.empty.hidden = list.length > 0;
+    places.list.hidden = list.length === 0;
+  }
+
+  // Runs a request about places unless one is running; `done(answer)` handles its answer.
+  function placeRequest(url, body, done) {
+    if (places.busy) {
+      return Promise.resolve();
+    }
+    places.busy = true;
+    places.section.setAttribute("aria-busy", "true");
+    return forDevice(url, body)
+      .then(function (answer) {
+        if (answer.status === 429) {
+          placesSay("rate_limited", "error", true);
+        } else if (answer.status >= 400) {
+          placesSay(answer.data.message || text("failed"), "error", false);
+        } else {
+          renderPlaces(answer.data.places || []);
+        }
+        return done ? done(answer) : undefined;
+      })
+      .catch(function () {
+        placesSay("failed", "error", true);
+      })
+      .then(function () {
+        places.busy = false;
+        places.section.setAttribute("aria-busy", "false");
+      });
+  }
+
+  function loadPlaces() {
+    return placeRequest(config.placesUrl, {});
+  }
+
+  function added(answer) {
+    var refused = answer.status >= 400 && answer.status !== 429;
+    var byPostcode = POSTCODE_ERRORS.indexOf(answer.data.error) !== -1;
+    places.postcode.setAttribute("aria-invalid", refused && byPostcode ? "true" : "false");
+    var badLabel = answer.data.error === "invalid_label";
+    places.label.setAttribute("aria-invalid", badLabel ? "true" : "false");
+    if (answer.status === 201) {
+      places.postcode.value = "";
+      places.label.value = "";
+      placesSay("place_added", "ok", true);
+    }
+    places.status.focus();
+  }
+
+  function addByPostcode() {
+    var postcode = places.postcode.value.trim();
+    if (!postcode) {
+      places.postcode.setAttribute("aria-invalid", "true");
+      placesSay("place_no_postcode", "error", true);
+      places.postcode.focus();
+      return;
+    }
+    placeRequest(
+      config.placeAddUrl,
+      { postcode: postcode, label: places.label.value.trim() },
+      added
+    );
+  }
+
+  // The phone's position becomes a cell right here, as for the live area.
+  function addHere() {
+    if (places.busy) {
+      return;
+    }
+    placesSay("working", "", true);
+    currentCell().then(function (cell) {
+      if (!cell) {
+        placesSay("place_no_location", "error", true);
+        places.status.focus();
+        return;
+      }
+      placeRequest(config.placeAddUrl, { cell: cell, label: places.label.value.trim() }, added);
+    });
+  }
+
+  function removePlace(cell) {
+    placeRequest(config.placeRemoveUrl, { cell: cell }, function (answer) {
+      if (answer.status === 200) {
+        placesSay("place_removed", "ok", true);
+      }
+      // The button is gone with its item: the status takes the focus.
+      places.status.focus();
     });
   }
 
