@@ -185,8 +185,8 @@ def _shorten_middle(
     whitespace ended `text` + after; None when not one word of `text` fits."""
     core = text.rstrip()
     trail = ""
-    if after:  # what parted text and after: its whitespace, or a space
-        trail = text[len(core) :] or ("" if after[:1].isspace() else " ")
+    if after and not after[:1].isspace():  # what parts text and after: its whitespace, or a space
+        trail = text[len(core) :] or " "
 
     def make(n: int) -> str:
         return f"{before}{core[:n].rstrip()}{ellipsis}{trail}{after}"

@@ -87,6 +87,19 @@ def _http(to: str, text: str, sender_id: str) -> str:
 _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 
 
+def _link(url: str) -> str:
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
+def edited_text_fits(text: str, url: str = "") -> bool:
+    """Whether an SMS text an operator wrote fits SMS_MAX_PARTS parts with the message's
+    link after it, as alert_text sends it (`data["sms"]`)."""
+    link = _link(url)
+    return bool(text.strip()) and gsm.fits(
+        text + (f"\n{link}" if link else ""), settings.SMS_MAX_PARTS
+    )
+
+
 def alert_text(message) -> str:
     """The SMS for an outbox message (a texts.Localized one: in its reader's language; a
     raw one is Dutch): title, text and link, in GSM-7 where an equivalent exists (a
@@ -99,9 +112,7 @@ def alert_text(message) -> str:
     it is, with the link. The title is the message's own: the domain that wrote it names
     Burgernet in it, as it does for the push, the call and the e-mail subject."""
     message = texts.as_localized(message)
-    url = message.url
-    if url.startswith("/"):
-        url = settings.SITE_URL + url
+    url = _link(message.url)
     tail = f"\n{url}" if url else ""
     edited = message.data.get("sms")
     if isinstance(edited, str) and edited.strip():

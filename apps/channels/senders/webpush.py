@@ -119,18 +119,21 @@ def _shorten(data: dict, key: str, limit: int) -> dict:
 
 
 def fit(data: dict, limit: int) -> dict:
-    """`data` made to fit in `limit` bytes of JSON: the body is shortened first, then the
-    extras (image, references) go, then title and link are shortened."""
+    """`data` made to fit in `limit` bytes of JSON: the extras (image, references) go
+    first, the largest first, then body, title and link are shortened (the body and title
+    are within what a notification shows already, notification_text)."""
     if len(_json(data)) <= limit:
         return data
-    data = _shorten(data, "body", limit)
-    if len(_json(data)) <= limit:
-        return data
-    data = {k: v for k, v in data.items() if k in CORE_KEYS}
+    extras = sorted((k for k in data if k not in CORE_KEYS), key=lambda k: len(_json({k: data[k]})))
+    while extras and len(_json(data)) > limit:
+        data = {k: v for k, v in data.items() if k != extras[-1]}
+        extras.pop()
     for key in ("body", "title", "url"):
-        data = _shorten(data, key, limit)
         if len(_json(data)) <= limit:
             return data
+        data = _shorten(data, key, limit)
+    if len(_json(data)) <= limit:
+        return data
     raise ValueError("push payload does not fit")
 
 
