@@ -90,18 +90,17 @@ def deliver_to_phones(
     small batches). With a `throttle`, each send waits for its place in the gateway's
     rate; rows it has no place for before the chunk's deadline go back to the queue."""
     made: dict[tuple, Any] = {}
-    localized = texts.LocalizedCache()
     outcomes: list[Outcome] = []
     reporter = Reporter(report)
     gate = Gate(throttle, deadline)
     for delivery in deliveries:
-        outcomes.append(_deliver_one(delivery, made, localized, text_for, send, deadline, gate))
+        outcomes.append(_deliver_one(delivery, made, text_for, send, deadline, gate))
         reporter.add(len(outcomes) - 1, outcomes[-1])
     reporter.flush()
     return outcomes
 
 
-def _deliver_one(delivery, made, localized, text_for, send, deadline, gate) -> Outcome:
+def _deliver_one(delivery, made, text_for, send, deadline, gate) -> Outcome:
     if deadline is not None and time.monotonic() > deadline:
         return Outcome.skipped()
     participant = delivery.participant
@@ -113,7 +112,7 @@ def _deliver_one(delivery, made, localized, text_for, send, deadline, gate) -> O
     language = texts.reader_language(participant)
     key = (message.pk, language)
     if key not in made:
-        made[key] = text_for(localized(message, language))
+        made[key] = text_for(texts.localized(message, language))
     if (held := gate.wait()) is not None:
         return held
     return send_outcome(send, participant.phone, made[key], invalid="not an E.164 number")
