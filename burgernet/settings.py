@@ -310,6 +310,16 @@ VOICE_GATEWAY_TIMEOUT = env.float("VOICE_GATEWAY_TIMEOUT", default=10.0)
 if not DEBUG and VOICE_BACKEND == "http" and not VOICE_GATEWAY_URL:
     raise ImproperlyConfigured("VOICE_GATEWAY_URL must be set for the http voice backend.")
 
+# The gateways' limits and delivery reports: at most this many messages a second to each
+# gateway, across all outbox workers and hosts (0: no limit; channels/throttle.py), and the
+# secrets their signed delivery reports carry (channels/webhooks.py; unset: no report URL).
+SMS_GATEWAY_RATE = env.float("SMS_GATEWAY_RATE", default=100.0)
+VOICE_GATEWAY_RATE = env.float("VOICE_GATEWAY_RATE", default=20.0)
+if SMS_GATEWAY_RATE < 0 or VOICE_GATEWAY_RATE < 0:
+    raise ImproperlyConfigured("SMS_GATEWAY_RATE and VOICE_GATEWAY_RATE must be 0 or more.")
+SMS_GATEWAY_WEBHOOK_SECRET = env("SMS_GATEWAY_WEBHOOK_SECRET", default="")
+VOICE_GATEWAY_WEBHOOK_SECRET = env("VOICE_GATEWAY_WEBHOOK_SECRET", default="")
+
 # Web push (VAPID): keys as base64url strings, see README.
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")

@@ -15,6 +15,8 @@ urlpatterns = [
     # The configured e-mail service's tracking webhook (anymail checks its auth or
     # signature); the other services' answer 404 (apps/channels/urls.py).
     path("anymail/", include("apps.channels.urls")),
+    # The SMS and voice gateways' signed delivery reports (apps/channels/report_urls.py).
+    path("kanalen/", include("apps.channels.report_urls")),
     path("", include("apps.participants.urls")),
 ]
 # Uploads (MEDIA_ROOT) are never served as a folder, not even in development: photos go

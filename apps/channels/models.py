@@ -103,7 +103,8 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", _("gestopt")
 
     class Receipt(models.TextChoices):
-        """What the e-mail service reported after sending (its tracking webhooks)."""
+        """What the e-mail service, the SMS or the voice gateway reported after sending
+        (their webhooks)."""
 
         DEFERRED = "deferred", _("vertraagd")
         DELIVERED = "delivered", _("afgeleverd")
@@ -111,6 +112,8 @@ class Delivery(models.Model):
         REJECTED = "rejected", _("geweigerd")
         UNSUBSCRIBED = "unsubscribed", _("afgemeld")
         COMPLAINED = "complained", _("gemeld als spam")
+        # A call that rang but was not picked up, or met a busy line.
+        UNANSWERED = "unanswered", _("niet opgenomen")
 
     # A release writes 100,000 rows in one statement, and every index and every key the
     # database checks costs per row: without three indexes (the ones below serve the keys

@@ -481,12 +481,14 @@ def claim_chunk(
 
 
 class DeviceRef:
-    """What a sender needs of a claimed row's device: its push subscription."""
+    """What a sender needs of a claimed row's device: its push subscription and the
+    language its reader chose."""
 
-    __slots__ = ("auth", "endpoint", "p256dh", "pk")
+    __slots__ = ("auth", "endpoint", "language", "p256dh", "pk")
 
-    def __init__(self, pk: int, endpoint: str, p256dh: str, auth: str):
+    def __init__(self, pk: int, endpoint: str, p256dh: str, auth: str, language: str = ""):
         self.pk, self.endpoint, self.p256dh, self.auth = pk, endpoint, p256dh, auth
+        self.language = language
 
 
 class ClaimedDelivery:
@@ -555,6 +557,7 @@ _CLAIMED_COLUMNS = (
     "device__endpoint",
     "device__p256dh",
     "device__auth",
+    "device__language",
 )
 
 
@@ -596,6 +599,7 @@ def _read_claimed(token: str) -> list[ClaimedDelivery]:
         endpoint,
         p256dh,
         auth,
+        language,
     ) in values:
         row = ClaimedDelivery()
         row.pk, row.message_id, row.notice_id, row.channel = pk, message_id, notice_id, channel
@@ -606,7 +610,7 @@ def _read_claimed(token: str) -> list[ClaimedDelivery]:
         row.message = messages[message_id] if notice_id is None else None
         row.notice = None if notice_id is None else notices[notice_id]
         row.participant = participants.get(participant_id) if participant_id else None
-        row.device = DeviceRef(device_id, endpoint, p256dh, auth) if device_id else None
+        row.device = DeviceRef(device_id, endpoint, p256dh, auth, language) if device_id else None
         rows.append(row)
     return rows
 

@@ -43,8 +43,8 @@ def test_it_speaks_title_and_body_without_links(make_message):
 
 def test_it_keeps_the_spoken_text_short(make_message):
     text = voice.spoken_text(make_message(body="woord " * 500))
-    assert len(text) <= voice.MAX_SPOKEN_CHARS + 2
-    assert text.endswith(" …")
+    assert len(text) <= voice.MAX_SPOKEN_CHARS
+    assert text.endswith("woord…")
 
 
 def test_it_calls_confirmed_numbers_through_the_outbox(
@@ -73,6 +73,8 @@ def test_it_posts_the_call_with_a_bearer_token_to_the_gateway(voice_gateway):
     [request] = voice_gateway.requests
     assert request["headers"]["Authorization"] == "Bearer voice-token"
     assert request["json"] == {"to": "+31612345678", "text": "Let op.", "language": "nl-NL"}
+    assert voice.call("+31612345678", "Watch out.", language="en-GB") == "gw-1"
+    assert voice_gateway.requests[-1]["json"]["language"] == "en-GB"
 
 
 def test_it_retries_a_call_when_the_gateway_times_out(

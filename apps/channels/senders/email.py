@@ -31,8 +31,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
+from django.utils import translation
 
 from .. import email as composers
+from .. import texts
 from .base import Outcome, Reporter
 from .webpush import retry_after_seconds
 
@@ -143,30 +145,33 @@ class EmailSender:
             for pk, outcome in decided.items():
                 reporter.add(position[pk], outcome)
 
-        by_message: dict[int, list] = defaultdict(list)
+        # Per message and reader language: each group gets its own content.
+        by_message: dict[tuple[int, str], list] = defaultdict(list)
         for delivery in deliveries:
             participant = delivery.participant
             if participant is None or not participant.may_receive_email:
                 record({delivery.pk: Outcome.permanent("no confirmed e-mail")})
             else:
-                by_message[delivery.message_id].append(delivery)
+                language = texts.reader_language(participant)
+                by_message[(delivery.message_id, language)].append(delivery)
         if by_message:
             connection = get_connection()
             esp = is_esp(connection)
             connection.open()
             try:
-                for rows in by_message.values():
-                    self._deliver_message(connection, esp, rows, deadline, record)
+                for (_, language), rows in by_message.items():
+                    message = texts.localized(rows[0].message, language)
+                    self._deliver_message(connection, esp, message, rows, deadline, record)
             finally:
                 connection.close()
         reporter.flush()
         return [outcomes[d.pk] for d in deliveries]
 
-    def _deliver_message(self, connection, esp: bool, rows: list, deadline, record) -> None:
-        message = rows[0].message
-        composer = composers.composer_for(message)
-        content = composer.content(message)
-        data = composer.recipients(message, rows)
+    def _deliver_message(
+        self, connection, esp: bool, message, rows: list, deadline, record
+    ) -> None:
+        """Send `message` (texts.Localized: in the language of `rows`' readers) to `rows`."""
+        content, data = compose(message, rows)
         recipients = []
         for delivery in rows:
             if delivery.pk in data:
@@ -306,6 +311,18 @@ class EmailSender:
                 outcomes[delivery.pk] = Outcome.sent(message_id)
         logger.info("email: %s mails for message %s sent", len(batch), message.pk)
         return outcomes
+
+
+def compose(message, rows: Sequence = ()) -> tuple[composers.EmailContent, dict]:
+    """The e-mail of `message` (a texts.Localized one, or a raw one: Dutch) as its
+    composer writes it, with the fixed wording (gettext) in the message's language, never
+    the operator's; and the recipients' data of `rows`."""
+    message = texts.as_localized(message)
+    composer = composers.composer_for(message)
+    with translation.override(message.language):
+        content = composer.content(message)
+        data = composer.recipients(message, rows) if rows else {}
+    return content, data
 
 
 def _fill_html(text: str, values: dict[str, str]) -> str:

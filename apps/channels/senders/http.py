@@ -1,15 +1,19 @@
 """What the phone channels (SMS, voice) share: the checks before a message goes to a
 gateway and the choice of its backend, a JSON POST to an HTTP gateway, and the loop that
-sends a chunk of deliveries to the participants' confirmed numbers, one by one."""
+sends a chunk of deliveries to the participants' confirmed numbers, one by one, each in
+its reader's language and within the gateway's rate (throttle.py)."""
 
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .. import texts
+from ..throttle import MAX_WAIT_S, Throttle
 from .base import Outcome, Report, Reporter, SendError
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -74,25 +78,29 @@ def post_to_gateway(
 def deliver_to_phones(
     deliveries: Sequence,
     *,
-    text_for: Callable[[object], str],
-    send: Callable[[str, str], str],
+    text_for: Callable[[texts.Localized], Any],
+    send: Callable[[str, Any], str],
     deadline: float | None = None,
     report: Report | None = None,
+    throttle: Throttle | None = None,
 ) -> list[Outcome]:
-    """Send each delivery's message (`text_for(message)`, made once per message) with
-    `send(number, text)` to its participant's confirmed phone; each outcome also goes to
-    `report` as it comes (in small batches)."""
-    texts: dict[int, str] = {}
+    """Send each delivery's message in its reader's language (`text_for(localized)`, made
+    once per message and language in a chunk) with `send(number, text)` to its
+    participant's confirmed phone; each outcome also goes to `report` as it comes (in
+    small batches). With a `throttle`, each send waits for its place in the gateway's
+    rate; rows it has no place for before the chunk's deadline go back to the queue."""
+    made: dict[tuple, Any] = {}
     outcomes: list[Outcome] = []
     reporter = Reporter(report)
+    gate = Gate(throttle, deadline)
     for delivery in deliveries:
-        outcomes.append(_deliver_one(delivery, texts, text_for, send, deadline))
+        outcomes.append(_deliver_one(delivery, made, text_for, send, deadline, gate))
         reporter.add(len(outcomes) - 1, outcomes[-1])
     reporter.flush()
     return outcomes
 
 
-def _deliver_one(delivery, texts: dict[int, str], text_for, send, deadline) -> Outcome:
+def _deliver_one(delivery, made, text_for, send, deadline, gate) -> Outcome:
     if deadline is not None and time.monotonic() > deadline:
         return Outcome.skipped()
     participant = delivery.participant
@@ -101,14 +109,39 @@ def _deliver_one(delivery, texts: dict[int, str], text_for, send, deadline) -> O
     if participant.phone_confirmed_at is None:
         return Outcome.permanent("phone not confirmed")
     message = delivery.message
-    if message.pk not in texts:
-        texts[message.pk] = text_for(message)
-    return send_outcome(send, participant.phone, texts[message.pk], invalid="not an E.164 number")
+    language = texts.reader_language(participant)
+    key = (message.pk, language)
+    if key not in made:
+        made[key] = text_for(texts.localized(message, language))
+    if (held := gate.wait()) is not None:
+        return held
+    return send_outcome(send, participant.phone, made[key], invalid="not an E.164 number")
 
 
-def send_outcome(
-    send: Callable[[str, str], str], number: str, text: str, *, invalid: str
-) -> Outcome:
+class Gate:
+    """A chunk's way through its gateway's throttle: once the throttle has no place left
+    before the chunk's deadline, the rest of the chunk goes back to the queue at once
+    (deferred, no attempt counted) instead of asking again for every row."""
+
+    def __init__(self, throttle: Throttle | None, deadline: float | None):
+        self.throttle, self.deadline = throttle, deadline
+        self.full = False
+
+    def wait(self) -> Outcome | None:
+        """None once the row may be sent; else the outcome that gives it back."""
+        if self.throttle is None:
+            return None
+        if not self.full:
+            left = MAX_WAIT_S
+            if self.deadline is not None:
+                left = min(left, self.deadline - time.monotonic())
+            if self.throttle.acquire(max(0.0, left)) is not None:
+                return None
+            self.full = True
+        return Outcome.deferred(MAX_WAIT_S, error="gateway rate reached")
+
+
+def send_outcome(send: Callable[[str, Any], str], number: str, text, *, invalid: str) -> Outcome:
     """Send `text` to `number` with `send` and say how it went: sent with the gateway's id,
     or failed as the SendError says (transient or not), or for good with `invalid` when
     `send` refused the number or the text (ValueError)."""

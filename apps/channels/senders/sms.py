@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import gsm
+from .. import gsm, texts
+from ..throttle import gateway_throttle
 from . import http
 from .base import Outcome, Reporter, SendError, mask_phone
 
@@ -86,71 +87,74 @@ def _http(to: str, text: str, sender_id: str) -> str:
 _BACKENDS = {"console": _console, "locmem": _locmem, "http": _http}
 
 
+def _link(url: str) -> str:
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
+def edited_text_fits(text: str, url: str = "") -> bool:
+    """Whether an SMS text an operator wrote fits SMS_MAX_PARTS parts with the message's
+    link after it, as alert_text sends it (`data["sms"]`)."""
+    link = _link(url)
+    return bool(text.strip()) and gsm.fits(
+        text + (f"\n{link}" if link else ""), settings.SMS_MAX_PARTS
+    )
+
+
 def alert_text(message) -> str:
-    """The SMS for an outbox message: title, text and link, in GSM-7 where an equivalent
-    exists (a typographic quote or an ellipsis would make the whole SMS UCS-2: less than
-    half the room), shortened so the SMS fits SMS_MAX_PARTS parts as phones count them.
-    What the message names as its part to shorten first (`data["shorten_first"]`, the span
-    of a free description) is shortened first, so what comes after it (the call line)
-    stays; only if that is not enough is the text cut at its end. The title is the
-    message's own: the domain that wrote it names Burgernet in it, as it does for the push,
-    the call and the e-mail subject."""
-    url = message.url
-    if url.startswith("/"):
-        url = settings.SITE_URL + url
-    head = gsm.to_gsm7(f"{message.title}\n")
+    """The SMS for an outbox message (a texts.Localized one: in its reader's language; a
+    raw one is Dutch): title, text and link, in GSM-7 where an equivalent exists (a
+    typographic quote or an ellipsis would make the whole SMS UCS-2: less than half the
+    room), shortened so the SMS fits SMS_MAX_PARTS parts as phones count them, by
+    importance (texts.shorten): the free description first (`data["shorten_first"]`),
+    then what stands before the call line (`data["call"]`), so the call line and the link
+    stay; only if that is not enough is the text cut at its end. An SMS text the operator
+    edited for this language (`data["sms"]`, checked to fit when it was written) goes as
+    it is, with the link. The title is the message's own: the domain that wrote it names
+    Burgernet in it, as it does for the push, the call and the e-mail subject."""
+    message = texts.as_localized(message)
+    url = _link(message.url)
     tail = f"\n{url}" if url else ""
+    edited = message.data.get("sms")
+    if isinstance(edited, str) and edited.strip():
+        return edited + tail
+    head = gsm.to_gsm7(f"{message.title}\n")
     limit = settings.SMS_MAX_PARTS
-    body = message.body
-    if gsm.fits(head + gsm.to_gsm7(body) + tail, limit):
-        return head + gsm.to_gsm7(body) + tail
-    span = (message.data or {}).get("shorten_first")
-    if span and 0 <= span[0] <= span[1] <= len(body):
-        before = gsm.to_gsm7(body[: span[0]])
-        free = gsm.to_gsm7(body[span[0] : span[1]])
-        after = gsm.to_gsm7(body[span[1] :])
-        shortened = _longest_fitting(head + before, free, after + tail, limit)
-        if shortened is not None:
-            return shortened
-    return _longest_fitting(head, gsm.to_gsm7(body), tail, limit) or head.rstrip()
-
-
-def _longest_fitting(before: str, text: str, after: str, limit: int) -> str | None:
-    """before + the longest start of `text` + "..." + after that fits `limit` parts, or
-    None when not even "..." alone fits."""
-    if not gsm.fits(f"{before}...{after}", limit):
-        return None
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if gsm.fits(f"{before}{text[:middle].rstrip()}...{after}", limit):
-            low = middle
-        else:
-            high = middle - 1
-    return f"{before}{text[:low].rstrip()}...{after}"
+    body = texts.shorten(
+        message.body,
+        fits=lambda text: gsm.fits(head + text + tail, limit),
+        span=message.data.get("shorten_first"),
+        call=message.data.get("call", ""),
+        ellipsis="...",
+        convert=gsm.to_gsm7,
+    )
+    return head + body + tail if body else head.rstrip()
 
 
 def deliver_notices(
-    deliveries: Sequence, *, deadline: float | None = None, report=None
+    deliveries: Sequence, *, deadline: float | None = None, report=None, throttle=None
 ) -> list[Outcome]:
-    """Send each notice's text to its participant's number, one by one; each outcome also
-    goes to `report` as it comes. The domain that queued the notice chose the number: a
-    confirmation code goes to one not yet confirmed."""
+    """Send each notice's text to its participant's number, one by one, within the
+    gateway's rate; each outcome also goes to `report` as it comes. The domain that
+    queued the notice chose the number: a confirmation code goes to one not yet
+    confirmed."""
     outcomes: list[Outcome] = []
     reporter = Reporter(report)
+    gate = http.Gate(throttle, deadline)
     for delivery in deliveries:
-        outcomes.append(_deliver_notice(delivery, deadline))
+        outcomes.append(_deliver_notice(delivery, deadline, gate))
         reporter.add(len(outcomes) - 1, outcomes[-1])
     reporter.flush()
     return outcomes
 
 
-def _deliver_notice(delivery, deadline: float | None) -> Outcome:
+def _deliver_notice(delivery, deadline: float | None, gate) -> Outcome:
     if deadline is not None and time.monotonic() > deadline:
         return Outcome.skipped()
     participant = delivery.participant
     if participant is None or not participant.phone:
         return Outcome.permanent("no participant")
+    if (held := gate.wait()) is not None:
+        return held
     return http.send_outcome(
         send_sms, participant.phone, delivery.notice.text, invalid="not an E.164 number, or no text"
     )
@@ -165,9 +169,15 @@ class SmsSender:
     def deliver(
         self, deliveries: Sequence, *, deadline: float | None = None, report=None
     ) -> list[Outcome]:
+        throttle = gateway_throttle(self.kind)
         # The outbox claims notices apart from messages: a chunk is all one or the other.
         if deliveries and deliveries[0].notice_id is not None:
-            return deliver_notices(deliveries, deadline=deadline, report=report)
+            return deliver_notices(deliveries, deadline=deadline, report=report, throttle=throttle)
         return http.deliver_to_phones(
-            deliveries, text_for=alert_text, send=send_sms, deadline=deadline, report=report
+            deliveries,
+            text_for=alert_text,
+            send=send_sms,
+            deadline=deadline,
+            report=report,
+            throttle=throttle,
         )

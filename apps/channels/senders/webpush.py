@@ -37,23 +37,28 @@ from django.core import signing
 from django.utils import timezone
 from py_vapid import VapidException
 
-from .. import ece, endpoints, vapid
+from .. import ece, endpoints, texts, vapid
+from ..texts import TEXT_KEYS
 from . import http1
 from .base import REPORT_INTERVAL_S, Outcome, Report, Reporter
 
 DEFAULT_TIMEOUT_S = 10.0
 # A push service must accept an encrypted body of 4096 bytes (RFC 8030, section 7.2).
 # aes128gcm adds a header (salt 16, record size 4, key-id length 1, sender key 65) and,
-# to the one record, a delimiter byte and a 16-byte tag.
+# to the one record, a delimiter byte and a 16-byte tag. The JSON stays PAYLOAD_MARGIN
+# below what would just fit, for a push service that counts its limit a little tighter.
 MAX_BODY_BYTES = 4096
-MAX_PAYLOAD_BYTES = MAX_BODY_BYTES - (16 + 4 + 1 + 65) - (1 + 16)
+PAYLOAD_MARGIN = 96
+MAX_PAYLOAD_BYTES = MAX_BODY_BYTES - (16 + 4 + 1 + 65) - (1 + 16) - PAYLOAD_MARGIN
+# What a notification shows: longer titles and bodies are cut by the phone or the browser
+# (Android shows about 65 characters of title, and a few lines of body when expanded),
+# wherever that falls; shortened here, the call line stays (texts.shorten).
+MAX_TITLE_CHARS = 65
+MAX_BODY_CHARS = 240
 # The web app's service worker posts this token back when the citizen opens the push.
 OPENED_SALT = "channels.delivery-opened"
 # What the service worker reads; anything else in the payload comes from message.data.
-CORE_KEYS = ("title", "body", "url", "topic", "urgency", "timestamp", "message")
-# The message in the readers' other languages and the operator's SMS: for the senders to
-# choose from, not for the device (a push carries one language, within 4 KB).
-READER_KEYS = ("texts", "sms")
+CORE_KEYS = ("title", "body", "url", "topic", "urgency", "timestamp", "message", "lang")
 _TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -114,38 +119,59 @@ def _shorten(data: dict, key: str, limit: int) -> dict:
 
 
 def fit(data: dict, limit: int) -> dict:
-    """`data` made to fit in `limit` bytes of JSON: the body is shortened first, then the
-    extras (image, references) go, then title and link are shortened."""
+    """`data` made to fit in `limit` bytes of JSON: the extras (image, references) go
+    first, the largest first, then body, title and link are shortened (the body and title
+    are within what a notification shows already, notification_text)."""
     if len(_json(data)) <= limit:
         return data
-    data = _shorten(data, "body", limit)
-    if len(_json(data)) <= limit:
-        return data
-    data = {k: v for k, v in data.items() if k in CORE_KEYS}
+    extras = sorted((k for k in data if k not in CORE_KEYS), key=lambda k: len(_json({k: data[k]})))
+    while extras and len(_json(data)) > limit:
+        data = {k: v for k, v in data.items() if k != extras[-1]}
+        extras.pop()
     for key in ("body", "title", "url"):
-        data = _shorten(data, key, limit)
         if len(_json(data)) <= limit:
             return data
+        data = _shorten(data, key, limit)
+    if len(_json(data)) <= limit:
+        return data
     raise ValueError("push payload does not fit")
 
 
 _RESERVE = len(_json({"delivery": 10**19, "token": opened_token(10**19)}))
 
 
+def notification_text(message) -> tuple[str, str]:
+    """The title and body a notification shows for `message` (a texts.Localized one; a raw
+    one is Dutch): within MAX_TITLE_CHARS and MAX_BODY_CHARS, shortened at a word, the
+    body by importance (the free description first, the call line kept)."""
+    message = texts.as_localized(message)
+    title = texts.shorten_text(message.title.strip(), MAX_TITLE_CHARS)
+    body = texts.shorten(
+        message.body,
+        fits=lambda text: len(text) <= MAX_BODY_CHARS,
+        span=message.data.get("shorten_first"),
+        call=message.data.get("call", ""),
+    )
+    return title, body
+
+
 def payload_base(message) -> dict:
-    """The part of the payload all deliveries of `message` share, fitted so that the
-    delivery's own part still fits."""
-    data = {
-        k: v for k, v in (message.data or {}).items() if k not in CORE_KEYS and k not in READER_KEYS
-    }
+    """The part of the payload all deliveries of `message` (a texts.Localized one: in its
+    reader's language; a raw one is Dutch) share, fitted so that the delivery's own part
+    still fits. An unsaved message (a preview) is stamped now."""
+    message = texts.as_localized(message)
+    title, body = notification_text(message)
+    data = {k: v for k, v in message.data.items() if k not in CORE_KEYS and k not in TEXT_KEYS}
+    created = message.created_at or timezone.now()
     data.update(
-        title=message.title,
-        body=message.body,
+        title=title,
+        body=body,
         url=message.url,
         topic=push_topic(message),
         urgency=message.urgency,
-        timestamp=int(message.created_at.timestamp() * 1000),
+        timestamp=int(created.timestamp() * 1000),
         message=message.pk,
+        lang=message.language,
     )
     return fit(data, MAX_PAYLOAD_BYTES - _RESERVE)
 
@@ -542,7 +568,8 @@ class WebPushSender:
 
     def _jobs(self, deliveries: Sequence):
         now = timezone.now()
-        bases: dict[int, tuple[dict, bytes]] = {}
+        bases: dict[tuple[int, str], tuple[dict, bytes]] = {}  # per message and language
+        localized = texts.LocalizedCache()
         ttls: dict[int, int] = {}  # per message: what is left of its time to live
         targets: dict[str, tuple[http1.Origin, str] | str] = {}  # per endpoint's origin
         heads: dict[tuple[str, int], bytes] = {}  # per origin and message
@@ -558,10 +585,11 @@ class WebPushSender:
             if ttl <= 0:
                 yield Outcome.permanent("expired")
                 continue
-            if message.pk not in bases:
-                base = payload_base(message)
-                bases[message.pk] = (base, base_prefix(base))
-            base, prefix = bases[message.pk]
+            key = (message.pk, texts.reader_language(device))
+            if key not in bases:
+                base = payload_base(localized(message, key[1]))
+                bases[key] = (base, base_prefix(base))
+            base, prefix = bases[key]
             origin = vapid.origin(device.endpoint)
             if origin not in targets:
                 targets[origin] = self._target(device.endpoint)
