@@ -19,12 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.channels import outbox
+from apps.channels import outbox, previews
 from apps.channels.models import Channel, OutgoingMessage
 from apps.governance import policy
 from apps.governance.access import staff_required
 from apps.governance.policy import Scope, shown_count
 from apps.participants import geocoding
+from apps.participants.models import Language
 from apps.web.forms import CleanCharField, add_errors
 from apps.web.maps import tiles_attribution, tiles_url
 
@@ -428,9 +429,28 @@ def _detail(request, action: Action, status: int = 200, **forms):
         context["reach"] = _reach_rows(counts)
         context["reach_total"] = _reach_total(counts)
         context["reach_cut"] = any(row.cut for row in counts.values())
+        context.update(_channel_texts(action, channels=counts))
         context["release_problems"] = action.release_problems()
         context.update(_approval_context(request, action, forms))
     return _render(request, "actions/console/detail.html", context, status=status)
+
+
+def _channel_texts(action: Action, *, channels) -> dict:
+    """Each channel's text of the release, exactly as its sender will make it (for the
+    channels the release would use), in Dutch; and the SMS in the other languages the
+    readers may have chosen, where the message differs for them."""
+    message = services.action_message_preview(action, "release")
+    dutch = [row for row in previews.channel_texts(message, "nl") if row["channel"] in channels]
+    others = []
+    if Channel.SMS in channels:
+        for language, label in Language.choices:
+            if language == "nl":
+                continue
+            sms = next(
+                r for r in previews.channel_texts(message, language) if r["channel"] == "sms"
+            )
+            others.append({"language": language, "label": label, **sms})
+    return {"channel_texts": dutch, "sms_in_other_languages": others}
 
 
 @require_GET

@@ -1214,3 +1214,30 @@ def test_it_stores_the_console_forms_text_clean(mn):
     assert response.status_code == 302
     action = Action.objects.get()
     assert (action.title, action.text) == ("Vermiste vrouw (79)", "Loopt met rollator.")
+
+
+def test_the_release_screen_shows_each_channel_s_text_as_it_will_be_sent(mn, operator_mn):
+    """What the operator reads before release is what the senders make: the SMS with its
+    parts, the call's script, the push; only for the channels the release uses."""
+    from apps.actions import services
+    from apps.channels import previews
+
+    action = services.action_create(
+        by=operator_mn,
+        persons=[{"sex": "male", "age": "82", "clothing": "grijze jas"}],
+        **action_fields(text="Loopt met een rollator.", text_de="Geht mit Rollator."),
+    )
+    page = mn.get(reverse("console:detail", args=[action.pk])).content.decode()
+    texts = page.split('id="channel-texts"')[1].split("</section>")[0]
+    expected = {
+        row["channel"]: row
+        for row in previews.channel_texts(services.action_message_preview(action), "nl")
+    }
+    from django.utils.html import escape
+
+    assert escape(expected["sms"]["text"]) in texts
+    assert escape(expected["voice"]["script"]) in texts
+    assert escape(expected["webpush"]["title"]) in texts
+    assert 'id="text-email"' not in texts  # a time-critical release goes without e-mail
+    assert "Geht mit Rollator." in texts.split('id="sms-other-languages"')[1]
+    assert not OutgoingMessage.objects.exists()  # the preview writes nothing

@@ -398,3 +398,43 @@ def test_the_console_refuses_a_too_long_text_in_another_language(staff_client, o
     assert response.status_code == 400
     assert '<details id="other-languages" open>' in response.content.decode()
     assert not Action.objects.exists()
+
+
+def test_released_by_an_operator_in_english_each_reader_hears_and_reads_their_language(
+    operator_mn, make_participant, settings
+):
+    """The whole way: an operator whose screen is English releases; the outbox sends each
+    participant the SMS and the call in their own language, German free text where the
+    operator wrote one, Dutch otherwise."""
+    from apps.channels import outbox
+    from apps.channels.senders import voice
+    from apps.participants.models import Participant
+
+    from .conftest import UTRECHT
+
+    settings.SMS_BACKEND = settings.VOICE_BACKEND = "locmem"
+    sms.outbox.clear()
+    voice.outbox.clear()
+    readers = {}
+    for language in ("nl", "en", "de", "fr"):
+        participant = make_participant(UTRECHT, wants_voice=True)
+        Participant.objects.filter(pk=participant.pk).update(language=language)
+        readers[participant.phone] = language
+    with translation.override("en"):
+        action = services.action_create(
+            by=operator_mn, **action_fields(text="Loopt slecht.", text_de="Geht schlecht.")
+        )
+        message = services.action_release(action=action, by=operator_mn).message
+    while deliveries := outbox.claim_chunk(message_id=message.pk, limit=50):
+        outbox.send_chunk(deliveries)
+
+    texts = {m.to: m.text for m in sms.outbox}
+    calls = {c.to: c for c in voice.outbox}
+    for phone, language in readers.items():
+        assert wording.phrase("call", language) in texts[phone], (language, texts[phone])
+    german = next(phone for phone, lang in readers.items() if lang == "de")
+    french = next(phone for phone, lang in readers.items() if lang == "fr")
+    assert "Geht schlecht." in texts[german]
+    assert "Loopt slecht." in texts[french]  # no French text written: the Dutch one
+    assert calls[german].language == "de-DE"
+    assert "Gezien?" not in texts[german]

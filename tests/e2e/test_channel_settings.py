@@ -72,4 +72,11 @@ def test_a_manager_pauses_sms_sets_a_ceiling_and_the_operator_sees_the_cut(
     expect(operator.locator("#reach-sms")).to_contain_text("12 in het gebied")
     expect(operator.locator("#reach-sms")).to_contain_text("plafond van 10")
     expect(operator.locator("#reach-cut-note")).to_be_visible()
+    # And each channel's text as it will be sent: the SMS with its parts, the call, the push.
+    expect(operator.locator("#text-sms")).to_contain_text("Bel 0800-0011")
+    expect(operator.locator("#sms-parts")).to_contain_text("GSM-7")
+    expect(operator.locator("#text-voice")).to_contain_text("0 8 0 0")
+    expect(operator.locator("#text-webpush")).to_contain_text("Vermist meisje")
+    operator.locator("#sms-other-languages summary").click()
+    expect(operator.locator("#sms-other-languages")).to_contain_text("Call 0800-0011")
     assert_accessible(operator, context={"exclude": [["#action-map"]]})
