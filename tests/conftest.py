@@ -44,6 +44,18 @@ def _fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _dutch_to_start_with():
+    """Every test starts in Dutch, the site's language: a request in English (a language
+    cookie) leaves English active in the thread after it, for whatever test comes next."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def _ensure_reference_data() -> None:
     from django.contrib.auth.models import Group
 
