@@ -63,7 +63,7 @@ from apps.governance.roles import Role, group_name, sync_roles
 from apps.participants import schedule
 from apps.participants.devices import CELL_PRECISION
 from apps.participants.geohash import ALPHABET
-from apps.participants.models import ActiveWindow, Address, Device, Participant
+from apps.participants.models import ActiveWindow, Address, Device, DevicePlace, Participant
 
 PHONE_PREFIX = "+999"  # ITU has given +999 to no country: no real number starts with it
 PUSH_PATH = "/push/bench-"
@@ -166,7 +166,8 @@ def _measure(options, service, rng, say, note) -> None:
         made = generate(options, rng, push_base=service.base_url, note=note)
     say(
         f"population: {made['participants']:,} participants with {made['addresses']:,} "
-        f"addresses ({made['windows']:,} time windows), {made['devices']:,} devices; "
+        f"addresses ({made['windows']:,} time windows), {made['devices']:,} devices "
+        f"({made['places']:,} with a fixed place); "
         f"generated in {t.seconds:.1f} s"
     )
 
@@ -500,10 +501,30 @@ def generate(options: Options, rng: random.Random, *, push_base: str, note) -> d
             made = _generate_in_postgresql(options, rng, base, now, push_base, note)
         else:
             made = _generate_streamed(options, rng, base, now, push_base, note)
-        _reset_sequences([Participant, Address, ActiveWindow, Device])
+        made["places"] = _generate_places(base[Device], note)
+        _reset_sequences([Participant, Address, ActiveWindow, Device, DevicePlace])
     note("analysing the tables …")
-    _analyse([Participant, Address, ActiveWindow, Device])
+    _analyse([Participant, Address, ActiveWindow, Device, DevicePlace])
     return made
+
+
+# One device in PLACE_EVERY keeps a fixed place (participants.DevicePlace), at the cell it
+# reports now (its home), so targeting reads places as it will in production.
+PLACE_EVERY = 5
+
+
+def _generate_places(base: int, note) -> int:
+    note(f"giving one device in {PLACE_EVERY} a fixed place …")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO participants_deviceplace "
+            "(device_id, cell, cell_lat, cell_lon, label, is_test_device, created_at) "
+            "SELECT id, cell, cell_lat, cell_lon, '', is_test_device, created_at "
+            "FROM participants_device "
+            "WHERE id >= %s AND cell <> '' AND cell_lat IS NOT NULL AND id %% %s = 0",
+            [base, PLACE_EVERY],
+        )
+        return cursor.rowcount
 
 
 def _generate_streamed(options, rng, base, now, push_base, note) -> Counter:
