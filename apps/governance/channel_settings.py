@@ -145,7 +145,8 @@ def test_message_send(*, by, channel: str) -> str:
     """Send a test message on `channel` to the manager's own number (SMS, voice) or
     e-mail address, at once and past the outbox (a test shows the gateway's answer now);
     returns the provider's id. Raises ValidationError with the reason when it fails.
-    Web push is tested from the web app on one's own phone (its test button)."""
+    Web push is tested on the web app of one's own device: participants' staff_device_test,
+    which knows the devices."""
     _require_manager(by)
     text = _("Burgernet: testbericht op het kanaal %(channel)s. U hoeft niets te doen.") % {
         "channel": Channel(channel).label
@@ -172,9 +173,7 @@ def test_message_send(*, by, channel: str) -> str:
                 raise senders_base.SendError(type(exc).__name__, transient=True) from None
             provider_id = "email"
         else:
-            raise ValidationError(
-                _("Test web push vanuit de web-app op uw eigen telefoon (knop ‘Test’).")
-            )
+            raise ValidationError(_("Test web push met de knop op het scherm van dit kanaal."))
     except senders_base.SendError as exc:
         audit.record(
             verb="channel.test_failed", actor=by, detail={"channel": channel, "error": str(exc)}

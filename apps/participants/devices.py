@@ -417,3 +417,28 @@ def delivery_mark_opened(*, token: str) -> bool:
     if not deliveries.exists():
         raise InvalidOpenedToken
     return bool(deliveries.filter(opened_at__isnull=True).update(opened_at=timezone.now()))
+
+
+# --- a manager's test of the web-push channel ---------------------------------------------
+
+MSG_NO_OWN_DEVICE = _(
+    "Op dit apparaat staan de meldingen van de web-app niet aan. Open de web-app, zet de "
+    "meldingen aan en probeer het opnieuw."
+)
+
+
+def staff_device_test(*, endpoint: str, by) -> OutgoingMessage:
+    """A manager's test of the web-push channel (the channel settings screen): a test
+    notification, through the outbox like any alert, to the web app on the manager's own
+    device, which the screen names by its push subscription's endpoint (the browser
+    tells only its own). Audited without the endpoint."""
+    from apps.governance.channel_settings import VERB
+    from apps.governance.policy import Scope, require
+
+    require(by, VERB, Scope.nation())
+    device = Device.objects.filter(endpoint=(endpoint or "").strip()).first() if endpoint else None
+    if device is None:
+        raise ValidationError(MSG_NO_OWN_DEVICE, code="no_device")
+    message = device_send_test(device=device)
+    audit.record(verb="channel.tested", actor=by, detail={"channel": Channel.WEBPUSH.value})
+    return message

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, webapp
+from . import staff, views, webapp
 
 app_name = "participants"
 
@@ -37,4 +37,6 @@ urlpatterns = [
     path("app/test/", webapp.send_test, name="webapp_test"),
     path("app/uit/", webapp.unsubscribe, name="webapp_unsubscribe"),
     path("app/geopend/", webapp.opened, name="webapp_opened"),
+    # A manager's test push to the web app on their own device (the channel settings).
+    path("app/testmelding-beheer/", staff.device_test, name="staff_device_test"),
 ]
