@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.actions import services
-from apps.channels.models import CeilingStep, ChannelSetting
+from apps.channels.models import CeilingStep, ChannelSetting, OutgoingMessage
 from tests.actions import conftest as actions_fixtures
 from tests.actions.conftest import UTRECHT, action_fields, point_at
 from tests.e2e.test_staff import LOGIN_PATH, current_code, log_in
@@ -80,3 +80,13 @@ def test_a_manager_pauses_sms_sets_a_ceiling_and_the_operator_sees_the_cut(
     operator.locator("#sms-other-languages summary").click()
     expect(operator.locator("#sms-other-languages")).to_contain_text("Call 0800-0011")
     assert_accessible(operator, context={"exclude": [["#action-map"]]})
+
+
+def test_a_test_push_needs_the_web_app_on_this_device(make_page, manager):
+    page = make_page()
+    page.goto(LOGIN_PATH)
+    log_in(page, manager, current_code(manager))
+    page.goto(reverse("governance:channel", args=["webpush"]))
+    page.locator("#push-test-send").click()
+    expect(page.locator("#push-test-problem")).to_contain_text("web-app niet aan")
+    assert not OutgoingMessage.objects.exists()
