@@ -12,10 +12,23 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
+    """The channels: four reach people one by one (a Delivery per recipient); webhooks
+    post to partners' bridges (a Delivery per subscription); displays and the open feeds
+    are read by whoever polls them (no Delivery)."""
+
     WEBPUSH = "webpush", _("web-app (push)")
     SMS = "sms", _("sms")
     VOICE = "voice", _("gesproken bericht")
     EMAIL = "email", _("e-mail")
+    WEBHOOK = "webhook", _("webhooks (partners, sociale media)")
+    DISPLAY = "display", _("displays en matrixborden")
+    FEED = "feed", _("open feeds (Atom, CAP)")
+
+
+# The channels that reach people, each a Delivery per recipient, in the order a release
+# writes them; and the channels that publish an action for others to pass on.
+RECIPIENT_CHANNELS = (Channel.WEBPUSH, Channel.SMS, Channel.VOICE, Channel.EMAIL)
+PUBLIC_CHANNELS = (Channel.WEBHOOK, Channel.DISPLAY, Channel.FEED)
 
 
 class OutgoingMessage(models.Model):

@@ -17,19 +17,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from .models import CeilingStep, Channel, ChannelSetting, OutgoingMessage
+from .models import (
+    PUBLIC_CHANNELS,
+    RECIPIENT_CHANNELS,
+    CeilingStep,
+    Channel,
+    ChannelSetting,
+    OutgoingMessage,
+)
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 HIGH = OutgoingMessage.Urgency.HIGH.value
 NORMAL = OutgoingMessage.Urgency.NORMAL.value
 
-# What a channel does when no manager has set it (and what the first migration writes):
-# time-critical messages by push, SMS and voice; the others by push and e-mail.
+# What a channel does when no manager has set it (and what the migrations write):
+# time-critical messages by push, SMS and voice; the others by push and e-mail; webhooks
+# and feeds carry every action; displays only missing persons ("fine for missing persons,
+# not for in-progress crime").
+MISSING_PERSONS = ["amber_alert", "missing_child", "missing_person"]
 DEFAULTS: dict[str, dict] = {
     Channel.WEBPUSH.value: {"urgencies": [HIGH, NORMAL]},
     Channel.SMS.value: {"urgencies": [HIGH]},
     Channel.VOICE.value: {"urgencies": [HIGH]},
     Channel.EMAIL.value: {"urgencies": [NORMAL]},
+    Channel.WEBHOOK.value: {"urgencies": [HIGH, NORMAL]},
+    Channel.DISPLAY.value: {"urgencies": [HIGH, NORMAL], "kinds": MISSING_PERSONS},
+    Channel.FEED.value: {"urgencies": [HIGH, NORMAL]},
 }
 
 # The 2023 phase-out (annual report 2023): the default schedule, loaded by a migration.
@@ -71,7 +84,7 @@ def plan_for(
     urgency = None if everywhere else (HIGH if urgent else NORMAL)
     steps = steps_in_force(local_date(at))
     channels, ceilings = [], {}
-    for channel in Channel.values:
+    for channel in (c.value for c in RECIPIENT_CHANNELS):
         if not settings[channel].carries(kind=kind, urgency=urgency):
             continue
         step = steps.get(channel)
@@ -81,6 +94,23 @@ def plan_for(
             ceilings[channel] = step.max_recipients
         channels.append(channel)
     return ChannelPlan(tuple(channels), ceilings)
+
+
+def publishes(channel: str, *, kind: str, urgent: bool) -> bool:
+    """Whether a public channel (webhooks, displays, feeds) carries an action of `kind`
+    now: in use, and for its kind and urgency. (No ceilings: nobody is reached one by one.)"""
+    if channel not in PUBLIC_CHANNELS:
+        raise ValueError(f"{channel!r} is not a public channel")
+    return settings_by_channel()[channel].carries(kind=kind, urgency=HIGH if urgent else NORMAL)
+
+
+def published_kinds(channel: str) -> list[str] | None:
+    """The kinds a public channel carries now: None for every kind, [] when not in use
+    (for a query: displays list only the actions of these kinds)."""
+    setting = settings_by_channel()[channel]
+    if not setting.in_use:
+        return []
+    return list(setting.kinds) or None
 
 
 def settings_by_channel() -> dict[str, ChannelSetting]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.channels import plan
-from apps.channels.models import CeilingStep, Channel, ChannelSetting
+from apps.channels.models import PUBLIC_CHANNELS, CeilingStep, Channel, ChannelSetting
 from apps.channels.senders import base as senders_base
 
 from . import audit
@@ -107,6 +107,10 @@ def ceiling_add(
     A step that would change the past (a day before today) is refused: what was sent
     under a ceiling stays explained by it."""
     _require_manager(by)
+    if channel in PUBLIC_CHANNELS:
+        raise ValidationError(
+            _("Dit kanaal bereikt niemand één voor één en heeft geen plafond."), code="public"
+        )
     today = plan.local_date(timezone.now())
     if starts_on < today:
         raise ValidationError(

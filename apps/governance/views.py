@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.channels import plan
-from apps.channels.models import CeilingStep, Channel
+from apps.channels.models import PUBLIC_CHANNELS, CeilingStep, Channel
 from apps.web.forms import add_errors
 
 from . import channel_settings, policy, selectors, services
@@ -119,7 +119,8 @@ def _channel_page(request, channel: str, status: int = 200, **forms):
         ),
         "ceiling_form": forms.get("ceiling_form") or CeilingForm(prefix="ceiling"),
         "test_errors": forms.get("test_errors", []),
-        "can_test": channel != Channel.WEBPUSH,
+        "can_test": channel in (Channel.SMS, Channel.VOICE, Channel.EMAIL),
+        "is_public": channel in PUBLIC_CHANNELS,
         "today": plan.local_date(timezone.now()),
     }
     return render(request, "governance/channel.html", context, status=status)

@@ -235,3 +235,30 @@ def test_today_is_the_dutch_day(db):
     from apps.channels import plan
 
     assert plan.plan_for(kind="other", urgent=True, at=timezone.now()).ceiling("sms") is None
+
+
+def test_a_public_channel_has_no_ceiling(client):
+    response = client.post(
+        reverse("governance:ceiling_add", args=["display"]),
+        _ceiling(starts_on=_tomorrow().isoformat(), max_recipients="10"),
+    )
+    assert response.status_code == 400
+    assert not CeilingStep.objects.exists()
+    page = client.get(reverse("governance:channel", args=["display"])).content.decode()
+    assert 'id="ceiling-form"' not in page
+
+
+def test_displays_carry_only_missing_persons_by_default(db):
+    from apps.channels import plan
+
+    assert plan.publishes("display", kind="missing_child", urgent=True)
+    assert not plan.publishes("display", kind="robbery", urgent=True)
+    assert plan.publishes("feed", kind="robbery", urgent=True)
+    assert sorted(plan.published_kinds("display")) == [
+        "amber_alert",
+        "missing_child",
+        "missing_person",
+    ]
+    ChannelSetting.objects.filter(channel="display").update(state="paused")
+    assert plan.published_kinds("display") == []
+    assert not plan.publishes("display", kind="missing_child", urgent=True)
