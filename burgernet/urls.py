@@ -9,6 +9,10 @@ urlpatterns = [
     path("medewerkers/", include("apps.governance.urls")),
     path("meldkamer/", include("apps.actions.console_urls")),
     path("actie/", include("apps.actions.public_urls")),
+    # Open publishing (issue 12): CAP 1.2 messages, Atom feeds, displays.
+    path("cap/", include("apps.actions.cap_urls")),
+    path("feeds/", include("apps.actions.feed_urls")),
+    path("displays/", include("apps.actions.display_urls")),
     path("mail/", include("apps.mail.urls")),
     path("mail/reacties/", include("apps.mail.inbox_urls")),
     path("burgernetmail/", include("apps.mail.public_urls")),

@@ -1,0 +1,7 @@
+"""Public URLs (feed), filled by issue 12."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "feeds"
+
+urlpatterns: list = []
