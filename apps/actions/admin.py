@@ -2,6 +2,7 @@
 through the service; releasing, updating and ending happen in the operator console."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -16,13 +17,14 @@ from apps.governance.policy import Scope
 from apps.governance.widgets import AdminCheckedFileInput, checked_link
 from apps.web.forms import PhotoField
 
-from . import approval, selectors, services
+from . import approval, partners, selectors, services
 from .forms import console_photo_url
 from .models import (
     Action,
     ActionUpdate,
     ApprovalRule,
     EndMessage,
+    PartnerFeed,
     PersonDescription,
     Tip,
     VehicleDescription,
@@ -264,3 +266,63 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for rule in queryset:
             approval.approval_rule_remove(rule=rule, by=request.user)
+
+
+# Alerts from across the border (partners.py) ---------------------------------------------------
+
+
+@admin.register(PartnerFeed)
+class PartnerFeedAdmin(admin.ModelAdmin):
+    """The partners' alert feeds (Belgium, Germany) the scheduled task reads: nationwide
+    managers add, change and remove them, through partners.partner_feed_save / _delete
+    (URL rule, audit). When it was last read, and what went wrong, is shown read-only."""
+
+    fields = ("name", "country", "url", "kind", "is_active", "last_checked_at", "last_error")
+    readonly_fields = ("last_checked_at", "last_error")
+    list_display = ("name", "country", "kind", "is_active", "last_checked_at", "last_error")
+
+    def _manager(self, request) -> bool:
+        return policy.can(request.user, "settings.manage", Scope.nation())
+
+    def has_module_permission(self, request):
+        return self._manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_add_permission(self, request):
+        return self._manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+
+        class FeedForm(form_class):
+            def clean_url(self):
+                url = self.cleaned_data["url"]
+                problem = partners.url_problem(url)
+                if problem:
+                    raise ValidationError(partners.MSG_URL % {"reason": problem})
+                return url
+
+        return FeedForm
+
+    def save_model(self, request, obj, form, change):
+        partners.partner_feed_save(feed=obj, by=request.user, changed=form.changed_data)
+
+    def delete_model(self, request, obj):
+        partners.partner_feed_delete(feed=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for feed in queryset:
+            partners.partner_feed_delete(feed=feed, by=request.user)

@@ -697,3 +697,62 @@ def _awaiting_context(request) -> dict:
         "awaiting": approval.awaiting(request.user),
         "is_approver": approval.is_approver(request.user),
     }
+
+
+# Alerts from across the border (partners.py) ---------------------------------------------------
+
+
+def partner_alerts_context(user) -> dict:
+    """The console's list of the partners' active alerts near the border, each with
+    whether this user may adopt it (a draft centred in the user's region)."""
+    from . import partners
+
+    rows = []
+    for alert in partners.alerts_shown()[:20]:
+        rows.append(
+            {
+                "alert": alert,
+                "label": partners.label(alert),
+                "may_adopt": alert.adopted_action_id is None
+                and policy.may_act_at(
+                    user, MANAGE, *partners.point_in_netherlands(alert.lat, alert.lon)
+                ),
+            }
+        )
+    return {"partner_alerts": rows}
+
+
+@require_GET
+@staff_required(verb=VIEW)
+def partner_alerts(request):
+    """The partners' alerts near the border (refreshed on the overview)."""
+    return render(
+        request, "actions/console/_partner_alerts.html", partner_alerts_context(request.user)
+    )
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def partner_adopt(request, pk):
+    """Adopt a partner's alert into a draft action of the operator's unit (one click)."""
+    from . import partners
+    from .models import PartnerAlert
+
+    alert = get_object_or_404(PartnerAlert.objects.select_related("feed"), pk=pk)
+    try:
+        action = partners.partner_alert_adopt(alert=alert, by=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or str(MSG_FORBIDDEN))
+        return redirect(reverse("console:index") + "#partner-alerts-section")
+    except ValidationError as exc:
+        for text in _errors_of(exc):
+            messages.error(request, text)
+        return redirect(reverse("console:index") + "#partner-alerts-section")
+    messages.success(
+        request,
+        _(
+            "De melding is overgenomen als concept. Controleer het gebied en de tekst voor u "
+            "de actie verstuurt."
+        ),
+    )
+    return redirect("console:detail", pk=action.pk)

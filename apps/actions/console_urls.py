@@ -29,4 +29,6 @@ urlpatterns = [
     path("<int:pk>/terugsturen/", console.return_, name="return"),
     path("tips/<int:pk>/gelezen/", console.tip_read, name="tip_read"),
     path("tips/<int:pk>/foto/", media.tip_photo, name="tip_photo"),
+    path("grens/", console.partner_alerts, name="partner_alerts"),
+    path("grens/<int:pk>/overnemen/", console.partner_adopt, name="partner_adopt"),
 ]

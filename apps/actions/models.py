@@ -648,3 +648,98 @@ class ActionApproval(CleanTextMixin, models.Model):
 
     def audit_label(self) -> str:
         return f"action approval {self.pk}"
+
+
+# Alerts from across the border (actions/partners.py) ---------------------------------------
+
+PARTNER_TEXT_MAX = 2000
+
+
+class PartnerFeed(models.Model):
+    """Partnerfeed: a neighbouring country's alert feed (an Atom index of CAP messages, or
+    one CAP message) that Burgernet reads on a schedule. Nationwide managers set them in the
+    admin; the URL is checked like every address the server fetches (partners.url_problem)."""
+
+    class Country(models.TextChoices):
+        BE = "BE", _("België")
+        DE = "DE", _("Duitsland")
+
+    class Kind(models.TextChoices):
+        ATOM = "atom", _("Atom-feed met CAP-berichten")
+        CAP = "cap", _("één CAP-bericht")
+
+    name = models.CharField(_("naam"), max_length=100)
+    country = models.CharField(_("land"), max_length=2, choices=Country.choices)
+    url = models.URLField(_("adres (URL)"), max_length=500)
+    kind = models.CharField(_("soort"), max_length=4, choices=Kind.choices, default=Kind.ATOM)
+    is_active = models.BooleanField(_("in gebruik"), default=True)
+    last_checked_at = models.DateTimeField(_("laatst gelezen"), null=True, blank=True)
+    last_error = models.CharField(_("laatste fout"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["country", "name"]
+        verbose_name = _("partnerfeed")
+        verbose_name_plural = _("partnerfeeds")
+
+    def __str__(self):
+        return f"{self.get_country_display()}: {self.name}"
+
+    def audit_label(self) -> str:
+        return f"partner feed {self.pk}"
+
+
+class PartnerAlert(models.Model):
+    """Partnermelding: one alert of a partner's feed as last read (an Update replaces the
+    alert it references; a Cancel or its expiry ends it). Its point and radius come from
+    the CAP area's circle, or the polygon's centre and extent."""
+
+    feed = models.ForeignKey(PartnerFeed, on_delete=models.CASCADE, related_name="alerts")
+    identifier = models.CharField(_("kenmerk"), max_length=250)
+    sender = models.CharField(_("afzender"), max_length=250)
+    sent = models.DateTimeField(_("verzonden op"))
+    expires = models.DateTimeField(_("verloopt op"), null=True, blank=True)
+    msg_type = models.CharField(_("berichtsoort"), max_length=10)
+    status = models.CharField(_("status"), max_length=10)
+    event = models.CharField(_("gebeurtenis"), max_length=200, blank=True)
+    category = models.CharField(_("categorie"), max_length=100, blank=True)
+    headline = models.CharField(_("kop"), max_length=200, blank=True)
+    description = models.TextField(_("omschrijving"), max_length=PARTNER_TEXT_MAX, blank=True)
+    area_desc = models.CharField(_("gebied"), max_length=300, blank=True)
+    lat = models.FloatField(_("breedtegraad"), null=True, blank=True)
+    lon = models.FloatField(_("lengtegraad"), null=True, blank=True)
+    radius_m = models.PositiveIntegerField(_("straal (m)"), null=True, blank=True)
+    image_url = models.URLField(_("foto (URL)"), max_length=500, blank=True)
+    web = models.URLField(_("webpagina"), max_length=500, blank=True)
+    language = models.CharField(_("taal"), max_length=20, blank=True)
+    # Decided when read (partners.near_netherlands): the console lists only these.
+    is_near_border = models.BooleanField(_("bij de grens"), default=False)
+    is_active = models.BooleanField(_("actief"), default=True)
+    adopted_action = models.ForeignKey(
+        Action,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("overgenomen als"),
+    )
+    fetched_at = models.DateTimeField(_("gelezen op"))
+
+    class Meta:
+        ordering = ["-sent", "-id"]
+        verbose_name = _("partnermelding")
+        verbose_name_plural = _("partnermeldingen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feed", "identifier"], name="partner_alert_identifier_per_feed"
+            )
+        ]
+        indexes = [models.Index(fields=["is_active", "is_near_border"], name="partner_alert_shown")]
+
+    def __str__(self):
+        return f"{self.feed.get_country_display()}: {self.headline or self.event}"
+
+    def audit_label(self) -> str:
+        return f"partner alert {self.pk}"
+
+    def is_current(self, now) -> bool:
+        return self.is_active and (self.expires is None or self.expires > now)
