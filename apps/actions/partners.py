@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import math
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -27,7 +28,7 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -61,6 +62,7 @@ MAX_ENTRIES = 50  # CAP messages read from one Atom feed per run
 MAX_REDIRECTS = 3  # within the same host
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
+TOTAL_TIMEOUT_S = 20.0  # for one answer's body
 # An alert is shown when its area comes within this distance of the Netherlands: of the
 # centre of a Dutch postcode area (PC4 centres lie a few km inside the border at most).
 BORDER_DISTANCE_M = 30_000
@@ -151,7 +153,7 @@ def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "*/*") -> tuple
         if origin is not None and here != origin:
             raise FetchError("redirect to another host")
         origin = here
-        response = _get(parts, accept)
+        pool, response = _get(parts, accept)
         try:
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location", "")
@@ -167,14 +169,13 @@ def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "*/*") -> tuple
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError("answer too large")
-            body = response.read(max_bytes + 1, decode_content=False)
-            if len(body) > max_bytes:
-                raise FetchError("answer too large")
+            body = _read_body(response, max_bytes)
             return body, response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"read failed ({type(exc).__name__})") from None
         finally:
-            response.release_conn()
+            response.close()
+            pool.close()
     raise FetchError("too many redirects")
 
 
@@ -206,11 +207,30 @@ def _get(parts, accept: str):
         "User-Agent": "Burgernet partner feed reader",
     }
     try:
-        return pool.urlopen(
+        response = pool.urlopen(
             "GET", path, headers=headers, redirect=False, preload_content=False, retries=False
         )
     except urllib3.exceptions.HTTPError as exc:
+        pool.close()
         raise FetchError(f"unreachable ({type(exc).__name__})") from None
+    return pool, response
+
+
+def _read_body(response, max_bytes: int) -> bytes:
+    """At most `max_bytes`, within TOTAL_TIMEOUT_S: a server that sends a byte every few
+    seconds does not hold the task (each read alone has READ_TIMEOUT_S)."""
+    deadline = time.monotonic() + TOTAL_TIMEOUT_S
+    chunks, size = [], 0
+    while True:
+        chunk = response.read(64 * 1024, decode_content=False)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError("answer too large")
+        if time.monotonic() > deadline:
+            raise FetchError("answer too slow")
+        chunks.append(chunk)
 
 
 # Reading the feeds -----------------------------------------------------------------------------
@@ -228,7 +248,10 @@ def read_partner_feeds() -> dict[int, FeedResult]:
     end the alerts that expired."""
     results = {}
     for feed in PartnerFeed.objects.filter(is_active=True):
-        results[feed.pk] = feed_read(feed=feed)
+        try:
+            results[feed.pk] = feed_read(feed=feed)
+        except Exception as exc:  # one partner's trouble does not keep the others unread
+            logger.error("partner feed %s: reading failed (%s)", feed.pk, type(exc).__name__)
     alerts_expire()
     return results
 
@@ -257,7 +280,8 @@ def feed_read(*, feed: PartnerFeed, now=None) -> FeedResult:
             with transaction.atomic():
                 alert_store(feed=feed, alert=alert, now=now)
             result.stored += 1
-        except (InvalidCap, FetchError) as exc:
+        except (InvalidCap, FetchError, ValueError, DatabaseError) as exc:
+            # ValueError and DatabaseError: a valid message whose values we cannot store.
             result.refused += 1
             reason = _safe_reason(exc)
             errors.append(f"{where or n}: {reason}")
@@ -270,6 +294,8 @@ def feed_read(*, feed: PartnerFeed, now=None) -> FeedResult:
 
 def _safe_reason(exc: Exception) -> str:
     """The reason without the message's own words (a schema error may quote a value)."""
+    if not isinstance(exc, InvalidCap | FetchError):
+        return f"not stored ({type(exc).__name__})"
     text = str(exc)
     if text.startswith("not valid CAP 1.2"):
         return ": ".join(text.split(": ")[:2])
