@@ -381,14 +381,14 @@ def alert_store(*, feed: PartnerFeed, alert: CapAlert, now) -> PartnerAlert | No
     """Store one valid CAP message (call in a transaction). An Update takes the place of
     the alert it references; a Cancel ends the alerts it references. Only status Actual is
     kept (an exercise or test of a partner is not shown)."""
+    if alert.status != "Actual" or alert.msg_type not in ("Alert", "Update", "Cancel"):
+        return None  # a partner's exercise or test, or an Ack / Error between systems
     referenced = PartnerAlert.objects.select_for_update().filter(
         feed=feed, identifier__in=[ident for _s, ident, _t in alert.references]
     )
     if alert.msg_type == "Cancel":
         referenced.update(is_active=False)
         PartnerAlert.objects.filter(feed=feed, identifier=alert.identifier).update(is_active=False)
-        return None
-    if alert.status != "Actual":
         return None
     info = _info_of(alert)
     if info is None:

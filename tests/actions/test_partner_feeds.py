@@ -193,6 +193,25 @@ def test_it_replaces_an_alert_by_its_update_and_ends_it_by_a_cancel(server, feed
     assert list(partners.alerts_shown()) == []
 
 
+@pytest.mark.parametrize(("status", "msg_type"), [("Exercise", "Alert"), ("Actual", "Ack")])
+def test_it_keeps_no_exercise_and_no_acknowledgement(server, feed, status, msg_type):
+    result = _import(server, feed, ("/cap/1.xml", cap("BE-1", status=status, msg_type=msg_type)))
+    assert result.refused == 0
+    assert PartnerAlert.objects.count() == 0
+
+
+def test_a_cancel_in_an_exercise_does_not_end_a_real_alert(server, feed):
+    _import(server, feed, ("/cap/1.xml", cap("BE-1")))
+    cancel = cap(
+        "BE-X",
+        msg_type="Cancel",
+        status="Exercise",
+        references="alerts@politie.example.be,BE-1,2026-12-04T18:00:00+01:00",
+    )
+    _import(server, feed, ("/cap/2.xml", cancel))
+    assert PartnerAlert.objects.get().is_active
+
+
 def test_it_marks_an_expired_alert_inactive(server, feed):
     _import(server, feed, ("/cap/1.xml", cap("BE-OLD", expires="2020-01-01T00:00:00+01:00")))
     assert not PartnerAlert.objects.get().is_active
