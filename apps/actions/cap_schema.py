@@ -31,7 +31,12 @@ def parse(data: bytes) -> etree._Element:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise InvalidCap(f"not XML: {exc}") from None
-    validate(root)
+    try:
+        validate(root)
+    except etree.Error:
+        # libxml2's validator gives up on some documents (an entity the safe parser left
+        # unexpanded): refused like any other invalid message.
+        raise InvalidCap("not valid CAP 1.2: refused by the validator") from None
     return root
 
 
