@@ -17,14 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
-from apps.channels.models import Channel, Delivery, OutgoingMessage
+from apps.channels import plan as channel_plan
+from apps.channels.models import Channel, Delivery, OutgoingMessage, WebhookSubscription
 from apps.governance import audit, policy
-from apps.governance.models import PoliceUnit
-from apps.governance.policy import require
+from apps.governance.geo import in_circle_q
+from apps.governance.models import PoliceUnit, PostcodeArea, Province
+from apps.governance.policy import AREA_MARGIN_M, require
 from apps.web import photos
 from apps.web.text import clean_text
 
-from . import approval, media, targeting, wording
+from . import approval, media, regions, targeting, wording
 from .models import (
     FOLLOW_UP_TEXT_MAX,
     MSG_NOT_DRAFT,
@@ -187,6 +189,7 @@ def action_release(*, action: Action, by, at: datetime | None = None) -> Sent:
         target = targeting.Target.of(action)
         message = _message(action, "release")
         queued = _send_release(message, target, at)
+        _send_webhooks(message, action)
         action.state = Action.State.RELEASED
         action.released_at = at
         action.release_message = message
@@ -210,6 +213,7 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
         update = ActionUpdate.objects.create(action=action, text=text, created_by=by)
         message = _message(action, f"update:{update.pk}", text=text)
         queued = _send_update(message, targeting.Target.of(action), earlier, at)
+        _send_webhooks(message, action)
         update.message = message
         update.save(update_fields=["message"])
         audit.record(
@@ -238,6 +242,7 @@ def action_end(*, action: Action, by, result: str, text: str, at: datetime | Non
         action.save(update_fields=["state", "result", "ended_at"])
         message = _message(action, "end", text=text, result=result)
         queued = _send_to_alerted(message, action, earlier, at)
+        _send_webhooks(message, action)
         EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
         audit.record(
             verb="action.ended",
@@ -258,6 +263,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
         _stop(earlier)
         message = _message(action, "cancel", text=text)
         queued = _send_to_alerted(message, action, earlier, at)
+        _send_webhooks(message, action)
         action.state = Action.State.CANCELLED
         action.cancelled_at = at
         action.correction = text
@@ -622,6 +628,45 @@ def _send_to_alerted(message, action: Action, earlier: list[int], at: datetime) 
     )
     _defer_for_quiet_hours(message, at)
     return queued
+
+
+def _send_webhooks(message: OutgoingMessage, action: Action) -> int:
+    """One webhook delivery of `message` per active subscription whose filters the action
+    passes (WebhookSubscription.matches), while the webhook channel carries the action's
+    kind and urgency. Exercises never go to partners. Returns the deliveries written."""
+    if action.is_exercise or not channel_plan.publishes(
+        Channel.WEBHOOK, kind=action.kind, urgent=action.is_time_critical
+    ):
+        return 0
+    subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+    if not subscriptions:
+        return 0
+    units, provinces = set(), set()
+    nationwide = action.is_amber or action.police_unit.is_national
+    if not nationwide and any(s.units or s.provinces for s in subscriptions):
+        units = {regions.slug(u) for u in [action.police_unit, *action.reaches_units.all()]}
+        # The provinces the circle reaches into, as units_reached finds the units.
+        in_circle = PostcodeArea.objects.filter(
+            in_circle_q("lat", "lon", action.lat, action.lon, action.radius_m + AREA_MARGIN_M)
+        )
+        reached = Province.objects.filter(municipalities__postcodes__in=in_circle).distinct()
+        provinces = {regions.slug(province) for province in reached}
+    chosen = [
+        s
+        for s in subscriptions
+        if s.matches(
+            kind=action.kind,
+            urgency=message.urgency,
+            units=units,
+            provinces=provinces,
+            nationwide=nationwide,
+        )
+    ]
+    written = Delivery.objects.bulk_create(
+        [Delivery(message=message, channel=Channel.WEBHOOK, subscription=s) for s in chosen],
+        ignore_conflicts=True,
+    )
+    return len(written)
 
 
 def _defer_for_quiet_hours(message, at: datetime) -> None:

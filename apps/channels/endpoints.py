@@ -89,6 +89,19 @@ def host_problem(scheme: str, host: str) -> str:
     host = host.rstrip(".")
     if insecure_allowed() and host in LOOPBACK_NAMES:
         return ""  # the local push service of development, tests and benchmarks
+    problem = public_host_problem(scheme, host)
+    if problem:
+        return problem
+    allowed = settings.WEBPUSH_ALLOWED_HOSTS
+    if allowed and not _listed(host, allowed):
+        return "not an allowed push service"
+    return ""
+
+
+def public_host_problem(scheme: str, host: str) -> str:
+    """Why `scheme`://`host` is not an https URL on a public host ("" when it is): the
+    rule web pushes and webhooks share. `host` lower-case, without brackets."""
+    host = host.rstrip(".")
     if scheme != "https":
         return "not https"
     try:
@@ -100,9 +113,6 @@ def host_problem(scheme: str, host: str) -> str:
             return "not a public address"
     elif "." not in host or host == "localhost" or host.endswith(LOCAL_SUFFIXES):
         return "not a public host name"
-    allowed = settings.WEBPUSH_ALLOWED_HOSTS
-    if allowed and not _listed(host, allowed):
-        return "not an allowed push service"
     return ""
 
 
@@ -119,3 +129,25 @@ def endpoint_problem(endpoint: str) -> str:
     if not host:
         return "no host"
     return host_problem(parts.scheme, host)
+
+
+def webhook_url_problem(url: str) -> str:
+    """Why a partner's webhook may not be posted to `url` ("" when it may): asked when a
+    manager saves the subscription (WebhookSubscription.clean) and again when sending
+    (senders/webhook.py), whose connection also checks each address the name resolves to
+    (address_allowed). Any public https host will do (WEBPUSH_ALLOWED_HOSTS names push
+    services, not partners); no credentials in the URL; http and loopback only where
+    insecure endpoints are allowed (development, tests)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- a bad port raises here
+    except ValueError:
+        return "not a URL"
+    if parts.username or parts.password:
+        return "credentials in the URL"
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "no host"
+    if insecure_allowed() and host.rstrip(".") in LOOPBACK_NAMES:
+        return "" if parts.scheme in ("http", "https") else "not http(s)"
+    return public_host_problem(parts.scheme, host)

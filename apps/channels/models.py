@@ -5,8 +5,11 @@ domains hand it an OutgoingMessage and a set of recipients, or a Notice for one;
 are the source of truth and the queue the outbox workers take their work from.
 """
 
+import re
+import secrets
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -171,6 +174,17 @@ class Delivery(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # A webhook's row: the partner's subscription it is posted to. Kept (without it) when
+    # the subscription is deleted, like a device's rows, so the counts stay right.
+    subscription = models.ForeignKey(
+        "WebhookSubscription",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     # A worker's claim: until then no other worker takes the row; after it, the sweep may.
@@ -206,9 +220,17 @@ class Delivery(models.Model):
                 condition=models.Q(device__isnull=False),
                 name="delivery_once_per_device",
             ),
-            # One recipient at most; none once the device was deleted (subscription gone).
+            models.UniqueConstraint(
+                fields=["subscription", "message", "channel"],
+                condition=models.Q(subscription__isnull=False),
+                name="delivery_once_per_subscription",
+            ),
+            # One recipient at most (a participant, a device or a webhook subscription);
+            # none once the device or the subscription was deleted.
             models.CheckConstraint(
-                condition=models.Q(participant__isnull=True) | models.Q(device__isnull=True),
+                condition=models.Q(participant__isnull=True, device__isnull=True)
+                | models.Q(participant__isnull=True, subscription__isnull=True)
+                | models.Q(device__isnull=True, subscription__isnull=True),
                 name="delivery_one_recipient",
             ),
             # A message's row or a notice's, never both or neither.
@@ -359,3 +381,91 @@ class CeilingStep(models.Model):
 
     def applies_to(self, *, amber: bool) -> bool:
         return self.max_recipients is not None and not (amber and self.amber_exempt)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# A police unit's or a province's slug, as regions.slug makes it ("midden-nederland").
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class WebhookSubscription(models.Model):
+    """Webhook-abonnement: a partner's bridge (a social-media account, a news desk) that
+    gets every message of the actions it chose, POSTed as signed JSON
+    (senders/webhook.py). Only nationwide managers keep them (the admin).
+
+    The filters are lists of strings; an empty list does not filter. `units` and
+    `provinces` together are the regions (a police unit's or a province's slug): an
+    action matches when it lies in any of them, and a nationwide action (an AMBER Alert,
+    the national unit's) lies in every one. The secret signs each request; it is made on
+    creation, shown once, and never written to a log or the audit trail.
+    """
+
+    name = models.CharField(_("naam"), max_length=80)
+    url = models.CharField(_("adres (https)"), max_length=500)
+    secret = models.CharField(max_length=64, default=new_webhook_secret, editable=False)
+    is_active = models.BooleanField(_("actief"), default=True)
+    units = models.JSONField(_("politie-eenheden"), default=list, blank=True)
+    provinces = models.JSONField(_("provincies"), default=list, blank=True)
+    kinds = models.JSONField(_("soorten"), default=list, blank=True)
+    urgencies = models.JSONField(_("urgenties"), default=list, blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("webhook-abonnement")
+        verbose_name_plural = _("webhook-abonnementen")
+
+    def __str__(self):
+        return self.name
+
+    def audit_label(self) -> str:
+        # Not the URL: a bridge's URL may carry its own token.
+        return f"webhook {self.pk} ({self.name})"
+
+    def clean(self):
+        from . import endpoints, kinds
+
+        errors = {}
+        problem = endpoints.webhook_url_problem(self.url or "")
+        if problem:
+            errors["url"] = _("Dit adres kan niet: %(problem)s.") % {"problem": problem}
+        for name in ("units", "provinces"):
+            value = getattr(self, name)
+            if not _strings(value) or not all(_SLUG.match(item) for item in value):
+                errors[name] = _("Kies uit de lijst.")
+        if not _strings(self.kinds) or not set(self.kinds) <= kinds.values():
+            errors["kinds"] = _("Kies soorten uit de lijst.")
+        urgencies = set(OutgoingMessage.Urgency.values)
+        if not _strings(self.urgencies) or not set(self.urgencies) <= urgencies:
+            errors["urgencies"] = _("Kies urgenties uit de lijst.")
+        if errors:
+            raise ValidationError(errors)
+
+    def matches(
+        self,
+        *,
+        kind: str,
+        urgency: str,
+        units: set[str],
+        provinces: set[str],
+        nationwide: bool = False,
+    ) -> bool:
+        """Whether an action of `kind` and `urgency` in the police units and provinces
+        named (slugs) passes this subscription's filters."""
+        if not self.is_active:
+            return False
+        if self.kinds and kind not in self.kinds:
+            return False
+        if self.urgencies and urgency not in self.urgencies:
+            return False
+        if (self.units or self.provinces) and not nationwide:
+            return bool(set(self.units) & units or set(self.provinces) & provinces)
+        return True
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)

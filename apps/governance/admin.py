@@ -9,12 +9,15 @@ from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.channels.models import CeilingStep, ChannelSetting
+from apps.channels import kinds as channel_kinds
+from apps.channels.models import CeilingStep, ChannelSetting, OutgoingMessage, WebhookSubscription
+from apps.channels.senders import webhook as webhook_sender
 
 from . import audit, policy, services, totp
 from .admin_scope import ScopedAdminMixin
@@ -438,3 +441,109 @@ class ChannelSettingAdmin(_ChannelSettingsAdmin):
 class CeilingStepAdmin(_ChannelSettingsAdmin):
     list_display = ["channel", "starts_on", "max_recipients", "amber_exempt", "note"]
     list_filter = ["channel"]
+
+
+# Webhook subscriptions -----------------------------------------------------------------
+
+
+def _region_choices(model) -> list[tuple[str, str]]:
+    # The slug of a region's name, as apps/actions/regions.slug makes it (governance may
+    # not import actions).
+    return [(slugify(region.name), region.name) for region in model.objects.all()]
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The filters as lists to tick; WebhookSubscription.clean checks the URL and the
+    lists again, whatever path saves one."""
+
+    units = forms.MultipleChoiceField(
+        label=_("politie-eenheden"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    provinces = forms.MultipleChoiceField(
+        label=_("provincies"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    kinds = forms.MultipleChoiceField(
+        label=_("soorten"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    urgencies = forms.MultipleChoiceField(
+        label=_("urgenties"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=OutgoingMessage.Urgency.choices,
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "is_active", "units", "provinces", "kinds", "urgencies"]
+        help_texts = {"url": _("Een https-adres op internet; redirects worden niet gevolgd.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["units"].choices = _region_choices(PoliceUnit)
+        self.fields["provinces"].choices = _region_choices(Province)
+        self.fields["kinds"].choices = channel_kinds.choices()
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Partners' webhooks, kept by nationwide managers. The secret is shown once, when the
+    subscription is made; never again here, nor in the audit trail (field names only)."""
+
+    form = WebhookSubscriptionForm
+    list_display = ["name", "is_active", "units", "provinces", "kinds", "urgencies", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["send_test"]
+
+    def _manager(self, request) -> bool:
+        return policy.can(request.user, "settings.manage", policy.Scope.nation())
+
+    def has_module_permission(self, request):
+        return self._manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_add_permission(self, request):
+        return self._manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._manager(request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(
+                request,
+                gettext(
+                    "Het geheim van deze webhook is %(secret)s — bewaar het nu bij de partner: "
+                    "het wordt niet meer getoond."
+                )
+                % {"secret": obj.secret},
+            )
+
+    @admin.action(description=_("Testbericht versturen"))
+    def send_test(self, request, queryset):
+        if not self._manager(request):
+            raise PermissionDenied
+        for subscription in queryset:
+            outcome = webhook_sender.send_test(subscription)
+            answer = outcome.provider_id or outcome.error
+            audit.record(
+                verb="webhooksubscription.tested",
+                actor=request.user,
+                target=subscription,
+                request=request,
+                detail={"outcome": outcome.status, "answer": answer},
+            )
+            level = messages.SUCCESS if outcome.status == outcome.SENT else messages.ERROR
+            self.message_user(
+                request,
+                gettext("Test naar %(name)s: %(answer)s")
+                % {"name": subscription.name, "answer": answer},
+                level,
+            )

@@ -7,6 +7,7 @@ from .base import Outcome, Sender, SendError, TextSender, mask_phone
 from .email import EmailSender
 from .sms import SmsError, SmsSender, send_sms
 from .voice import VoiceError, VoiceSender
+from .webhook import WebhookSender
 from .webpush import WebPushSender
 
 SENDERS: dict[str, Sender] = {
@@ -14,6 +15,7 @@ SENDERS: dict[str, Sender] = {
     WebPushSender.kind: WebPushSender(),
     VoiceSender.kind: VoiceSender(),
     EmailSender.kind: EmailSender(),
+    WebhookSender.kind: WebhookSender(),
 }
 
 
