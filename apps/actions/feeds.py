@@ -39,7 +39,9 @@ from . import regions, wording
 from .models import Action
 
 RECENT_DAYS = 7
-MAX_ENTRIES = 100
+MAX_ENTRIES = 50
+# How far from its point an action's nearest municipality centre is looked for.
+NEAREST_SEARCH_M = 25_000
 # Feed readers poll; a minute in shared caches spares the database.
 CACHE_CONTROL = "public, max-age=60"
 
@@ -89,8 +91,14 @@ def in_province(queryset, province) -> list[Action]:
 
 
 def _lies_in(action: Action, province_id: int, centres) -> bool:
+    # Only the centres in a box around the circle are measured (a degree of latitude is
+    # 111 km; of longitude, some 65 km here): a few instead of hundreds.
+    reach_m = max(action.radius_m, NEAREST_SEARCH_M)
+    dlat, dlon = reach_m / 111_000, reach_m / 60_000
     nearest, nearest_m = None, None
     for prov, _unit, lat, lon in centres:
+        if abs(lat - action.lat) > dlat or abs(lon - action.lon) > dlon:
+            continue
         metres = distance_m(action.lat, action.lon, lat, lon)
         if prov == province_id and metres <= action.radius_m:
             return True
@@ -110,6 +118,13 @@ def entry_summary(action: Action) -> str:
         return action.correction or _("Deze actie is ingetrokken.")
     message = action.release_message
     return message.body if message is not None else action.text
+
+
+def _page_url(action: Action) -> str:
+    """The action's public page (asked twice per entry: its link and its id)."""
+    if not hasattr(action, "_feed_page_url"):
+        action._feed_page_url = action.page_url()
+    return action._feed_page_url
 
 
 def _carries(setting, action: Action) -> bool:
@@ -195,10 +210,10 @@ class ActionFeed(Feed):
         return entry_summary(item)
 
     def item_link(self, item: Action):
-        return item.page_url()
+        return _page_url(item)
 
     def item_guid(self, item: Action):
-        return item.page_url()
+        return _page_url(item)
 
     def item_pubdate(self, item: Action):
         return item.released_at
