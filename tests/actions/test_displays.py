@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.actions import services
 from apps.channels.models import Channel, ChannelSetting
 
-from .conftest import AMSTERDAM, action_fields, release
+from .conftest import AMSTERDAM, action_fields, approve_and_release, release
 
 SITE = "https://www.burgernet.example"
 
@@ -194,3 +194,20 @@ def test_the_page_says_when_nothing_is_on(client, geography):
     html = response.content.decode()
     assert "Geen vermissingen in deze regio" in html
     assert 'data-refresh="2"' in html
+
+
+def test_it_shows_an_amber_alert_on_every_units_board_and_in_every_feed(
+    client, national_operator, second_national_operator, photo
+):
+    amber = services.action_create(
+        by=national_operator,
+        persons=[{"sex": "female", "age": "6", "clothing": "roze jas"}],
+        **action_fields(kind="amber_alert", title="AMBER Alert: Sanne (6)", photo=photo),
+    )
+    approve_and_release(amber, national_operator, second_national_operator)
+
+    for slug in ("amsterdam", "limburg", "midden-nederland"):
+        (item,) = board(client, slug).json()["items"]
+        assert item["title"] == "AMBER Alert: Sanne (6)" and item["photo"]
+    limburg = client.get(reverse("feeds:province", kwargs={"slug": "limburg"}))
+    assert amber.page_url() in limburg.content.decode()
