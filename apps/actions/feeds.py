@@ -13,7 +13,8 @@ Where an action lies:
   (Action.reaches_units, set when the draft is saved), and AMBER Alerts (nationwide);
 - a province's feed: the same for the units with a municipality in the province, then
   kept when the circle holds the centre of one of the province's municipalities or its
-  point lies nearest to one (reference data: a few hundred rows, one query), and AMBER
+  point lies nearest to one within 25 km (reference data: a few hundred rows, one
+  query), and AMBER
   Alerts. Cheap, and right at the scale of a circle; an action just over a province border
   whose circle holds no centre there counts for the province of its nearest centre.
 """
@@ -46,12 +47,14 @@ NEAREST_SEARCH_M = 25_000
 CACHE_CONTROL = "public, max-age=60"
 
 
-def published_actions(*, now=None):
+def published_actions(*, kinds=None, now=None):
     """The actions the open feeds may show: running, or over in the last RECENT_DAYS days;
-    released for real (no drafts, no exercises). Newest first."""
+    released for real (no drafts, no exercises); of `kinds` (None: every kind). Newest
+    first."""
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    actions = Action.objects.all() if kinds is None else Action.objects.filter(kind__in=kinds)
     return (
-        Action.objects.filter(is_exercise=False)
+        actions.filter(is_exercise=False)
         .filter(
             Q(state=Action.State.RELEASED)
             | Q(state=Action.State.ENDED, ended_at__gte=since)
@@ -187,13 +190,13 @@ class ActionFeed(Feed):
     def path(self, obj) -> str:
         return reverse("feeds:national")
 
-    def selected(self, region):
-        return published_actions()
+    def selected(self, region, published):
+        return published
 
     def items(self, obj):
         if not obj.setting.in_use:
             return []
-        actions = self.selected(obj.region)
+        actions = self.selected(obj.region, published_actions(kinds=obj.setting.kinds or None))
         if not isinstance(actions, list):
             actions = list(actions[:MAX_ENTRIES])
         return [a for a in actions if _carries(obj.setting, a)]
@@ -232,8 +235,8 @@ class UnitFeed(ActionFeed):
     def path(self, obj) -> str:
         return reverse("feeds:unit", kwargs={"slug": regions.slug(obj.region)})
 
-    def selected(self, region):
-        return in_unit(published_actions(), region)
+    def selected(self, region, published):
+        return in_unit(published, region)
 
 
 class ProvinceFeed(ActionFeed):
@@ -246,5 +249,5 @@ class ProvinceFeed(ActionFeed):
     def path(self, obj) -> str:
         return reverse("feeds:province", kwargs={"slug": regions.slug(obj.region)})
 
-    def selected(self, region):
-        return in_province(published_actions(), region)
+    def selected(self, region, published):
+        return in_province(published, region)
