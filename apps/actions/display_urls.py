@@ -1,7 +1,12 @@
-"""Public URLs (display), filled by issue 12."""
+"""Displays (displays.py): per police unit, the JSON the screens poll and a full-screen page."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import displays
 
 app_name = "displays"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:slug>.json", displays.board_json, name="json"),
+    path("<slug:slug>/", displays.board_page, name="page"),
+]

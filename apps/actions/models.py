@@ -225,7 +225,14 @@ class Action(CleanTextMixin, models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("Burgernetactie")
         verbose_name_plural = _("Burgernetacties")
-        indexes = [models.Index(fields=["police_unit", "state"], name="action_unit_state")]
+        indexes = [
+            models.Index(fields=["police_unit", "state"], name="action_unit_state"),
+            # The open feeds and the displays (feeds.py, displays.py): the recent ones, and
+            # the latest change of any action as the displays' Last-Modified.
+            models.Index(fields=["released_at"], name="action_released_at"),
+            models.Index(fields=["ended_at"], name="action_ended_at"),
+            models.Index(fields=["cancelled_at"], name="action_cancelled_at"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(radius_m__gte=MIN_RADIUS_M, radius_m__lte=MAX_RADIUS_M),
