@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('actions', '0006_action_texts_in_other_languages_and_sms'),
+        ('actions', '0008_schedule_partner_feeds'),
         ('channels', '0012_public_channels'),
         ('governance', '0002_staff_phone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
