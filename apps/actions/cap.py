@@ -28,6 +28,7 @@ Choices where CAP leaves them open:
   nothing left to look out for). A correction's responseType is None.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -285,10 +286,15 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What XML 1.0 cannot carry (C0 controls but tab and line breaks, lone surrogates, U+FFFE/F):
+# free text may hold them (web/text.py takes out only invisible and bidi characters).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _add(parent, tag: str, text: str | None = None):
     element = etree.SubElement(parent, f"{{{NS}}}{tag}")
     if text is not None:
-        element.text = text
+        element.text = NOT_XML.sub("", text)
     return element
 
 

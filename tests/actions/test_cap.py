@@ -402,3 +402,14 @@ def test_it_expects_rather_than_rushes_what_is_not_time_critical(operator_mn, se
     assert one(alert, "cap:sender") == "cap@burgernet.test"
     assert one(alert, "cap:info/cap:urgency") == "Expected"
     assert one(alert, "cap:info/cap:certainty") == "Likely"
+
+
+def test_it_leaves_out_what_xml_cannot_carry(operator_mn):
+    action = services.action_create(
+        by=operator_mn, **action_fields(text="Loopt\x0b slecht\x07, is in de war.")
+    )
+    release(action, operator_mn)
+
+    (alert,) = alerts_of(action)
+
+    assert "Loopt slecht, is in de war." in one(alert, "cap:info/cap:description")
