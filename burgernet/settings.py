@@ -396,6 +396,17 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
+# CAP 1.2 (apps/actions/cap.py): who the messages say sent them (no spaces, commas or
+# "<&"; CAP's sender), and the key and certificate (PEM files) that sign them so partners
+# can verify their origin. Both empty: the messages go out unsigned.
+CAP_SENDER = env("CAP_SENDER", default="burgernet@politie.nl")
+CAP_SIGNING_KEY_FILE = env("CAP_SIGNING_KEY_FILE", default="")
+CAP_SIGNING_CERT_FILE = env("CAP_SIGNING_CERT_FILE", default="")
+if bool(CAP_SIGNING_KEY_FILE) != bool(CAP_SIGNING_CERT_FILE):
+    raise ImproperlyConfigured("Set both CAP_SIGNING_KEY_FILE and _CERT_FILE, or neither.")
+if any(ch in CAP_SENDER for ch in " ,<&") or not CAP_SENDER:
+    raise ImproperlyConfigured("CAP_SENDER must be non-empty, without spaces, commas, < or &.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

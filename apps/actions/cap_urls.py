@@ -1,7 +1,12 @@
-"""Public URLs (cap), filled by issue 12."""
+"""Public URLs of the CAP 1.2 messages (/cap/): each message of an action, and their index."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import cap_views
 
 app_name = "caps"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("index.atom", cap_views.index, name="index"),
+    path("<uuid:ref>/<int:message_pk>.xml", cap_views.message, name="message"),
+]
