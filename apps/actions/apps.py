@@ -23,3 +23,10 @@ class ActionsConfig(AppConfig):
         from .models import Action
 
         kinds.register(Action.Kind.choices)
+
+        # Partners that asked for CAP get each message of an action as its CAP 1.2 alert.
+        from apps.channels.senders import webhook
+
+        from .cap import published_xml_of
+
+        webhook.register_cap_builder(SOURCE_PREFIX, published_xml_of)

@@ -168,6 +168,16 @@ def published_xml(action: Action, message: OutgoingMessage) -> bytes:
     return sign(xml) if signing_configured() else xml
 
 
+def published_xml_of(message: OutgoingMessage) -> bytes | None:
+    """published_xml for a message known by its source ("actions.action:<pk>:…"): what a
+    partner's CAP webhook gets. None when the message is no action's (or a draft's)."""
+    try:
+        action = Action.objects.get(pk=int(message.source.split(":")[1]))
+        return published_xml(action, message)
+    except (IndexError, ValueError, Action.DoesNotExist, NotAMessageOfTheAction):
+        return None
+
+
 def _earlier_messages(action: Action, message: OutgoingMessage) -> list[OutgoingMessage]:
     ids = []
     for _what, pk in action.sent_messages():

@@ -411,6 +411,14 @@ class WebhookSubscription(models.Model):
     provinces = models.JSONField(_("provincies"), default=list, blank=True)
     kinds = models.JSONField(_("soorten"), default=list, blank=True)
     urgencies = models.JSONField(_("urgenties"), default=list, blank=True)
+
+    class Format(models.TextChoices):
+        JSON = "json", _("JSON")
+        CAP = "cap", _("CAP 1.2 (XML)")
+
+    format = models.CharField(
+        _("formaat"), max_length=4, choices=Format.choices, default=Format.JSON
+    )
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
 

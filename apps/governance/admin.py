@@ -474,7 +474,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["name", "url", "is_active", "units", "provinces", "kinds", "urgencies"]
+        fields = ["name", "url", "is_active", "units", "provinces", "kinds", "urgencies", "format"]
         help_texts = {"url": _("Een https-adres op internet; redirects worden niet gevolgd.")}
 
     def __init__(self, *args, **kwargs):

@@ -405,7 +405,13 @@ def test_a_deactivated_subscription_gets_nothing_more(operator_mn, subscribe, pa
 
 
 def _form(partner, **overrides):
-    data = {"name": "Social bridge", "url": partner.url, "is_active": "on", "units": ["utrecht"]}
+    data = {
+        "name": "Social bridge",
+        "url": partner.url,
+        "is_active": "on",
+        "units": ["utrecht"],
+        "format": "json",
+    }
     data.update(overrides)
     return data
 
@@ -501,3 +507,27 @@ def test_others_cannot_see_or_change_subscriptions(
     assert response.status_code in (302, 403)
     assert partner.requests == []
     assert subscription.secret not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_a_partner_that_asked_for_cap_gets_each_message_as_a_valid_cap_alert(
+    operator_mn, subscribe, partner, send_all
+):
+    """The same signed POST, with the message's CAP 1.2 alert as the body."""
+    from apps.actions.cap_read import read_alert
+
+    subscription = subscribe(format=WebhookSubscription.Format.CAP)
+    action, message = _release(operator_mn)
+    assert send_all(message)["sent"] == 1
+
+    [request] = partner.requests
+    headers, body = request["headers"], request["body"]
+    assert headers["Content-Type"] == "application/cap+xml"
+    expected = hmac.new(
+        subscription.secret.encode(),
+        headers["X-Burgernet-Timestamp"].encode() + b"." + body,
+        hashlib.sha256,
+    ).hexdigest()
+    assert headers["X-Burgernet-Signature"] == f"sha256={expected}"
+    alert = read_alert(body)  # valid against the schema, read by our own reader
+    assert alert.msg_type == "Alert" and alert.status == "Actual"
+    assert alert.infos[0].web == action.page_url()

@@ -80,18 +80,43 @@ def message_payload(message) -> dict:
     return payload
 
 
+# The domains that can say a message in CAP 1.2 register how (apps.actions: its CAP
+# builder), by the prefix of the message's source; channels knows no action.
+_CAP_BUILDERS: dict[str, object] = {}
+
+
+def register_cap_builder(source_prefix: str, build) -> None:
+    """`build(message) -> bytes` makes the (signed) CAP 1.2 alert of a message whose
+    source starts with `source_prefix`."""
+    _CAP_BUILDERS[source_prefix] = build
+
+
+def cap_body(message) -> bytes | None:
+    for prefix, build in _CAP_BUILDERS.items():
+        if message.source.startswith(prefix):
+            return build(message)
+    return None
+
+
 def encode(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def post(*, url: str, secret: str, body: bytes, delivery_id: str) -> Outcome:
+def post(
+    *,
+    url: str,
+    secret: str,
+    body: bytes,
+    delivery_id: str,
+    content_type: str = "application/json; charset=utf-8",
+) -> Outcome:
     """POST `body` signed with `secret` to `url` once, and say how it went."""
     problem = endpoints.webhook_url_problem(url)
     if problem:
         return Outcome.permanent(f"webhook refused: {problem}")
     timestamp = str(int(time.time()))
     headers = {
-        "Content-Type": "application/json; charset=utf-8",
+        "Content-Type": content_type,
         "User-Agent": USER_AGENT,
         "X-Burgernet-Delivery": delivery_id,
         "X-Burgernet-Timestamp": timestamp,
@@ -223,12 +248,21 @@ class WebhookSender:
             return Outcome.permanent("no subscription")
         if not subscription.is_active:
             return Outcome.permanent("subscription inactive")
-        payload = {"delivery": delivery.pk, "message": message_payload(delivery.message)}
+        body, content_type = (
+            encode({"delivery": delivery.pk, "message": message_payload(delivery.message)}),
+            "application/json; charset=utf-8",
+        )
+        if subscription.format == subscription.Format.CAP:
+            body = cap_body(delivery.message)
+            if body is None:
+                return Outcome.permanent("no CAP for this message")
+            content_type = "application/cap+xml"
         outcome = post(
             url=subscription.url,
             secret=subscription.secret,
-            body=encode(payload),
+            body=body,
             delivery_id=str(delivery.pk),
+            content_type=content_type,
         )
         logger.info(
             "webhook: delivery %s to subscription %s: %s",
