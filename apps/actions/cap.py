@@ -403,13 +403,20 @@ def recent(*, now=None, days: int = INDEX_DAYS, limit: int = INDEX_MAX) -> list[
     ]
 
 
-def index_atom(published: list[Published], *, now=None) -> bytes:
-    """An Atom feed with one entry per CAP message, linking to its CAP XML."""
-    self_url = settings.SITE_URL + reverse("caps:index")
+def index_atom(
+    published: list[Published],
+    *,
+    now=None,
+    self_url: str = "",
+    title: str = "Burgernet: CAP-berichten",
+) -> bytes:
+    """An Atom feed with one entry per CAP message, linking to its CAP XML (the national
+    index, or a display's board with its own `self_url` and `title`)."""
+    self_url = self_url or settings.SITE_URL + reverse("caps:index")
     updated = max((p.message.created_at for p in published), default=now or timezone.now())
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _atom(feed, "id", self_url)
-    _atom(feed, "title", "Burgernet: CAP-berichten")
+    _atom(feed, "title", title)
     _atom(feed, "updated", updated.astimezone(DUTCH_TIME).isoformat(timespec="seconds"))
     author = _atom(feed, "author")
     _atom(author, "name", "Burgernet")

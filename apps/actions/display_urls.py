@@ -8,5 +8,6 @@ app_name = "displays"
 
 urlpatterns = [
     path("<slug:slug>.json", displays.board_json, name="json"),
+    path("<slug:slug>.xml", displays.board_cap, name="cap"),
     path("<slug:slug>/", displays.board_page, name="page"),
 ]

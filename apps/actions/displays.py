@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Subquery
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -23,10 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from apps.channels import plan
-from apps.channels.models import Channel, ChannelSetting
+from apps.channels.models import Channel, ChannelSetting, OutgoingMessage
 from apps.governance.models import PoliceUnit
 
-from . import media, regions, wording
+from . import cap, media, regions, wording
 from .feeds import in_unit
 from .models import Action
 
@@ -50,22 +51,28 @@ class Board:
 def board_for(unit, *, length: int) -> Board:
     """The running actions a display in `unit` shows, each as display text within
     `length` characters; none when the display channel is paused."""
-    kinds = plan.published_kinds(Channel.DISPLAY.value)
-    shown = in_unit(Action.objects.filter(is_exercise=False), unit)
-    if kinds is not None:
-        shown = shown.filter(kind__in=kinds)
-    actions = list(
-        shown.filter(state=Action.State.RELEASED)
-        .select_related("release_message")
-        .order_by("-released_at", "-id")
-    )
-    if kinds == []:
-        actions = []
+    actions = shown_actions(unit)
     moments = list(_latest_changes().values())
     moments = [moment for moment in moments if moment is not None]
     return Board(
         [display_item(action, length=length) for action in actions],
         max(moments, default=None),
+    )
+
+
+def shown_actions(unit) -> list[Action]:
+    """The running actions a display in `unit` shows (the display channel's kinds; none
+    when it is paused), the newest first."""
+    kinds = plan.published_kinds(Channel.DISPLAY.value)
+    if kinds == []:
+        return []
+    shown = in_unit(Action.objects.filter(is_exercise=False), unit)
+    if kinds is not None:
+        shown = shown.filter(kind__in=kinds)
+    return list(
+        shown.filter(state=Action.State.RELEASED)
+        .select_related("release_message")
+        .order_by("-released_at", "-id")
     )
 
 
@@ -166,6 +173,27 @@ def board_json(request, slug):
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@require_safe
+def board_cap(request, slug):
+    """The same board in CAP 1.2: an Atom feed (the OASIS "CAP feeds" practice) with, per
+    action shown, an entry linking to its latest CAP message; ETag and 304 like the JSON."""
+    unit = regions.unit_by_slug(slug)
+    published = []
+    for action in shown_actions(unit):
+        what, pk = action.sent_messages()[-1]
+        message = OutgoingMessage.objects.get(pk=pk)
+        published.append(cap.Published(action, message, what))
+    self_url = settings.SITE_URL + reverse("displays:cap", kwargs={"slug": slug})
+    body = cap.index_atom(published, self_url=self_url, title=f"Burgernet: {unit.name}")
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(body, content_type=cap.ATOM_CONTENT_TYPE)
+    response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     return response
 

@@ -211,3 +211,31 @@ def test_it_shows_an_amber_alert_on_every_units_board_and_in_every_feed(
         assert item["title"] == "AMBER Alert: Sanne (6)" and item["photo"]
     limburg = client.get(reverse("feeds:province", kwargs={"slug": "limburg"}))
     assert amber.page_url() in limburg.content.decode()
+
+
+def test_the_board_in_cap_links_each_shown_action_s_latest_valid_cap_message(
+    client, operator_mn, missing_mn, robbery_mn
+):
+    from lxml import etree
+
+    from apps.actions.cap_read import read_alert
+
+    url = reverse("displays:cap", kwargs={"slug": "midden-nederland"})
+    response = client.get(url)
+    assert response.status_code == 200
+    feed = etree.fromstring(response.content)
+    atom = "{http://www.w3.org/2005/Atom}"
+    links = [
+        link.get("href")
+        for link in feed.iter(f"{atom}link")
+        if link.get("type") == "application/cap+xml"
+    ]
+    assert len(links) == 1  # the missing person, not the robbery
+    alert = read_alert(client.get(links[0].removeprefix(SITE)).content)
+    assert alert.infos[0].web == missing_mn.page_url()
+    assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+    services.action_end(action=missing_mn, by=operator_mn, result="found_safe", text="Terecht.")
+    after = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert after.status_code == 200
+    assert b"application/cap+xml" not in after.content
