@@ -180,6 +180,7 @@ def measure(options: Options) -> list[Figure]:
         (f"unit feed ({UNIT})", reverse("feeds:unit", kwargs={"slug": unit})),
         (f"province feed ({PROVINCE})", reverse("feeds:province", kwargs={"slug": province})),
         (f"display JSON ({UNIT})", reverse("displays:json", kwargs={"slug": unit})),
+        (f"display CAP feed ({UNIT})", reverse("displays:cap", kwargs={"slug": unit})),
     ]
     client = Client(HTTP_HOST=HOST)
     figures = []

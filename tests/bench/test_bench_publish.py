@@ -24,9 +24,9 @@ def test_it_measures_every_view_and_cleans_up(operator_mn):
 
     report = out.getvalue()
     assert "Actions made: 60 (12 running)" in report
-    for name in ("national feed", "unit feed", "province feed", "display JSON"):
+    for name in ("national feed", "unit feed", "province feed", "display JSON", "display CAP feed"):
         assert name in report
-    assert report.count(" ms, max ") == 4
+    assert report.count(" ms, max ") == 5
     assert "Cleaned up" in report
     after = (Action.objects.count(), OutgoingMessage.objects.count(), Organisation.objects.count())
     assert after == before
