@@ -418,7 +418,8 @@ def _build_message(
         data["call"] = dutch["call"]
     data["texts"] = texts
     if step == "release" and action.own_sms():
-        data["sms"] = {wording.DEFAULT_LANGUAGE: action.own_sms()}
+        own = f"{action.own_sms()}\n{action.verification_line()}"
+        data["sms"] = {wording.DEFAULT_LANGUAGE: own}
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S
@@ -447,13 +448,13 @@ def _texts(action: Action, step: str, language: str, *, text: str, result: str) 
     if step == "release":
         title = action.title
         body, span, call = _alert_body(action, language)
-    elif step == "update":
-        title, body = say("update") % action.title, text
-    elif step == "end":
-        title = say("ended") % action.title
-        body = f"{wording.result(result, language)}. {text}" if result else text
-    elif step == "cancel":
-        title, body = say("correction") % action.title, text
+    elif step in ("update", "end", "cancel"):
+        title = say({"update": "update", "end": "ended", "cancel": "correction"}[step])
+        title = title % action.title
+        before = f"{wording.result(result, language)}. " if step == "end" and result else ""
+        # The operator's text gives way first, so the verification code after it stays.
+        span = (len(before), len(before) + len(text))
+        body = f"{before}{text}\n{action.verification_line(language)}"
     else:
         raise ValueError(f"no message for the step {step!r}")
     if action.is_exercise:
@@ -474,10 +475,14 @@ def _texts(action: Action, step: str, language: str, *, text: str, result: str) 
 def _alert_body(
     action: Action, language: str = wording.DEFAULT_LANGUAGE
 ) -> tuple[str, tuple[int, int] | None, str]:
-    """The alert's text in `language`: the kind, the signalement, the free description
-    (in that language where the operator wrote it), the call line; the span of the free
-    description, which a short channel shortens first; and the call line."""
-    lines = [wording.kind(action.kind, language)]
+    """The alert's text in `language`: the kind, the verification code, the signalement,
+    the free description (in that language where the operator wrote it), the call line;
+    the span of the free description, which a short channel shortens first; and the call
+    line."""
+    # The code right after the kind: a short channel shortens the free description first,
+    # then what stands before the call line from its end (texts.shorten), so the code
+    # survives even a signalement too long for the SMS.
+    lines = [wording.kind(action.kind, language), action.verification_line(language)]
     lines += [", ".join(_person_parts(person, language)) for person in action.persons.all()]
     lines += [", ".join(vehicle.summary_parts()) for vehicle in action.vehicles.all()]
     head = "\n".join(line for line in lines if line)
