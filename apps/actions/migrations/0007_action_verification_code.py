@@ -1,11 +1,12 @@
 """Action.verification_code: a random code per action that its texts show; existing
-actions get one each (added empty first, filled, then made unique)."""
+actions get one each (added empty and filled here, made unique in the next migration: in
+its own transaction, so PostgreSQL has no pending trigger events when it alters the
+table)."""
 
 import secrets
 
 from django.db import migrations, models
 
-import apps.actions.models
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -35,15 +36,4 @@ class Migration(migrations.Migration):
             field=models.CharField(editable=False, max_length=12, null=True),
         ),
         migrations.RunPython(fill_codes, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="action",
-            name="verification_code",
-            field=models.CharField(
-                default=apps.actions.models.new_verification_code,
-                editable=False,
-                max_length=12,
-                unique=True,
-                verbose_name="controlecode",
-            ),
-        ),
     ]
