@@ -37,7 +37,8 @@ VERIFY_LIMITS = {
     "verify.ip": (20, 10 * 60),
     "verify.ip_day": (100, 24 * 60 * 60),
 }
-RATE = ratelimit.Limits("actions", {**TIP_LIMITS, **VERIFY_LIMITS})
+RATE = ratelimit.Limits("actions", TIP_LIMITS)
+VERIFY_RATE = ratelimit.Limits("actions", VERIFY_LIMITS)
 TIP_SENT = "ontvangen"  # ?tip=ontvangen after a tip: the page thanks the sender
 # How far from the incident point a place name may lie to describe where it was.
 PLACE_SEARCH_M = 10_000
@@ -102,7 +103,7 @@ def verify(request):
     if request.method != "POST":
         return _render_verify(request, VerifyForm())
     ip = client_key(request)
-    if RATE.exceeded({"verify.ip": ip, "verify.ip_day": ip}):
+    if VERIFY_RATE.exceeded({"verify.ip": ip, "verify.ip_day": ip}):
         return _render_verify(request, VerifyForm(), status=429, rate_limited=True)
     form = VerifyForm(request.POST)
     if not form.is_valid():
