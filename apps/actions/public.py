@@ -200,7 +200,7 @@ def _share_card(action: Action, end_message, url: str) -> dict:
     title = action.title
     if action.state == Action.State.ENDED:
         title = _("Afgelopen: %(title)s") % {"title": title}
-        text = f"{action.get_result_display()}. {end_message.text if end_message else ''}"
+        text = f"{capfirst(action.get_result_display())}. {end_message.text if end_message else ''}"
     elif action.state == Action.State.CANCELLED:
         title = _("Ingetrokken: %(title)s") % {"title": title}
         text = f"{_('Deze actie is ingetrokken.')} {action.correction}"

@@ -123,7 +123,7 @@ def test_after_the_end_the_card_says_the_outcome_and_drops_the_photo(
     meta, _canonical, html = card(client, released_with_photo)
 
     assert meta["og:title"] == "Burgernet: Afgelopen: Vermist meisje (9)"
-    assert meta["og:description"] == "veilig teruggevonden. Ze is thuis."
+    assert meta["og:description"] == "Veilig teruggevonden. Ze is thuis."
     assert "og:image" not in meta and "twitter:image" not in meta
     assert meta["twitter:card"] == "summary"
     assert "veilig teruggevonden" in html
