@@ -1,5 +1,7 @@
 """Burgernetacties: the action, its signalement, updates, end message and tips."""
 
+import re
+import secrets
 import uuid
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from apps.governance.models import Municipality
 from apps.governance.policy import Scope
 from apps.web.text import CleanTextMixin
 
-from . import photos
+from . import photos, wording
 
 MIN_RADIUS_M = 100
 MAX_RADIUS_M = 50_000
@@ -39,6 +41,28 @@ def _text(label, max_length: int, **kwargs) -> models.TextField:
     return models.TextField(
         label, max_length=max_length, validators=[MaxLengthValidator(max_length)], **kwargs
     )
+
+
+# The verification code (controlecode) every action's texts show, so that anyone can check a
+# forwarded message on the public page (services.action_verify): "BN-" and six characters
+# that cannot be misread (no 0/O, no 1/I). 32**6 ≈ 10**9 codes; random, never the id.
+VERIFICATION_PREFIX = "BN-"
+VERIFICATION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+VERIFICATION_LENGTH = 6
+# A code anywhere in a pasted text: "BN-7KQ4XZ", "bn 7kq4xz" or "BN7KQ4XZ".
+VERIFICATION_PATTERN = re.compile(
+    r"(?<![A-Z0-9])BN[-\s]?([2-9A-HJ-NP-Z]{6})(?![A-Z0-9])", re.IGNORECASE
+)
+
+
+def new_verification_code() -> str:
+    """A fresh random verification code not yet used by any action."""
+    while True:
+        code = VERIFICATION_PREFIX + "".join(
+            secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_LENGTH)
+        )
+        if not Action.objects.filter(verification_code=code).exists():
+            return code
 
 
 MSG_NOT_DRAFT = _("Deze actie is al verstuurd.")
@@ -120,6 +144,14 @@ class Action(CleanTextMixin, models.Model):
 
     # A random handle for public links (the citizens' action page); never the database id.
     ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Shown in every text of the action; anyone can check it on /actie/controleren/.
+    verification_code = models.CharField(
+        _("controlecode"),
+        max_length=12,
+        unique=True,
+        editable=False,
+        default=new_verification_code,
+    )
     kind = models.CharField(_("soort"), max_length=24, choices=Kind.choices)
     is_time_critical = models.BooleanField(
         _("tijdkritisch"),
@@ -307,14 +339,18 @@ class Action(CleanTextMixin, models.Model):
         text = (self.sms_text or "").strip()
         return gsm.to_gsm7(text) if text else ""
 
+    def verification_line(self, language: str = wording.DEFAULT_LANGUAGE) -> str:
+        """The line every text of the action carries: "Controlecode BN-7KQ4XZ"."""
+        return wording.phrase("code", language) % self.verification_code
+
     def sms_text_problems(self) -> list[ValidationError]:
         """Why the operator's SMS text cannot go out: it must fit SMS_MAX_PARTS parts as
-        phones count them, with a line break and the link after it."""
+        phones count them, with the verification line and the link after it."""
         text = self.own_sms()
         if not text:
             return []
         limit = settings.SMS_MAX_PARTS
-        counted = gsm.segments(f"{text}\n{self.page_url()}")
+        counted = gsm.segments(f"{text}\n{self.verification_line()}\n{self.page_url()}")
         if counted.parts <= limit:
             return []
         problems = [

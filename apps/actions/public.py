@@ -1,17 +1,20 @@
-"""The citizens' action page (opened from a push, an SMS link or a shared link) and its tip
-form. An action is found by its random `ref`, never by its database id; drafts do not exist
-here."""
+"""The citizens' action page (opened from a push, an SMS link or a shared link) with its
+share card (Open Graph / Twitter tags) and its tip form, and the page that tells whether a
+forwarded message is a real Burgernet action. An action is found by its random `ref` (or its
+verification code), never by its database id; drafts do not exist here."""
 
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.governance.geo import bounding_box, distance_m
 from apps.governance.models import PostcodeArea
@@ -21,18 +24,27 @@ from apps.web.forms import add_errors, error_links
 
 from . import media, services
 from .models import Action
-from .public_forms import TipForm
+from .public_forms import TipForm, VerifyForm
 
 # (limit, window in seconds): per client and action, and per client over all actions.
 TIP_LIMITS = {
     "tip.action_ip": (5, 10 * 60),
     "tip.ip": (20, 60 * 60),
 }
+# The check "is this message genuine?": generous for a person, a wall for a script that
+# would guess codes.
+VERIFY_LIMITS = {
+    "verify.ip": (20, 10 * 60),
+    "verify.ip_day": (100, 24 * 60 * 60),
+}
 RATE = ratelimit.Limits("actions", TIP_LIMITS)
+VERIFY_RATE = ratelimit.Limits("actions", VERIFY_LIMITS)
 TIP_SENT = "ontvangen"  # ?tip=ontvangen after a tip: the page thanks the sender
 # How far from the incident point a place name may lie to describe where it was.
 PLACE_SEARCH_M = 10_000
 WHATSAPP_SHARE = "https://wa.me/?text="
+# The share card's text: a line or two in a chat app's preview.
+CARD_TEXT_CHARS = 200
 
 
 @require_safe
@@ -81,6 +93,41 @@ def _tip(request, action: Action):
         add_errors(form, exc, field="photo")
         return _render(request, action, form, status=400)
     return _thanks(action)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+def verify(request):
+    """Is dit bericht echt? The form, and the check of what a citizen pasted: a code, a
+    forwarded text or a link."""
+    if request.method != "POST":
+        return _render_verify(request, VerifyForm())
+    ip = client_key(request)
+    if VERIFY_RATE.exceeded({"verify.ip": ip, "verify.ip_day": ip}):
+        return _render_verify(request, VerifyForm(), status=429, rate_limited=True)
+    form = VerifyForm(request.POST)
+    if not form.is_valid():
+        return _render_verify(request, form, status=400)
+    try:
+        verification = services.action_verify(form.cleaned_data["text"])
+    except ValidationError as exc:
+        add_errors(form, exc, field="text")
+        return _render_verify(request, form, status=400)
+    return _render_verify(request, form, verification=verification)
+
+
+def _render_verify(request, form, *, status=200, verification=None, rate_limited=False):
+    context = {
+        "form": form,
+        "errors": error_links(form),
+        "verification": verification,
+        "official_url": page_url(verification.action)
+        if verification and verification.action
+        else "",
+        "rate_limited": rate_limited,
+        "canonical_url": settings.SITE_URL + reverse("alerts:verify"),
+    }
+    return render(request, "actions/public/verify.html", context, status=status)
 
 
 def page_url(action: Action) -> str:
@@ -141,8 +188,37 @@ def _render(
         "errors": error_links(form),
         "tip_sent": tip_sent,
         "too_large": photos.MSG_TOO_LARGE if too_large else "",
+        "card": _share_card(action, end_message, url),
     }
     return render(request, "actions/public/action.html", context, status=status)
+
+
+def _share_card(action: Action, end_message, url: str) -> dict:
+    """What a link to the page shows when shared (WhatsApp, social media): the Open Graph
+    and Twitter tags. The photo only while the action runs and only where it is public to
+    anyone (never an exercise's); after the end or a withdrawal the card says so instead."""
+    title = action.title
+    if action.state == Action.State.ENDED:
+        title = _("Afgelopen: %(title)s") % {"title": title}
+        text = f"{capfirst(action.get_result_display())}. {end_message.text if end_message else ''}"
+    elif action.state == Action.State.CANCELLED:
+        title = _("Ingetrokken: %(title)s") % {"title": title}
+        text = f"{_('Deze actie is ingetrokken.')} {action.correction}"
+    else:
+        text = f"{capfirst(action.get_kind_display())}. {action.text} "
+        text += _("Gezien? Bel gratis 0800-0011.")
+    if action.is_exercise:
+        title = f"{_('OEFENING')} – {title}"
+    image = ""
+    if action.is_active and media.may_see_action_photo(AnonymousUser(), action):
+        image = media.action_photo_url(action)
+    return {
+        "title": f"Burgernet: {title}",
+        "description": Truncator(" ".join(text.split())).chars(CARD_TEXT_CHARS),
+        "url": url,
+        "image": image,
+        "image_alt": _("Foto bij de actie: %(title)s") % {"title": action.title},
+    }
 
 
 def _place_near(lat: float, lon: float) -> str:

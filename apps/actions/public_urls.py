@@ -1,4 +1,5 @@
-"""The citizens' pages of an action: what to look out for, and sending a tip."""
+"""The citizens' pages of an action: what to look out for, and sending a tip; and the
+check whether a forwarded message is a real Burgernet action."""
 
 from django.urls import path
 
@@ -7,6 +8,7 @@ from . import media, public
 app_name = "alerts"
 
 urlpatterns = [
+    path("controleren/", public.verify, name="verify"),
     path("<uuid:ref>/", public.action_page, name="action"),
     path("<uuid:ref>/tip/", public.tip, name="tip"),
     path("<uuid:ref>/foto/", media.action_photo, name="photo"),

@@ -5,11 +5,14 @@ audit entry, and hands its message and recipients to the outbox: the rows are wr
 set-based in the same transaction, and the outbox queues the sending tasks on commit.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
@@ -33,6 +36,8 @@ from .models import (
     MSG_NOT_RELEASED,
     MSG_RESULT_REQUIRED,
     TIP_TEXT_MAX,
+    VERIFICATION_PATTERN,
+    VERIFICATION_PREFIX,
     Action,
     ActionUpdate,
     EndMessage,
@@ -321,6 +326,66 @@ def tip_mark_read(*, tip: Tip, by) -> Tip:
     return tip
 
 
+# Is this message genuine? ------------------------------------------------------------------
+
+VERIFY_TEXT_MAX = 5000
+MSG_VERIFY_EMPTY = _("Vul een controlecode in, of plak het bericht of de link.")
+MSG_VERIFY_TOO_LONG = _("Plak hooguit %(max)s tekens. Een controlecode of de link is genoeg.")
+# The address of an action page in a pasted text, with the host before it when there is one.
+ACTION_LINK = re.compile(
+    r"(?:https?://)?(?P<host>[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?)?/actie/"
+    r"(?P<ref>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the check of a pasted code, text or link found: the real action it names
+    (None: no real Burgernet action), whether it held a code or link at all, and whether
+    a link in it pointed at another site than Burgernet's own."""
+
+    action: Action | None
+    looked_for: bool
+    foreign_link: bool = False
+
+    @property
+    def is_genuine(self) -> bool:
+        return self.action is not None
+
+
+def action_verify(text: str) -> Verification:
+    """Check a code ("BN-7KQ4XZ", in any case, anywhere in the text) or a link to an
+    action page in what a citizen pasted. Only actions that went out count: a draft or an
+    exercise is as unknown as a made-up code. Raises ValidationError for an empty or an
+    overlong text."""
+    text = clean_text(text or "").strip()
+    if not text:
+        raise ValidationError(MSG_VERIFY_EMPTY, code="required")
+    if len(text) > VERIFY_TEXT_MAX:
+        raise ValidationError(
+            MSG_VERIFY_TOO_LONG, code="max_length", params={"max": VERIFY_TEXT_MAX}
+        )
+    codes = [VERIFICATION_PREFIX + m.group(1).upper() for m in VERIFICATION_PATTERN.finditer(text)]
+    official = (urlsplit(settings.SITE_URL).netloc or "").lower()
+    refs, foreign = [], False
+    for match in ACTION_LINK.finditer(text):
+        host = (match.group("host") or "").lower()
+        if host and host != official:
+            foreign = True  # a look-alike site: its page is not the one we vouch for
+            continue
+        refs.append(match.group("ref").lower())
+    if not codes and not refs:
+        return Verification(action=None, looked_for=False, foreign_link=foreign)
+    public = Action.objects.exclude(state=Action.State.DRAFT).filter(is_exercise=False)
+    for lookup, values in (("verification_code__in", codes), ("ref__in", refs)):
+        if values:
+            action = public.filter(**{lookup: values}).select_related("end_message").first()
+            if action is not None:
+                return Verification(action=action, looked_for=True, foreign_link=foreign)
+    return Verification(action=None, looked_for=True, foreign_link=foreign)
+
+
 # Helpers -----------------------------------------------------------------------------------
 
 
@@ -424,7 +489,8 @@ def _build_message(
         data["call"] = dutch["call"]
     data["texts"] = texts
     if step == "release" and action.own_sms():
-        data["sms"] = {wording.DEFAULT_LANGUAGE: action.own_sms()}
+        own = f"{action.own_sms()}\n{action.verification_line()}"
+        data["sms"] = {wording.DEFAULT_LANGUAGE: own}
     urgent = action.is_time_critical
     if follow_up:
         ttl = FOLLOW_UP_TTL_S
@@ -453,13 +519,13 @@ def _texts(action: Action, step: str, language: str, *, text: str, result: str) 
     if step == "release":
         title = action.title
         body, span, call = _alert_body(action, language)
-    elif step == "update":
-        title, body = say("update") % action.title, text
-    elif step == "end":
-        title = say("ended") % action.title
-        body = f"{wording.result(result, language)}. {text}" if result else text
-    elif step == "cancel":
-        title, body = say("correction") % action.title, text
+    elif step in ("update", "end", "cancel"):
+        title = say({"update": "update", "end": "ended", "cancel": "correction"}[step])
+        title = title % action.title
+        before = f"{wording.result(result, language)}. " if step == "end" and result else ""
+        # The operator's text gives way first, so the verification code after it stays.
+        span = (len(before), len(before) + len(text))
+        body = f"{before}{text}\n{action.verification_line(language)}"
     else:
         raise ValueError(f"no message for the step {step!r}")
     if action.is_exercise:
@@ -480,10 +546,14 @@ def _texts(action: Action, step: str, language: str, *, text: str, result: str) 
 def _alert_body(
     action: Action, language: str = wording.DEFAULT_LANGUAGE
 ) -> tuple[str, tuple[int, int] | None, str]:
-    """The alert's text in `language`: the kind, the signalement, the free description
-    (in that language where the operator wrote it), the call line; the span of the free
-    description, which a short channel shortens first; and the call line."""
-    lines = [wording.kind(action.kind, language)]
+    """The alert's text in `language`: the kind, the verification code, the signalement,
+    the free description (in that language where the operator wrote it), the call line;
+    the span of the free description, which a short channel shortens first; and the call
+    line."""
+    # The code right after the kind: a short channel shortens the free description first,
+    # then what stands before the call line from its end (texts.shorten), so the code
+    # survives even a signalement too long for the SMS.
+    lines = [wording.kind(action.kind, language), action.verification_line(language)]
     lines += [", ".join(_person_parts(person, language)) for person in action.persons.all()]
     lines += [", ".join(vehicle.summary_parts()) for vehicle in action.vehicles.all()]
     head = "\n".join(line for line in lines if line)

@@ -2,11 +2,11 @@
 
 What a citizen reads in an alert is partly the operator's (the title, the free
 description, the signalement's words) and partly fixed: the kind, the call line, "Update",
-"Afgelopen", the result, the exercise's notice. The fixed part follows the reader's
-language, never the operator's screen language, so it does not go through gettext (whose
-catalogs are those of the staff's screens: Dutch and English); it is this phrasebook, one
-small set of alert phrases per language. Every phrase exists in every language (a test
-holds it to that); the Dutch ones are the model's own labels.
+"Afgelopen", the result, the exercise's notice, the verification code's label. The fixed
+part follows the reader's language, never the operator's screen language, so it does not
+go through gettext (whose catalogs are those of the staff's screens: Dutch and English);
+it is this phrasebook, one small set of alert phrases per language. Every phrase exists
+in every language (a test holds it to that); the Dutch ones are the model's own labels.
 """
 
 DEFAULT_LANGUAGE = "nl"
@@ -37,6 +37,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "correction": "Rectificatie: %s",
         "exercise": "OEFENING",
         "exercise_notice": "Dit is een oefening.",
+        "code": "Controlecode %s",
     },
     "en": {
         "kind.missing_person": "missing person",
@@ -61,6 +62,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "correction": "Correction: %s",
         "exercise": "EXERCISE",
         "exercise_notice": "This is an exercise.",
+        "code": "Check code %s",
     },
     "de": {
         "kind.missing_person": "vermisste Person",
@@ -85,6 +87,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "correction": "Berichtigung: %s",
         "exercise": "ÜBUNG",
         "exercise_notice": "Dies ist eine Übung.",
+        "code": "Prüfcode %s",
     },
     # French punctuation wants a (thin) non-breaking space before ":" and "?": a plain
     # space here, which an SMS carries in GSM-7 as it is.
@@ -111,6 +114,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "correction": "Rectification : %s",
         "exercise": "EXERCICE",
         "exercise_notice": "Ceci est un exercice.",
+        "code": "Code de contrôle %s",
     },
 }
 

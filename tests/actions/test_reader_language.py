@@ -69,10 +69,12 @@ def test_the_phrasebook_speaks_the_languages_participants_choose():
 
 def test_an_operator_working_in_english_sends_dutch_to_a_dutch_reader(operator_mn):
     message = _released(operator_mn)
+    code = Action.objects.get(release_message=message).verification_code
 
     assert message.title == "Burgernet: Vermiste man (82)"
     assert message.body == (
-        f"vermissing\nman, 82 jaar, grijze jas\nLoopt slecht, is in de war.\n{DUTCH_CALL}"
+        f"vermissing\nControlecode {code}\nman, 82 jaar, grijze jas\n"
+        f"Loopt slecht, is in de war.\n{DUTCH_CALL}"
     )
     assert message.data["call"] == DUTCH_CALL
     start, end = message.data["shorten_first"]
@@ -84,18 +86,24 @@ def test_an_operator_working_in_english_sends_dutch_to_a_dutch_reader(operator_m
 
 def test_each_reader_language_gets_the_fixed_wording_in_that_language(operator_mn):
     message = _released(operator_mn)
+    code = Action.objects.get(release_message=message).verification_code
     texts = message.data["texts"]
 
     assert set(texts) == {"en", "de", "fr"}
     german = texts["de"]
     assert german["title"] == "Burgernet: Vermiste man (82)"  # the operator's title
     assert german["body"] == (
-        f"vermisste Person\nMann, 82 Jahre, grijze jas\nLoopt slecht, is in de war.\n{GERMAN_CALL}"
+        f"vermisste Person\nPrüfcode {code}\nMann, 82 Jahre, grijze jas\n"
+        f"Loopt slecht, is in de war.\n{GERMAN_CALL}"
     )
     assert german["call"] == GERMAN_CALL
-    assert texts["en"]["body"].startswith("missing person\nman, 82 years old, grijze jas\n")
+    assert texts["en"]["body"].startswith(
+        f"missing person\nCheck code {code}\nman, 82 years old, grijze jas\n"
+    )
     assert texts["en"]["call"] == "Seen anything? Call 0800-0011 (emergency: 112)."
-    assert texts["fr"]["body"].startswith("personne disparue\nhomme, 82 ans, grijze jas\n")
+    assert texts["fr"]["body"].startswith(
+        f"personne disparue\nCode de contrôle {code}\nhomme, 82 ans, grijze jas\n"
+    )
     for language, text in texts.items():
         assert text["body"].endswith(text["call"]), language
         start, end = text["shorten_first"]
@@ -114,7 +122,7 @@ def test_the_fixed_wording_does_not_follow_the_screen_language_in_the_console(
 
     assert response.status_code == 302
     message = Action.objects.get(pk=action.pk).release_message
-    assert message.body.startswith("vermissing\nman, 82 jaar")
+    assert message.body.startswith(f"vermissing\nControlecode {action.verification_code}\nman")
     assert message.body.endswith(DUTCH_CALL)
     assert message.data["texts"]["de"]["body"].endswith(GERMAN_CALL)
 
@@ -159,14 +167,17 @@ def test_follow_ups_carry_their_fixed_wording_in_each_language(operator_mn):
         )
 
     assert update.message.title == "Burgernet: Update: Vermiste man (82)"
-    assert update.message.body == "Gezien bij het station."
+    code = action.verification_code
+    assert update.message.body == f"Gezien bij het station.\nControlecode {code}"
     assert update.message.data["texts"]["de"]["title"] == (
         "Burgernet: Aktualisierung: Vermiste man (82)"
     )
     assert end.message.title == "Burgernet: Afgelopen: Vermiste man (82)"
-    assert end.message.body == "veilig teruggevonden. Hij is terecht."
+    assert end.message.body == f"veilig teruggevonden. Hij is terecht.\nControlecode {code}"
     assert end.message.data["texts"]["en"]["title"] == "Burgernet: Ended: Vermiste man (82)"
-    assert end.message.data["texts"]["de"]["body"] == "wohlbehalten aufgefunden. Hij is terecht."
+    assert end.message.data["texts"]["de"]["body"] == (
+        f"wohlbehalten aufgefunden. Hij is terecht.\nPrüfcode {code}"
+    )
     assert end.message.data["texts"]["fr"]["title"] == "Burgernet: Terminé : Vermiste man (82)"
     for message in (update.message, end.message):
         assert "call" not in message.data and "sms" not in message.data
@@ -205,8 +216,11 @@ def test_a_reader_gets_the_description_in_their_language_where_it_was_written(op
 
 def test_a_description_only_in_another_language_does_not_reach_dutch_readers(operator_mn):
     message = _released(operator_mn, text="", text_en="Walks with difficulty.")
+    code = Action.objects.get(release_message=message).verification_code
 
-    assert message.body == f"vermissing\nman, 82 jaar, grijze jas\n{DUTCH_CALL}"
+    assert message.body == (
+        f"vermissing\nControlecode {code}\nman, 82 jaar, grijze jas\n{DUTCH_CALL}"
+    )
     assert "shorten_first" not in message.data
     assert "Walks with difficulty." in message.data["texts"]["en"]["body"]
 
@@ -228,19 +242,24 @@ def test_the_descriptions_in_other_languages_are_stored_clean(operator_mn):
 
 
 def _link_length(action: Action) -> int:
-    return len(action.page_url())
+    """The verification line and the link, each on a line of its own after the text."""
+    return len(action.verification_line()) + 1 + len(action.page_url())
 
 
 def test_an_own_sms_text_goes_as_the_dutch_sms(operator_mn):
     message = _released(operator_mn, sms_text="Vermist: man (82), grijze jas. Bel 0800-0011!")
+    code = Action.objects.get(release_message=message).verification_code
 
-    assert message.data["sms"] == {"nl": "Vermist: man (82), grijze jas. Bel 0800-0011!"}
+    assert message.data["sms"] == {
+        "nl": f"Vermist: man (82), grijze jas. Bel 0800-0011!\nControlecode {code}"
+    }
     assert "sms" not in message.data["texts"]["de"]
 
 
 def test_an_own_sms_text_is_stored_as_it_goes_out_in_gsm7(operator_mn):
     message = _released(operator_mn, sms_text="Vermist… ‘man’ – grijze jas.")
-    assert message.data["sms"] == {"nl": "Vermist... 'man' - grijze jas."}
+    code = Action.objects.get(release_message=message).verification_code
+    assert message.data["sms"] == {"nl": f"Vermist... 'man' - grijze jas.\nControlecode {code}"}
 
 
 def test_without_an_own_sms_text_the_message_names_none(operator_mn):
@@ -252,7 +271,7 @@ def test_an_own_sms_text_that_fits_exactly_is_taken(operator_mn):
     room = 3 * gsm.GSM7_PART - _link_length(action) - 1  # the line break before the link
     action.sms_text = "a" * room
     action.full_clean()
-    counted = gsm.segments(f"{action.own_sms()}\n{action.page_url()}")
+    counted = gsm.segments(f"{action.own_sms()}\n{action.verification_line()}\n{action.page_url()}")
     assert (counted.encoding, counted.parts, counted.units) == ("gsm7", 3, 3 * gsm.GSM7_PART)
 
     action.sms_text = "a" * (room + 1)
@@ -321,7 +340,9 @@ def test_the_preview_of_an_end_message_uses_the_result_given(operator_mn):
     preview = services.action_message_preview(
         action, "end", text="Hij is terecht.", result="found_safe"
     )
-    assert preview.body == "veilig teruggevonden. Hij is terecht."
+    assert preview.body == (
+        f"veilig teruggevonden. Hij is terecht.\nControlecode {action.verification_code}"
+    )
     assert preview.data["texts"]["fr"]["body"].startswith("personne retrouvée saine et sauve.")
     with pytest.raises(ValueError):
         services.action_message_preview(action, "nonsense")

@@ -646,14 +646,17 @@ def test_a_follow_up_text_at_the_limit_goes_out_whole(released, operator_mn):
 
     text = "y" * FOLLOW_UP_TEXT_MAX
     sent = services.action_end(action=released, by=operator_mn, result="found_safe", text=text)
-    assert sent.message.body.endswith(text)  # the result before it, nothing cut off
+    # The result before it, the verification code after it, nothing cut off.
+    assert sent.message.body == (
+        f"veilig teruggevonden. {text}\nControlecode {released.verification_code}"
+    )
 
 
 def test_it_sends_and_stores_an_update_clean(released, operator_mn):
     sent = services.action_update(
         action=released, by=operator_mn, text=f"Gezien bij{ZWSP} het station{RLO}."
     )
-    assert sent.message.body == "Gezien bij het station."
+    assert sent.message.body.startswith("Gezien bij het station.\n")
     assert released.updates.get().text == "Gezien bij het station."
 
 

@@ -236,7 +236,8 @@ def test_an_operator_alerts_a_citizen_who_sends_a_tip_and_hears_the_end(
     assert push_service.pushes_for("phone-amsterdam") == []
     end = json.loads(phone.decrypt(pushes[1].body))
     assert end["title"] == f"Burgernet: Afgelopen: {TITLE}"
-    assert end["body"] == f"veilig teruggevonden. {END_TEXT}"
+    code = Action.objects.get(title=TITLE).verification_code
+    assert end["body"] == f"veilig teruggevonden. {END_TEXT}\nControlecode {code}"
     assert end["url"] == page_url
     assert pushes[1].headers["topic"] == alert.headers["topic"]  # replaces an unread alert
 
