@@ -273,8 +273,8 @@ def test_the_migration_gives_existing_actions_a_code_each(operator_mn):
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("actions", "0006_action_texts_in_other_languages_and_sms")]
-    after = [("actions", "0008_action_verification_code_unique")]
+    before = [("actions", "0009_feed_and_display_indexes")]
+    after = [("actions", "0011_action_verification_code_unique")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old_apps = executor.loader.project_state(before).apps

@@ -26,7 +26,7 @@ def fill_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("actions", "0006_action_texts_in_other_languages_and_sms"),
+        ("actions", "0009_feed_and_display_indexes"),
     ]
 
     operations = [

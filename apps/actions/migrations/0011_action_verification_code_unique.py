@@ -7,7 +7,7 @@ import apps.actions.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("actions", "0007_action_verification_code"),
+        ("actions", "0010_action_verification_code"),
     ]
 
     operations = [
