@@ -290,3 +290,9 @@ def test_the_migration_gives_existing_actions_a_code_each(operator_mn):
     codes = list(Action.objects.values_list("verification_code", flat=True))
     assert len(codes) == 3 and len(set(codes)) == 3
     assert all(VERIFICATION_PATTERN.fullmatch(code) for code in codes)
+
+
+def test_the_operator_sees_the_action_s_code_in_the_console(staff_client, operator_mn):
+    action = services.action_create(by=operator_mn, **action_fields())
+    page = staff_client(operator_mn).get(reverse("console:detail", args=[action.pk]))
+    assert f'id="verification-code">{action.verification_code}<' in page.content.decode()
