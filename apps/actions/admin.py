@@ -11,9 +11,12 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance import policy
-from apps.governance.admin_scope import ReadOnlyAdminMixin, ScopedAdminMixin
+from apps.governance.admin_scope import (
+    NationalSettingsAdminMixin,
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+)
 from apps.governance.models import PoliceUnit
-from apps.governance.policy import Scope
 from apps.governance.widgets import AdminCheckedFileInput, checked_link
 from apps.web.forms import PhotoField
 
@@ -221,7 +224,7 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ApprovalRule)
-class ApprovalRuleAdmin(admin.ModelAdmin):
+class ApprovalRuleAdmin(NationalSettingsAdminMixin, admin.ModelAdmin):
     """Which kinds need a second national operator's approval (actions/approval.py):
     country-wide managers add and remove them; an AMBER Alert needs it always and is not
     offered. Every change goes through approval.approval_rule_add / _remove (audited)."""
@@ -229,23 +232,8 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
     fields = ("kind",)
     list_display = ("kind", "changed_by", "changed_at")
 
-    def _manager(self, request) -> bool:
-        return policy.can(request.user, "settings.manage", Scope.nation())
-
-    def has_module_permission(self, request):
-        return self._manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_add_permission(self, request):
-        return self._manager(request)
-
     def has_change_permission(self, request, obj=None):
         return False  # a rule is added or removed, not changed
-
-    def has_delete_permission(self, request, obj=None):
-        return self._manager(request)
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "kind":
@@ -272,7 +260,7 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerFeed)
-class PartnerFeedAdmin(admin.ModelAdmin):
+class PartnerFeedAdmin(NationalSettingsAdminMixin, admin.ModelAdmin):
     """The partners' alert feeds (Belgium, Germany) the scheduled task reads: nationwide
     managers add, change and remove them, through partners.partner_feed_save / _delete
     (URL rule, audit). When it was last read, and what went wrong, is shown read-only."""
@@ -280,24 +268,6 @@ class PartnerFeedAdmin(admin.ModelAdmin):
     fields = ("name", "country", "url", "kind", "is_active", "last_checked_at", "last_error")
     readonly_fields = ("last_checked_at", "last_error")
     list_display = ("name", "country", "kind", "is_active", "last_checked_at", "last_error")
-
-    def _manager(self, request) -> bool:
-        return policy.can(request.user, "settings.manage", Scope.nation())
-
-    def has_module_permission(self, request):
-        return self._manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_add_permission(self, request):
-        return self._manager(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._manager(request)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "url":

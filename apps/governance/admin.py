@@ -20,7 +20,7 @@ from apps.channels.models import CeilingStep, ChannelSetting, OutgoingMessage, W
 from apps.channels.senders import webhook as webhook_sender
 
 from . import audit, policy, services, totp
-from .admin_scope import ScopedAdminMixin
+from .admin_scope import NationalSettingsAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
 from .models import (
     AuditEntry,
     Municipality,
@@ -408,28 +408,10 @@ if admin.site.is_registered(TOTPDevice):
 admin.site.register(TOTPDevice, ManagedTOTPDeviceAdmin)
 
 
-class _ChannelSettingsAdmin(admin.ModelAdmin):
+class _ChannelSettingsAdmin(ReadOnlyAdminMixin, NationalSettingsAdminMixin, admin.ModelAdmin):
     """Channel settings and ceilings in the admin: to look them up, for managers. They are
     changed on the channel screen (/medewerkers/kanalen/), through the services that check
     and audit every change (apps/governance/channel_settings.py)."""
-
-    def _manager(self, request) -> bool:
-        return policy.can(request.user, "settings.manage", policy.Scope.nation())
-
-    def has_module_permission(self, request):
-        return self._manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChannelSetting)
@@ -485,7 +467,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class WebhookSubscriptionAdmin(AuditedAdminMixin, NationalSettingsAdminMixin, admin.ModelAdmin):
     """Partners' webhooks, kept by nationwide managers. The secret is shown once, when the
     subscription is made; never again here, nor in the audit trail (field names only)."""
 
@@ -495,24 +477,6 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["send_test"]
-
-    def _manager(self, request) -> bool:
-        return policy.can(request.user, "settings.manage", policy.Scope.nation())
-
-    def has_module_permission(self, request):
-        return self._manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_add_permission(self, request):
-        return self._manager(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._manager(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._manager(request)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -528,7 +492,7 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Testbericht versturen"))
     def send_test(self, request, queryset):
-        if not self._manager(request):
+        if not self.national_manager(request):
             raise PermissionDenied
         for subscription in queryset:
             outcome = webhook_sender.send_test(subscription)

@@ -83,3 +83,28 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class NationalSettingsAdminMixin:
+    """Put before admin.ModelAdmin for settings that hold for the whole country (channels,
+    approval rules, webhook subscriptions, partner feeds): only a manager with a nationwide
+    scope sees them, and may add, change and delete them unless the admin says otherwise
+    (a ReadOnlyAdminMixin before this one, or its own has_*_permission)."""
+
+    def national_manager(self, request) -> bool:
+        return policy.can(request.user, "settings.manage", policy.Scope.nation())
+
+    def has_module_permission(self, request):
+        return self.national_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.national_manager(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self.national_manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.national_manager(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.national_manager(request)
