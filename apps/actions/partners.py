@@ -34,7 +34,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from lxml import etree
 
-from apps.channels.endpoints import LOCAL_SUFFIXES, LOOPBACK_NAMES, is_public_address
+from apps.channels import endpoints
+from apps.channels.endpoints import is_public_address
 from apps.governance import audit, policy
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, distance_m, in_circle_q
 from apps.governance.models import PostcodeArea
@@ -94,30 +95,8 @@ def loopback_allowed() -> bool:
 
 def url_problem(url: str) -> str:
     """Why the server may not fetch `url` ("" when it may): an https URL on a public host,
-    as for web push (channels/endpoints.py)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- a bad port raises here
-    except ValueError:
-        return "not a URL"
-    if parts.username or parts.password:
-        return "credentials in the URL"
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        return "no host"
-    if loopback_allowed() and host in LOOPBACK_NAMES and parts.scheme in ("http", "https"):
-        return ""
-    if parts.scheme != "https":
-        return "not https"
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return "" if is_public_address(ip) else "not a public address"
-    if "." not in host or host == "localhost" or host.endswith(LOCAL_SUFFIXES):
-        return "not a public host name"
-    return ""
+    the rule webhooks share (channels/endpoints.py)."""
+    return endpoints.public_url_problem(url, loopback=loopback_allowed())
 
 
 def address_allowed(address: str) -> bool:

@@ -118,17 +118,8 @@ def public_host_problem(scheme: str, host: str) -> str:
 
 def endpoint_problem(endpoint: str) -> str:
     """Why `endpoint` is not a URL a push may be sent to ("" when it is)."""
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 -- a bad port raises here
-    except ValueError:
-        return "not a URL"
-    if parts.username or parts.password:
-        return "credentials in the URL"
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "no host"
-    return host_problem(parts.scheme, host)
+    parts, problem = _split(endpoint)
+    return problem or host_problem(parts.scheme, (parts.hostname or "").lower())
 
 
 def webhook_url_problem(url: str) -> str:
@@ -136,18 +127,34 @@ def webhook_url_problem(url: str) -> str:
     manager saves the subscription (WebhookSubscription.clean) and again when sending
     (senders/webhook.py), whose connection also checks each address the name resolves to
     (address_allowed). Any public https host will do (WEBPUSH_ALLOWED_HOSTS names push
-    services, not partners); no credentials in the URL; http and loopback only where
-    insecure endpoints are allowed (development, tests)."""
+    services, not partners); http and loopback only where insecure endpoints are allowed
+    (development, tests)."""
+    return public_url_problem(url, loopback=insecure_allowed())
+
+
+def public_url_problem(url: str, *, loopback: bool = False) -> str:
+    """Why the server may not send to or fetch `url` ("" when it may): an https URL on a
+    public host without credentials in it (webhooks, partners' feeds); with `loopback`,
+    http or https on a loopback name too (development and tests)."""
+    parts, problem = _split(url)
+    if problem:
+        return problem
+    host = (parts.hostname or "").lower()
+    if loopback and host.rstrip(".") in LOOPBACK_NAMES:
+        return "" if parts.scheme in ("http", "https") else "not http(s)"
+    return public_host_problem(parts.scheme, host)
+
+
+def _split(url: str):
+    """The URL's parts, and what makes it no URL to send to at all ("" when nothing):
+    not a URL, a bad port, credentials in it, no host."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- a bad port raises here
     except ValueError:
-        return "not a URL"
+        return None, "not a URL"
     if parts.username or parts.password:
-        return "credentials in the URL"
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "no host"
-    if insecure_allowed() and host.rstrip(".") in LOOPBACK_NAMES:
-        return "" if parts.scheme in ("http", "https") else "not http(s)"
-    return public_host_problem(parts.scheme, host)
+        return parts, "credentials in the URL"
+    if not parts.hostname:
+        return parts, "no host"
+    return parts, ""
