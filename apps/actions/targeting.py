@@ -56,11 +56,9 @@ from apps.governance.geo import (
     haversine_limit,
     in_circle_q,
 )
-from apps.participants import reach
+from apps.participants import cells, reach
 from apps.participants.devices import CELL_MAX_AGE
 from apps.participants.models import Address, Device, DevicePlace, Participant
-
-from . import cells
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 # A device's cell older than this no longer says where the device is (the web app's own

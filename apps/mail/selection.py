@@ -34,7 +34,6 @@ the centre of the areas first (`crisis_centre`): a participant by their nearest 
 address (one known only by an e-mail postcode comes last), a device by its cell.
 """
 
-import math
 import operator
 import re
 from collections.abc import Iterable
@@ -50,7 +49,6 @@ from django.utils.translation import gettext_lazy as _
 from apps.channels.models import Channel
 from apps.channels.plan import ChannelPlan
 from apps.governance.geo import (
-    EARTH_RADIUS_M,
     MAX_LAT,
     MAX_LON,
     MIN_LAT,
@@ -63,7 +61,7 @@ from apps.governance.geo import (
 )
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
-from apps.participants import geohash, reach
+from apps.participants import cells, reach
 from apps.participants.devices import CELL_MAX_AGE, CELL_PRECISION
 from apps.participants.models import Address, Country, Device, Participant
 
@@ -382,11 +380,7 @@ def crisis_centre(areas: Iterable[MailingArea]) -> tuple[float, float] | None:
 def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
     """A device's cell centre within the radius plus half the diagonal of a cell of the
     precision the web app reports (a finer cell is smaller: it is reached all the more)."""
-    bounds = geohash.bounds(geohash.encode(lat, lon, CELL_PRECISION))
-    metres_per_degree = math.pi * EARTH_RADIUS_M / 180
-    height = (bounds.north - bounds.south) * metres_per_degree
-    width = (bounds.east - bounds.west) * metres_per_degree * math.cos(math.radians(lat))
-    reach_m = radius_m + math.hypot(height, width) / 2
+    reach_m = radius_m + cells.cell_half_diagonal_m(CELL_PRECISION, lat)
     within = LessThanOrEqual(
         haversine_expr("cell_lat", "cell_lon", lat, lon), Value(haversine_limit(reach_m))
     )

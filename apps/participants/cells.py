@@ -1,8 +1,8 @@
 """The size of web-app area cells, to decide whether a device's cell touches a circle.
 
-A device reports only a geohash cell (apps/participants/geohash.py) and the cell's centre.
-Targeting counts a cell as touching the action's circle when its centre lies within the
-radius plus half the cell's diagonal.
+A device reports only a geohash cell (geohash.py) and the cell's centre. An action's
+targeting and a crisis message's selection count a cell as touching a circle when its
+centre lies within the radius plus half the cell's diagonal.
 """
 
 import math
