@@ -21,7 +21,6 @@ address, quiet hours, active windows) is participants' rule: apps/participants/r
 Here: where, and which messages reached whom.
 """
 
-import math
 import operator
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,40 +29,26 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BooleanField,
-    Case,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
-    FloatField,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Least, Length
-from django.db.models.lookups import Exact, LessThanOrEqual
 
 from apps.channels import plan as channel_plan
 from apps.channels.models import Channel, Delivery
 from apps.governance.geo import (
-    EARTH_RADIUS_M,
-    box_q,
     haversine_expr,
-    haversine_limit,
     in_circle_q,
 )
-from apps.participants import cells, reach
-from apps.participants.devices import CELL_MAX_AGE
-from apps.participants.models import Address, Device, DevicePlace, Participant
+from apps.participants import device_areas, reach
+from apps.participants.models import Address, Device, Participant
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
-# A device's cell older than this no longer says where the device is (the web app's own
-# rule: such cells are also forgotten by a periodic task).
-STALE_AFTER = CELL_MAX_AGE
+# A device's cell older than this no longer says where the device is.
+STALE_AFTER = device_areas.STALE_AFTER
 # Deliveries that did not reach their recipient: stopped before sending, or failed for good.
 NOT_DELIVERED = (Delivery.State.CANCELLED, Delivery.State.FAILED)
 
@@ -307,105 +292,35 @@ def _addresses_in_area(target: Target, local: datetime) -> QuerySet:
     return reach.active_addresses(addresses, local)
 
 
-# Devices -----------------------------------------------------------------------------------
+# Devices: where they are is participants' rule (participants/device_areas.py) ----------------
 
 
 def _devices(condition: Q) -> QuerySet:
-    return Device.objects.filter(condition).order_by().values_list("pk", flat=True)
+    return device_areas.devices(condition)
+
+
+def _area(target: Target) -> dict:
+    return {
+        "lat": target.lat,
+        "lon": target.lon,
+        "radius_m": target.radius_m,
+        "exercise": target.exercise,
+        "nationwide": target.nationwide,
+    }
 
 
 def _devices_in_area(target: Target, at: datetime) -> QuerySet:
-    """Ids of the devices in the target's area (as _device_in_area decides), each once.
-
-    The devices whose fresh live cell is in the area, read by the devices' covering index
-    alone as before fixed places, UNION the devices of the places in the area, read by the
-    places' covering index alone; the UNION counts a device once. Not one condition
-    `live OR id IN (places)` on the devices: PostgreSQL then no longer uses the box on the
-    devices' index and reads all of it. Measured on 2M devices and 433k places
-    (PostgreSQL 15, 2 CPUs): a 7.2 km circle 9 ms before places, 15–18 ms this way, 0.4 s
-    as one condition; 25 km 45 → 85–110 ms; the whole country 0.4 → 1.1 s."""
-    places = DevicePlace.objects.filter(is_test_device=target.exercise)
-    fresh = _fresh_device(at, target.exercise)
-    if not target.nationwide:
-        touches = _cell_touches(target.lat, target.lon, target.radius_m)
-        places, fresh = places.filter(touches), fresh & touches
-    return _devices(fresh).union(places.order_by().values_list("device_id", flat=True))
+    """Ids of the devices in the target's area, each once (device_areas.in_circle)."""
+    return device_areas.in_circle(**_area(target), at=at)
 
 
 def _device_in_area(target: Target, at: datetime) -> Q:
-    """A device whose fresh live cell is in the target's area, or one of whose fixed places
-    is (a place does not go stale, so it counts also when the live cell is stale or gone).
-    Test devices of staff get exercises and only exercises.
-
-    As a condition on the devices, for where it is combined with others (an update's
-    "reached before, or in the area now"); in_area and devices_in_circle select by
-    _devices_in_area, which is faster."""
-    kind = Q(is_test_device=target.exercise)
-    if target.nationwide:
-        # Every device is read anyway. EXISTS, not IN: a hashed IN list that outgrows
-        # work_mem is scanned once per device; the EXISTS probes the (device, cell) index,
-        # and only for devices without a fresh cell.
-        places = DevicePlace.objects.filter(device=OuterRef("pk"))
-        return kind & (_fresh_device(at, target.exercise) | Q(Exists(places)))
-    touches = _cell_touches(target.lat, target.lon, target.radius_m)
-    placed = DevicePlace.objects.filter(touches, is_test_device=target.exercise)
-    return kind & (
-        (_fresh_device(at, target.exercise) & touches) | Q(pk__in=placed.values("device_id"))
-    )
+    """The same as a condition on the devices (device_areas.in_circle_q)."""
+    return device_areas.in_circle_q(**_area(target), at=at)
 
 
 def _device_distance(target: Target, at: datetime):
-    """How near a device is to the incident point (haversine_expr's term, which orders as
-    the distance does): the nearer of its fresh live cell and its nearest fixed place."""
-    point = (target.lat, target.lon)
-    live = Case(
-        When(
-            _fresh_device(at, target.exercise), then=haversine_expr("cell_lat", "cell_lon", *point)
-        ),
-        default=None,
-        output_field=FloatField(),
-    )
-    place = Subquery(
-        DevicePlace.objects.filter(device=OuterRef("pk"))
-        .annotate(distance=haversine_expr("cell_lat", "cell_lon", *point))
-        .order_by("distance")
-        .values("distance")[:1],
-        output_field=FloatField(),
-    )
-    # Least of two: on SQLite MIN(x, NULL) is NULL, so each side falls back to the other.
-    return Least(Coalesce(live, place), Coalesce(place, live))
-
-
-def _fresh_device(now: datetime, exercise: bool) -> Q:
-    return Q(
-        cell_lat__isnull=False,
-        cell_lon__isnull=False,
-        cell_updated_at__gte=now - STALE_AFTER,
-        is_test_device=exercise,
-    )
-
-
-def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
-    """The cell's centre within the radius plus half the cell's diagonal (per precision).
-
-    On a device's live cell and on a fixed place alike: both name their fields `cell`,
-    `cell_lat` and `cell_lon`."""
-    # Cells are widest on the side of the circle nearest the equator.
-    edge_lat = abs(lat) - math.degrees(radius_m / EARTH_RADIUS_M)
-    reach = {
-        precision: radius_m + cells.cell_half_diagonal_m(precision, edge_lat)
-        for precision in range(cells.MIN_PRECISION, cells.MAX_PRECISION + 1)
-    }
-    limit = Case(
-        *(
-            When(Exact(Length("cell"), precision), then=Value(haversine_limit(reach_m)))
-            for precision, reach_m in reach.items()
-        ),
-        default=Value(-1.0),  # other precisions: never
-        output_field=FloatField(),
-    )
-    within = LessThanOrEqual(haversine_expr("cell_lat", "cell_lon", lat, lon), limit)
-    return box_q("cell_lat", "cell_lon", lat, lon, max(reach.values())) & Q(within)
+    return device_areas.distance(target.lat, target.lon, at=at, exercise=target.exercise)
 
 
 # Geometry and time -------------------------------------------------------------------------
