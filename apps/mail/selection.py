@@ -34,16 +34,13 @@ the centre of the areas first (`crisis_centre`): a participant by their nearest 
 address (one known only by an e-mail postcode comes last), a device by its cell.
 """
 
-import operator
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels.models import Channel
@@ -53,16 +50,13 @@ from apps.governance.geo import (
     MAX_LON,
     MIN_LAT,
     MIN_LON,
-    box_q,
     distance_m,
     haversine_expr,
-    haversine_limit,
     in_circle_q,
 )
 from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
-from apps.participants import cells, reach
-from apps.participants.devices import CELL_MAX_AGE, CELL_PRECISION
+from apps.participants import device_areas, reach
 from apps.participants.models import Address, Country, Device, Participant
 
 from .models import Kind, MailingArea
@@ -377,28 +371,15 @@ def crisis_centre(areas: Iterable[MailingArea]) -> tuple[float, float] | None:
     )
 
 
-def _cell_touches(lat: float, lon: float, radius_m: float) -> Q:
-    """A device's cell centre within the radius plus half the diagonal of a cell of the
-    precision the web app reports (a finer cell is smaller: it is reached all the more)."""
-    reach_m = radius_m + cells.cell_half_diagonal_m(CELL_PRECISION, lat)
-    within = LessThanOrEqual(
-        haversine_expr("cell_lat", "cell_lon", lat, lon), Value(haversine_limit(reach_m))
-    )
-    return box_q("cell_lat", "cell_lon", lat, lon, reach_m) & Q(within)
-
-
 def _devices_in(areas: list[MailingArea], at: datetime) -> QuerySet:
+    """Ids of the citizens' devices in any of the areas' circles (push_circles), each once:
+    where a device is, is participants' rule (device_areas: its fresh live cell or one of
+    its fixed places touches the circle), as for an action."""
     circles = push_circles(areas)
     if not circles:
         return Device.objects.none().values_list("pk", flat=True)
-    fresh = Q(
-        cell_lat__isnull=False,
-        cell_lon__isnull=False,
-        cell_updated_at__gte=at - CELL_MAX_AGE,
-        is_test_device=False,  # staff test devices get exercises only
-    )
-    touching = reduce(operator.or_, (_cell_touches(*circle) for circle in circles))
-    return Device.objects.filter(fresh & touching).order_by().values_list("pk", flat=True)
+    first, *others = (device_areas.in_circle(*circle, at=at) for circle in circles)
+    return first.union(*others) if others else first
 
 
 def _alertable_in(areas: list[MailingArea], scope: Scope, channel: str, at: datetime) -> QuerySet:
@@ -436,18 +417,19 @@ def crisis_recipients(mailing, channel: str, at: datetime, *, ceiling: int | Non
         ids = _alertable_in(areas, scope, channel, at)
     if ceiling is None:
         return ids
-    return _nearest_first(ids, channel, crisis_centre(areas), limit=ceiling)
+    return _nearest_first(ids, channel, crisis_centre(areas), limit=ceiling, at=at)
 
 
-def _nearest_first(ids: QuerySet, channel: str, centre, *, limit: int) -> QuerySet:
-    """Of `ids`, at most `limit`, the nearest to `centre` first."""
+def _nearest_first(ids: QuerySet, channel: str, centre, *, limit: int, at: datetime) -> QuerySet:
+    """Of `ids`, at most `limit`, the nearest to `centre` first (a device by the nearer of
+    its fresh live cell and its nearest fixed place)."""
     if centre is None:
         return ids[:limit]
     if channel == Channel.WEBPUSH:
         return (
             Device.objects.filter(pk__in=ids)
-            .annotate(distance=haversine_expr("cell_lat", "cell_lon", *centre))
-            .order_by("distance", "pk")
+            .annotate(distance=device_areas.distance(*centre, at=at))
+            .order_by(F("distance").asc(nulls_last=True), "pk")
             .values_list("pk", flat=True)[:limit]
         )
     nearest = (

@@ -517,3 +517,16 @@ def test_the_end_form_ends_a_sent_crisis_message(
     assert sent.end_text == "De brand is geblust."
     page = client.get(url("detail", sent)).content.decode()
     assert 'id="end-form"' not in page and 'id="end-deliveries"' in page
+
+
+def test_a_device_reaches_the_crisis_by_its_fixed_place_as_it_does_an_action(
+    crisis, woerden_author, woerden_approver
+):
+    """The same rule as an action's (participants/device_areas.py): a phone whose app was
+    not opened for a day, with a fixed place in the area, gets the crisis message."""
+    from apps.participants import devices as device_services
+
+    away = make_device(*WOERDEN, fresh=False)
+    device_services.device_place_add(ref=away.ref, lat=WOERDEN[0], lon=WOERDEN[1])
+    sent = submit_and_approve(crisis, woerden_author, woerden_approver)
+    assert ("webpush", away.pk) in rows(sent.message)
