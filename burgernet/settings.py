@@ -358,6 +358,31 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+# The annual report (governance/reporting.py): figures of the last this-many days are
+# counted again every hour, so late delivery reports and tips still count.
+REPORT_REFRESH_DAYS = env.int("REPORT_REFRESH_DAYS", default=7)
+
+# Retention (governance/retention.py): how many days each kind of data is kept after the
+# moment its rule names (shown to managers on the retention page). Each may be set in the
+# environment as RETENTION_<NAME>_DAYS, e.g. RETENTION_TIPS_DAYS=60.
+_RETENTION_DEFAULTS = {
+    "tips": 90,  # tips and their photos, after the action ended
+    "action_photos": 7,  # an action's photo, after the action ended
+    "action_delivery_links": 1,  # deliveries of an action lose device and participant
+    "action_delivery_rows": 400,  # the anonymous delivery rows themselves
+    "mail_responses": 180,  # responses to a mailing and their photos, after it was sent
+    "mail_delivery_links": 1,  # deliveries of a mailing lose their participant
+    "phone_codes": 1,  # phone codes, after they expired
+    "manage_links": 1,  # manage links, after they expired or were used
+    "unconfirmed_registrations": 7,  # registrations whose number was never confirmed
+    "service_messages": 1,  # service SMS and e-mails (codes, links) and their deliveries
+    "audit": 5 * 365,  # audit entries
+}
+RETENTION_DAYS = {
+    name: env.int(f"RETENTION_{name.upper()}_DAYS", default=days)
+    for name, days in _RETENTION_DEFAULTS.items()
+}
+
 # django-q2: the ORM broker by default, Redis in production (Q_REDIS_URL).
 # A task's timeout stays below retry, so a task is only re-delivered once it is dead.
 Q_REDIS_URL = env("Q_REDIS_URL", default="")

@@ -57,3 +57,6 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         name_third_party_apps()
+        from . import report_channels, reporting, retention  # noqa: F401 (registers rules)
+
+        reporting.register(report_channels.COLLECTOR)

@@ -234,3 +234,52 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.verb}"
+
+
+class DailyFigure(models.Model):
+    """Dagcijfer: one counted figure of one day for one scope — the stuff of the annual
+    report (jaarverslag).
+
+    Filled by `reporting.refresh` from what the domain apps count (their collectors), so the
+    report reads a few thousand rows instead of millions of deliveries, and keeps counting
+    the past after retention has deleted the rows it was counted from.
+
+    `scope` is "nl" (the country), "u<id>" (a police unit) or "m<id>" (a municipality);
+    `metric` names what was counted (reporting.METRICS) and `key` the part of it (an
+    action's kind, a channel). Holds no personal data: only counts.
+    """
+
+    day = models.DateField(_("dag"))
+    scope = models.CharField(_("gebied"), max_length=12)
+    metric = models.CharField(_("cijfer"), max_length=40)
+    key = models.CharField(_("onderdeel"), max_length=40, blank=True)
+    value = models.BigIntegerField(_("waarde"))
+
+    class Meta:
+        verbose_name = _("dagcijfer")
+        verbose_name_plural = _("dagcijfers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "day", "metric", "key"], name="daily_figure_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["metric", "day"], name="daily_figure_metric_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.scope} {self.metric}[{self.key}] = {self.value}"
+
+
+class StaleDay(models.Model):
+    """A day whose figures of one collector must be counted again (an outcome corrected
+    weeks later, say); the next `reporting.refresh` does it and deletes the mark."""
+
+    day = models.DateField()
+    collector = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "collector"], name="stale_day_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.collector} {self.day}"
