@@ -108,9 +108,12 @@ class Action(CleanTextMixin, models.Model):
         CANCELLED = "cancelled", _("ingetrokken")
 
     class Result(models.TextChoices):
-        FOUND_SAFE = "found_safe", _("veilig teruggevonden")
+        """Uitkomst: what came of the action, recorded at the end, correctable later.
+        Found and arrested count as success in the annual report."""
+
+        FOUND_SAFE = "found_safe", _("gevonden")
         ARRESTED = "arrested", _("aangehouden")
-        NOT_FOUND = "not_found", _("niet gevonden")
+        NOT_FOUND = "not_found", _("geen resultaat")
         OTHER = "other", _("anders")
 
     # Heterdaad and missing persons are time-critical unless the operator says otherwise.
@@ -229,6 +232,24 @@ class Action(CleanTextMixin, models.Model):
         _("status"), max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
     )
     result = models.CharField(_("resultaat"), max_length=12, choices=Result.choices, blank=True)
+    # Did participants' information (tips, calls) contribute to the outcome? None: not said.
+    information_contributed = models.BooleanField(
+        _("informatie van deelnemers droeg bij"), null=True, blank=True
+    )
+    # Reactions that came in by telephone (112, 0900-8844), as the operator registers them.
+    calls_registered = models.PositiveIntegerField(
+        _("telefonische reacties"), default=0, blank=True
+    )
+    # The municipality of the incident point (for the report's scopes), kept by save().
+    municipality = models.ForeignKey(
+        "governance.Municipality",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("gemeente"),
+    )
     correction = _text(_("rectificatie"), FOLLOW_UP_TEXT_MAX, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     released_at = models.DateTimeField(_("verstuurd op"), null=True, blank=True)
