@@ -10,6 +10,19 @@ class ActionsConfig(AppConfig):
     verbose_name = "Burgernetacties"
 
     def ready(self):
+        # The names of kinds and outcomes in the annual report; high-impact crimes
+        # (overval, woninginbraak) are a group of kinds there.
+        from apps.governance import reporting
+
+        from .models import Action
+
+        reporting.register_keys(
+            "kind",
+            Action.Kind.choices,
+            groups={"high_impact": [Action.Kind.ROBBERY, Action.Kind.BURGLARY]},
+        )
+        reporting.register_keys("result", Action.Result.choices)
+
         from apps.channels.email import register_composer
 
         from .email import SOURCE_PREFIX, ActionEmailComposer
@@ -19,8 +32,6 @@ class ActionsConfig(AppConfig):
 
         # The kinds a channel setting may name (apps/channels/kinds.py).
         from apps.channels import kinds
-
-        from .models import Action
 
         kinds.register(Action.Kind.choices)
 

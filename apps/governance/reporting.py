@@ -95,6 +95,28 @@ METRICS: dict[str, Metric] = {
 
 Row = tuple[dt.date, str, str, str, int]  # day, scope, metric, key, value
 
+# The names of keys, by what they name ("kind", "mail kind", "result"): the domain apps
+# register their choices here (governance does not import them), so the report can say
+# "vermist kind" for "missing_child". Named groups of keys ("high_impact") likewise.
+_key_labels: dict[str, dict[str, str]] = {}
+_key_groups: dict[str, frozenset[str]] = {}
+
+
+def register_keys(name: str, choices, *, groups: dict[str, Iterable[str]] | None = None):
+    """Register the (value, label) pairs of one kind of key, in the order to show them."""
+    _key_labels[name] = dict(choices)
+    for group, keys in (groups or {}).items():
+        _key_groups[group] = frozenset(keys)
+
+
+def key_labels(name: str) -> dict[str, str]:
+    """value → label of one kind of key, in registered order ({} when none registered)."""
+    return dict(_key_labels.get(name, {}))
+
+
+def key_group(name: str) -> frozenset[str]:
+    return _key_groups.get(name, frozenset())
+
 
 @dataclass(frozen=True)
 class Collector:

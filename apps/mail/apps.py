@@ -10,6 +10,13 @@ class MailConfig(AppConfig):
     verbose_name = "Burgernetmail"
 
     def ready(self):
+        # The names of mail kinds in the annual report.
+        from apps.governance import reporting
+
+        from .models import Kind
+
+        reporting.register_keys("mail kind", Kind.choices)
+
         # The e-mail sender asks this composer for the e-mails of "mail.mailing:<pk>".
         from apps.channels.email import register_composer
 
