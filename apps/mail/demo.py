@@ -207,7 +207,62 @@ def load_participants() -> int:
     return created
 
 
+# The demo year: mailings the demo municipalities sent from 1 January last year until
+# yesterday, with their recipients and responses counted (the rows themselves would be gone
+# by retention), so the annual report's Burgernetmail table is filled.
+YEAR_SUBJECTS = {
+    Kind.NEIGHBOURHOOD_INQUIRY: "Buurtonderzoek: getuigen gezocht",
+    Kind.PREVENTIVE: "Let op: inbraken in uw wijk",
+    Kind.INFORMATIVE: "Terugkoppeling: verdachte aangehouden",
+}
+
+
+def load_year(seed: int = 2023) -> int:
+    """The demo year's sent mailings, once; returns how many were made."""
+    import datetime as dt
+    import random
+
+    from apps.governance.models import Organisation, User
+
+    from .models import Mailing
+
+    today = timezone.localdate()
+    organisations = list(
+        Organisation.objects.filter(name__in=["Gemeente Woerden", "Gemeente Utrecht"])
+    )
+    author = User.objects.filter(username="mail-utrecht").first()
+    earlier = Mailing.objects.filter(sent_at__lt=timezone.now() - dt.timedelta(days=1))
+    if not organisations or author is None or earlier.exists():
+        return 0
+    rng = random.Random(seed)
+    has_counter = any(f.name == "responses_counted" for f in Mailing._meta.concrete_fields)
+    made = []
+    day = dt.date(today.year - 1, 1, 1)
+    while day < today:
+        if rng.random() < 0.12:
+            kind = rng.choices(list(YEAR_SUBJECTS), [70, 20, 10])[0]
+            sent = timezone.make_aware(dt.datetime.combine(day, dt.time(rng.randint(8, 20))))
+            recipients = int(rng.lognormvariate(5.5, 0.7))
+            mailing = Mailing(
+                kind=kind,
+                subject=YEAR_SUBJECTS[kind],
+                body="Demo: een mailing uit het demojaar.",
+                organisation=rng.choice(organisations),
+                author=author,
+                state=Mailing.State.SENT,
+                sent_at=sent,
+                recipient_count=recipients,
+            )
+            if has_counter:
+                mailing.responses_counted = int(recipients * rng.uniform(0.0, 0.04))
+            made.append(mailing)
+        day += dt.timedelta(days=1)
+    Mailing.objects.bulk_create(made)
+    return len(made)
+
+
 @transaction.atomic
 def load() -> None:
     load_templates()
     load_participants()
+    load_year()

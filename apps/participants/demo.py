@@ -55,9 +55,91 @@ def _dutch(postcode: str) -> Location:
     return Location(area.lat, area.lon, area.municipality)
 
 
+# The demo year: people registered over the last two years across the country (so the
+# annual report has a participation map), and web apps. Their numbers lie in a block no
+# mobile number uses (+31 6 0…), they want neither SMS, call nor e-mail, and the web apps
+# have no fresh area cell, so a demo action reaches none of them.
+YEAR_PHONE_PREFIX = "+316000"
+YEAR_PEOPLE = 2_400
+YEAR_DEVICES = 3_600
+YEAR_DAYS = 730
+
+
+def load_year(seed: int = 2023) -> int:
+    """The demo year's participants and devices, once; returns how many rows were made."""
+    import random
+    from datetime import timedelta
+
+    from apps.governance.models import Municipality
+
+    from .models import Device
+
+    if Participant.objects.filter(phone__startswith=YEAR_PHONE_PREFIX).exists():
+        return 0
+    rng = random.Random(seed)
+    places = list(
+        Municipality.objects.exclude(lat=None).values_list("pk", "lat", "lon", "inhabitants")
+    )
+    weights = [(inhabitants or 20_000) * rng.uniform(0.3, 1.7) for *_rest, inhabitants in places]
+    now = timezone.now()
+    people, homes, devices = [], [], []
+    for n in range(YEAR_PEOPLE):
+        pk, lat, lon, _inh = rng.choices(places, weights)[0]
+        created = now - timedelta(days=rng.random() * YEAR_DAYS)
+        people.append(
+            Participant(
+                phone=f"{YEAR_PHONE_PREFIX}{n:05d}",
+                phone_confirmed_at=created,
+                wants_sms=False,
+                wants_voice=False,
+            )
+        )
+        homes.append((pk, lat, lon, created))
+    Participant.objects.bulk_create(people, batch_size=1000)
+    saved = list(Participant.objects.filter(phone__startswith=YEAR_PHONE_PREFIX).order_by("phone"))
+    Address.objects.bulk_create(
+        [
+            Address(
+                participant=participant,
+                label="Thuis",
+                country="NL",
+                postcode="0000 AA",
+                house_number=1 + n % 150,
+                lat=lat + rng.gauss(0, 0.01),
+                lon=lon + rng.gauss(0, 0.015),
+                municipality_id=pk,
+            )
+            for n, (participant, (pk, lat, lon, _c)) in enumerate(zip(saved, homes, strict=True))
+        ],
+        batch_size=1000,
+    )
+    for participant, (*_rest, created) in zip(saved, homes, strict=True):
+        participant.created_at = created
+    Participant.objects.bulk_update(saved, ["created_at"], batch_size=1000)
+    for n in range(YEAR_DEVICES):
+        _pk, lat, lon, _inh = rng.choices(places, weights)[0]
+        devices.append(
+            Device(
+                endpoint=f"https://push.demo.invalid/burgernet-demo-{n}",
+                p256dh="demo",
+                auth="demo",
+                cell_lat=round(lat + rng.gauss(0, 0.02), 3),
+                cell_lon=round(lon + rng.gauss(0, 0.03), 3),
+                cell_updated_at=None,
+            )
+        )
+    Device.objects.bulk_create(devices, batch_size=1000)
+    made = list(Device.objects.filter(endpoint__startswith="https://push.demo.invalid/"))
+    for device in made:
+        device.created_at = now - timedelta(days=rng.random() * YEAR_DAYS)
+    Device.objects.bulk_update(made, ["created_at"], batch_size=1000)
+    return len(saved) + len(made)
+
+
 @transaction.atomic
 def load() -> int:
     """Create the demo participants that do not exist yet; return how many were created."""
+    load_year()
     created = 0
     now = timezone.now()
     for phone, email, email_postcode, addresses in DEMO:

@@ -1,5 +1,6 @@
 """Load the demo: geography, roles, and every app's demo data; print the demo log-ins."""
 
+from datetime import date, timedelta
 from importlib import import_module
 from importlib.util import find_spec
 
@@ -8,8 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from apps.governance import demo
+from apps.governance import demo, reporting
 from apps.governance.geography import load_reference_geography
 from apps.governance.models import Municipality
 from apps.governance.roles import sync_roles
@@ -44,6 +46,10 @@ class Command(BaseCommand):
             sync_roles()
             for module in demo_modules():
                 module.load()
+        # The annual report's figures of the demo year (the hourly task keeps them up).
+        today = timezone.localdate()
+        first = date(today.year - 1, 1, 1)
+        reporting.refresh([first + timedelta(days=n) for n in range((today - first).days + 1)])
         self._print_logins()
 
     def _print_logins(self):
