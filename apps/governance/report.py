@@ -26,8 +26,6 @@ from apps.channels.models import RECIPIENT_CHANNELS, CeilingStep, Channel
 from . import policy, reporting, retention
 from .models import DailyFigure, Municipality, PoliceUnit
 
-FigureRow = tuple[dt.date, str, str, int]  # day, metric, key, value
-
 # Kinds of column: how a value is written.
 TEXT = "text"
 INT = "int"
@@ -106,11 +104,22 @@ class Table:
 # --- adding up ------------------------------------------------------------------------
 
 
-def _in(rows, metric, first, last):
-    return [(d, k, v) for d, m, k, v in rows if m == metric and first <= d <= last]
+class Figures(dict):
+    """The figures of one scope, by metric: {metric: [(day, key, value)]}."""
+
+    @classmethod
+    def of(cls, rows) -> Figures:
+        found = cls()
+        for day, metric, key, value in rows:
+            found.setdefault(metric, []).append((day, key, value))
+        return found
 
 
-def total(rows: list[FigureRow], metric: str, first: dt.date, last: dt.date) -> dict[str, int]:
+def _in(figures: Figures, metric, first, last):
+    return [(d, k, v) for d, k, v in figures.get(metric, ()) if first <= d <= last]
+
+
+def total(rows: Figures, metric: str, first: dt.date, last: dt.date) -> dict[str, int]:
     """key → value of `metric` over first..last, added up as the metric says."""
     how = reporting.METRICS[metric].how
     found = _in(rows, metric, first, last)
@@ -131,7 +140,7 @@ def total(rows: list[FigureRow], metric: str, first: dt.date, last: dt.date) -> 
     return dict(result)
 
 
-def last_day(rows: list[FigureRow], metric: str, first: dt.date, last: dt.date):
+def last_day(rows: Figures, metric: str, first: dt.date, last: dt.date):
     days = [d for d, _k, _v in _in(rows, metric, first, last)]
     return max(days) if days else None
 
@@ -324,7 +333,7 @@ def participation_table(found: list[Participation]) -> Table:
 
 
 def _kinds(rows, *metrics):
-    keys = {k for _d, m, k, _v in rows if m in metrics}
+    keys = {k for m in metrics for _d, k, _v in rows.get(m, ())}
     return _ordered(reporting.key_labels("kind"), keys)
 
 
@@ -589,7 +598,7 @@ NATIONAL_TABLES = ("kanalen", "verwijderd")
 def build(scope: ReportScope, year: int, *, sort: str = "naam") -> Report:
     """The whole report of one scope and year: one read of the figures, one of the
     municipalities' participants, one of the ceilings (national only)."""
-    rows = reporting.figures(scope.code, dt.date(year - 1, 1, 1), dt.date(year, 12, 31))
+    rows = Figures.of(reporting.figures(scope.code, dt.date(year - 1, 1, 1), dt.date(year, 12, 31)))
     found, bounds = participation(scope, rows, year)
     found = sort_participation(found, sort)
     actions = action_tables(rows, year)
