@@ -18,7 +18,7 @@ from .report import MAP_CLASSES, Participation, display
 
 def nice_ceiling(value: float) -> int:
     """A round number at or above `value` for the top of an axis (1, 2, 5 × 10^n)."""
-    if value <= 0:
+    if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
@@ -33,14 +33,18 @@ def bar_chart(
     title: str,
     desc: str,
     categories: Sequence[str],
+    short: Sequence[str] | None = None,
     series: Sequence[tuple[str, Sequence[int]]],
     width: int = 640,
     height: int = 260,
 ) -> SafeString:
-    """Grouped vertical bars: one group per category, one bar per series (at most 3)."""
+    """Grouped vertical bars: one group per category, one bar per series (at most 3);
+    `short` names the categories under the axis (the full names are in each bar's title)."""
+    short = short or categories
     left, right, top, bottom = 48, 8, 28, 32
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = nice_ceiling(max((v for _label, values in series for v in values), default=0))
+    step = nice_ceiling(max((v for _label, values in series for v in values), default=0) / 4)
+    top_value = step * 4
     group_w = plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     parts = [
@@ -60,7 +64,7 @@ def bar_chart(
         )
     ]
     for tick in range(5):
-        value = top_value * tick / 4
+        value = step * tick
         y = top + plot_h - plot_h * tick / 4
         parts.append(
             format_html(
@@ -72,7 +76,7 @@ def bar_chart(
                 f"{y:.1f}",
                 left - 4,
                 f"{y + 4:.1f}",
-                display(int(value) if value == int(value) else round(value, 1)),
+                value,
             )
         )
     for i, category in enumerate(categories):
@@ -99,7 +103,7 @@ def bar_chart(
                 '<text class="category" x="{}" y="{}" text-anchor="middle">{}</text>',
                 f"{left + group_w * i + group_w / 2:.1f}",
                 height - bottom + 16,
-                category[:3],
+                short[i],
             )
         )
     x = left

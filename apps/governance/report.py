@@ -94,6 +94,14 @@ class Table:
     def header(self) -> list[str]:
         return [str(c.label) for c in self.columns]
 
+    def numeric(self) -> list[bool]:
+        return [c.kind != TEXT for c in self.columns]
+
+    def body(self) -> list[list[tuple[str, bool]]]:
+        """The cells with whether each is a number (right-aligned on screen)."""
+        flags = self.numeric()
+        return [list(zip(row, flags, strict=True)) for row in self.cells()]
+
     def cells(self) -> list[list[str]]:
         return [
             [display(v, c.kind) for v, c in zip(row, self.columns, strict=True)]

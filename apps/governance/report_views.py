@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -113,6 +114,7 @@ def annual_report(request):
             title=_("Deelnemers per kanaal, %(year)s en %(before)s") % years,
             desc=chart_desc,
             categories=[row[0] for row in participants.rows],
+            short=[_("geregistreerd"), _("sms"), _("spraak"), _("e-mail"), _("web-app")],
             series=[
                 (str(year), [row[1] or 0 for row in participants.rows]),
                 (str(year - 1), [row[2] or 0 for row in participants.rows]),
@@ -123,6 +125,7 @@ def annual_report(request):
             title=_("Burgernetacties per maand, %(year)s en %(before)s") % years,
             desc=chart_desc,
             categories=[row[0] for row in per_month.rows],
+            short=[str(MONTHS_3[m]) for m in range(1, 13)],
             series=[
                 (str(year), [row[1] for row in per_month.rows]),
                 (str(year - 1), [row[3] for row in per_month.rows]),
