@@ -33,11 +33,13 @@ class _Refused(Exception):
         self.status = status
 
 
-def _years(today) -> list[int]:
+def _years(today, chosen: int) -> list[int]:
+    """The years the chooser offers: from the first year with figures to this one (and the
+    year shown, should it lie before)."""
     first = (
         DailyFigure.objects.filter(scope="nl").order_by("day").values_list("day", flat=True).first()
     )
-    start = min(first.year if first else today.year - 1, today.year - 1)
+    start = min(first.year if first else today.year - 1, today.year - 1, chosen)
     return list(range(today.year, start - 1, -1))
 
 
@@ -153,7 +155,7 @@ def annual_report(request):
         "charts": charts_,
         "legend": charts.legend(built.bounds),
         "choices": choices,
-        "years": _years(timezone.localdate()),
+        "years": _years(timezone.localdate(), year),
         "year": year,
         "scope": scope,
         "query": query,

@@ -231,3 +231,25 @@ def test_the_staff_home_links_managers_to_the_report(manager, operator_mn, staff
         'id="link-report"'
         not in staff_client(operator_mn).get(reverse("governance:home")).content.decode()
     )
+
+
+def test_a_national_manager_may_choose_the_country_every_unit_and_municipality_and_the_years(
+    figures,  # noqa: F811
+    manager,
+    staff_client,
+):
+    from django.utils import timezone
+
+    from apps.governance.models import PoliceUnit
+
+    page = staff_client(manager).get(URL).content.decode()
+    options = scope_options(page)
+    units = PoliceUnit.objects.filter(is_national=False).count()
+    assert options[0] == "nl"
+    assert len(options) == 1 + units + Municipality.objects.count()
+    this_year = timezone.localdate().year
+    chooser = page[page.index('id="report-year"') :]
+    chooser = chooser[: chooser.index("</select>")]
+    years = [int(y) for y in re.findall(r'<option value="(\d+)"', chooser)]
+    assert years == list(range(this_year, 2021, -1))  # figures start in 2022
+    assert f'<option value="{this_year - 1}" selected>' in chooser  # last year by default
