@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 app_name = "governance"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("kanalen/<str:channel>/plafond/", views.ceiling_add, name="ceiling_add"),
     path("kanalen/<str:channel>/test/", views.channel_test, name="channel_test"),
     path("plafonds/<int:pk>/verwijderen/", views.ceiling_remove, name="ceiling_remove"),
+    path("jaarverslag/", report_views.annual_report, name="report"),
+    path("jaarverslag/<slug:table>.csv", report_views.annual_report_csv, name="report_csv"),
 ]
