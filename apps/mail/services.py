@@ -13,7 +13,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, override
@@ -780,6 +780,8 @@ def _response_for_update(mailing, participant, contact: dict, may_call: bool):
         return Response.objects.select_for_update().get(
             mailing=mailing, participant=participant
         ), False
+    # The report counts this, not the rows: retention deletes responses after a while.
+    Mailing.objects.filter(pk=mailing.pk).update(responses_counted=F("responses_counted") + 1)
     return response, True
 
 
