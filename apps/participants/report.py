@@ -10,7 +10,8 @@ Metric "participants", by key:
 - "app": web-app devices, staff test devices left out
 
 Where: a participant counts once in the country, once in each police unit and once in each
-municipality where they have an address (two addresses in one municipality: once there). A
+municipality where they have an address (two addresses in one municipality: once there;
+an address in Belgium or Germany has no municipality, so counts in the country alone). A
 device counts in the country, and in the municipality of its first fixed place (vaste plek),
 else of its live cell, when it has one: the municipality of the postcode area whose centre
 lies nearest to the cell's centre.
@@ -18,12 +19,15 @@ lies nearest to the cell's centre.
 Which day: a participant or device counts from the day it was created, as long as it exists
 now, as it is now. For today that is exact. Counted for a day in the past (a backfill,
 `reporting.refresh(days=…)`) it is an approximation: those deleted since are missing, and
-choices, confirmations and places are today's. The hourly run keeps today's figure, so the
-stored days are exact as of their end; only a backfill writes approximate ones.
+choices, confirmations and places are today's. The hourly run counts today again and again, so a
+stored day holds its figure as of its last run (within the last hour of the day); only a
+backfill writes approximate ones.
 
-Cost: one GROUP BY per level (country, unit, municipality, devices) over the rows created
-before the first day, and one by created day over the days asked for; the days are summed
-here. On PostgreSQL the addresses are read once per level, whatever the number of days.
+Cost: independent of the number of days. Per level (country, unit, municipality) and for
+the devices, one GROUP BY over the rows created before the first day and one by local day of
+creation over the days asked for; the days are added up here. Devices are placed by two
+anti-joins (those without a fixed place by their cell, first places by theirs), and the few
+thousand distinct cells are matched to a municipality in memory (`Nearest`).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 
 from apps.channels.models import Channel
 from apps.governance import reporting
@@ -145,39 +149,53 @@ def _prefixed(condition: Q, prefix: str) -> Q:
 
 def _devices(start: dt.datetime, end: dt.datetime):
     """(day or None, scope, number) of web-app devices: in the country, and in the
-    municipality of their first fixed place, else of their live cell."""
-    first_place = DevicePlace.objects.filter(device=OuterRef("pk")).order_by("created_at", "pk")
-    devices = Device.objects.filter(is_test_device=False).annotate(
-        at_lat=Coalesce(Subquery(first_place.values("cell_lat")[:1]), F("cell_lat")),
-        at_lon=Coalesce(Subquery(first_place.values("cell_lon")[:1]), F("cell_lon")),
+    municipality of their first fixed place, else of their live cell. Two anti-joins, no
+    query per device: devices without a place by their cell, and first places (no earlier
+    place of the same device) by theirs."""
+    places = DevicePlace.objects.filter(device=OuterRef("pk"))
+    earlier = DevicePlace.objects.filter(device=OuterRef("device")).filter(
+        Q(created_at__lt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
     )
-    before = devices.filter(created_at__lt=start).order_by()
-    during = (
-        devices.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(created_day=TruncDate("created_at"))
-        .order_by()
-    )
-    rows = [
-        (None, lat, lon, n)
-        for lat, lon, n in before.values("at_lat", "at_lon")
-        .annotate(n=Count("pk"))
-        .values_list("at_lat", "at_lon", "n")
+    sources = [
+        (
+            Device.objects.filter(is_test_device=False).filter(~Exists(places)),
+            "created_at",
+            "cell_lat",
+            "cell_lon",
+        ),
+        (
+            DevicePlace.objects.filter(device__is_test_device=False).filter(~Exists(earlier)),
+            "device__created_at",
+            "cell_lat",
+            "cell_lon",
+        ),
     ]
-    rows += list(
-        during.values("created_day", "at_lat", "at_lon")
-        .annotate(n=Count("pk"))
-        .values_list("created_day", "at_lat", "at_lon", "n")
-    )
+    rows = []
+    for queryset, created, lat, lon in sources:
+        before = queryset.filter(**{f"{created}__lt": start}).order_by()
+        rows += [
+            (None, *row)
+            for row in before.values(lat, lon).annotate(n=Count("pk")).values_list(lat, lon, "n")
+        ]
+        during = (
+            queryset.filter(**{f"{created}__gte": start, f"{created}__lt": end})
+            .annotate(created_day=TruncDate(created))
+            .order_by()
+            .values("created_day", lat, lon)
+            .annotate(n=Count("pk"))
+            .values_list("created_day", lat, lon, "n")
+        )
+        rows += list(during)
     nearest = Nearest.build()
     for day, lat, lon, n in rows:
         yield day, reporting.NATION, n
         if lat is None or lon is None:
             continue
         municipality_id = nearest.municipality(lat, lon)
-        if municipality_id is None:
-            continue
-        for scope in reporting.scopes(municipality_id=municipality_id)[1:]:
-            yield day, scope, n
+        if municipality_id is not None:
+            for scope in reporting.scopes(municipality_id=municipality_id)[1:]:
+                yield day, scope, n
 
 
 class Nearest:
