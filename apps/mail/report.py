@@ -10,7 +10,8 @@ Every figure is read from the mailing's own row, never from rows retention delet
 recipients are `recipient_count` (the deliveries queued when it was sent: for a crisis
 message its messages on all channels), responses are `responses_counted` (raised as each
 response comes in, services.response_submit). So a day counted again after retention gives
-the same figures, and the collector has no horizon.
+the same figures, and the collector has no horizon. A response that comes in after the days
+the hourly run counts again (REPORT_REFRESH_DAYS) marks the day its mailing was sent stale.
 """
 
 from __future__ import annotations

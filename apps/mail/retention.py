@@ -50,7 +50,7 @@ IN_FLIGHT = (Delivery.State.QUEUED, Delivery.State.SENDING)
 def purge_responses(cutoff: dt.datetime) -> int:
     """Delete the responses (with their entries and photo files) of the mailings sent before
     `cutoff`; returns the number of responses deleted."""
-    due = Response.objects.filter(mailing__sent_at__lt=cutoff).order_by("pk")
+    due = Response.objects.filter(mailing__sent_at__lt=cutoff).order_by()
     total = 0
     while True:
         ids = list(due.values_list("pk", flat=True)[: retention.BATCH])

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apps.governance import reporting, retention
-from apps.governance.models import DailyFigure
+from apps.governance.models import DailyFigure, StaleDay
 from apps.mail import report
 from apps.mail.models import Response
 
@@ -107,3 +107,14 @@ def test_mail_figures_stay_after_retention_deleted_the_responses(mail_data, sett
     assert Response.objects.count() == 1
     reporting.refresh([DAY], only=["mail"], today=timezone.localdate(later))
     assert stored(DAY) == before
+
+
+def test_a_late_response_marks_the_day_of_its_mailing_to_be_counted_again(org_woerden, settings):
+    settings.REPORT_REFRESH_DAYS = 7
+    mailing = sent_mailing(org_woerden, sent_at=local(DAY), recipients=3, response_days=30)
+    reporting.refresh([DAY], only=["mail"], today=DAY)
+    later = DAY + dt.timedelta(days=20)
+    respond(mailing)
+    assert StaleDay.objects.filter(day=DAY, collector="mail").exists()
+    reporting.refresh(only=["mail"], today=later)
+    assert stored(DAY)["nl", "mail_responses", "inquiry"] == 1
