@@ -14,7 +14,7 @@ municipality where they have an address (two addresses in one municipality: once
 an address in Belgium or Germany has no municipality, so counts in the country alone). A
 device counts in the country, and in the municipality of its first fixed place (vaste plek),
 else of its live cell, when it has one: the municipality of the postcode area whose centre
-lies nearest to the cell's centre.
+lies nearest to the cell's centre (a cell across the border: the nearest Dutch one).
 
 Which day: a participant or device counts from the day it was created, as long as it exists
 now, as it is now. For today that is exact. Counted for a day in the past (a backfill,

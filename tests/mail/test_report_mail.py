@@ -2,6 +2,7 @@
 local day of sending, where the sending organisation works, and the same after retention."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.utils import timezone
@@ -9,7 +10,7 @@ from django.utils import timezone
 from apps.governance import reporting, retention
 from apps.governance.models import DailyFigure, StaleDay
 from apps.mail import report
-from apps.mail.models import Response
+from apps.mail.models import Mailing, Response
 
 from .report_data import local, respond, sent_mailing
 
@@ -118,3 +119,14 @@ def test_a_late_response_marks_the_day_of_its_mailing_to_be_counted_again(org_wo
     assert StaleDay.objects.filter(day=DAY, collector="mail").exists()
     reporting.refresh(only=["mail"], today=later)
     assert stored(DAY)["nl", "mail_responses", "inquiry"] == 1
+
+
+def test_the_migration_counts_the_responses_received_before_it(mail_data):
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.mail.migrations.0006_report_and_retention")
+    Mailing.objects.update(responses_counted=0)
+    migration.count_responses(apps, None)
+    counted = dict(Mailing.objects.values_list("pk", "responses_counted"))
+    assert counted[mail_data["inquiry"].pk] == 2 and counted[mail_data["late"].pk] == 1
+    assert sum(counted.values()) == Response.objects.count() == 4
