@@ -138,8 +138,8 @@ RULES = (
         name="mail_delivery_links",
         label=_("Koppeling van bezorgde mailings aan deelnemers en apparaten"),
         after=_(
-            "na het einde van de mailing (de reactietermijn, of bij een crisismelding het "
-            "beëindigen)"
+            "na het einde van de mailing: als de verzending is afgelopen, bij een "
+            "buurtonderzoek na de reactietermijn, bij een crisismelding na het beëindigen"
         ),
         purge=purge_delivery_links,
         order=40,
