@@ -30,3 +30,13 @@ class MailConfig(AppConfig):
         from apps.channels import kinds
 
         kinds.register([("crisis", _("crisismelding"))])
+
+        # The annual report's mail figures, and how long mail keeps personal data.
+        from apps.governance import reporting, retention
+
+        from . import report
+        from . import retention as mail_retention
+
+        reporting.register(report.COLLECTOR)
+        for rule in mail_retention.RULES:
+            retention.register(rule)

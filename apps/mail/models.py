@@ -233,6 +233,12 @@ class Mailing(CleanTextMixin, models.Model):
         related_name="+",
     )
     recipient_count = models.PositiveIntegerField(_("aantal ontvangers"), default=0)
+    # Responses received, counted as they come in (services.response_submit): retention
+    # deletes the Response rows, the report's figure stays (report.py).
+    responses_counted = models.PositiveIntegerField(_("aantal reacties"), default=0)
+    # When retention took the recipients off the deliveries of its messages (retention.py):
+    # a mailing done is not looked at again.
+    delivery_links_removed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A crisis message's end ("Crisis voorbij"): its text and the outbox message with it.
     ended_at = models.DateTimeField(_("beëindigd op"), null=True, blank=True)
     ended_by = models.ForeignKey(
@@ -265,7 +271,12 @@ class Mailing(CleanTextMixin, models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("mailing")
         verbose_name_plural = _("mailings")
-        indexes = [models.Index(fields=["organisation", "state"], name="mailing_org_state")]
+        indexes = [
+            models.Index(fields=["organisation", "state"], name="mailing_org_state"),
+            # The report counts mailings by the day they were sent; retention finds the
+            # mailings whose responses are due by it.
+            models.Index(fields=["sent_at"], name="mailing_sent_at"),
+        ]
 
     def __str__(self):
         return self.subject

@@ -13,7 +13,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, override
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.channels import outbox
 from apps.channels import plan as channel_plan
 from apps.channels.models import Channel, Delivery, OutgoingMessage
-from apps.governance import audit, policy
+from apps.governance import audit, policy, reporting
 from apps.participants import reach
 from apps.participants import services as participant_services
 from apps.participants.models import Device, Participant
@@ -780,6 +780,11 @@ def _response_for_update(mailing, participant, contact: dict, may_call: bool):
         return Response.objects.select_for_update().get(
             mailing=mailing, participant=participant
         ), False
+    # The report counts this, not the rows: retention deletes responses after a while. A
+    # response may come after the days the report counts again by itself: its day is marked.
+    Mailing.objects.filter(pk=mailing.pk).update(responses_counted=F("responses_counted") + 1)
+    if mailing.sent_at is not None:
+        reporting.mark_stale(mailing.sent_at, "mail")
     return response, True
 
 

@@ -17,3 +17,13 @@ class ParticipantsConfig(AppConfig):
         from .services import email_suppress
 
         webhooks.register_suppressor(email_suppress)
+
+        # The annual report's participant figures, and how long the site keeps personal data.
+        from apps.governance import reporting, retention
+
+        from . import report
+        from . import retention as participant_retention
+
+        reporting.register(report.COLLECTOR)
+        for rule in participant_retention.RULES:
+            retention.register(rule)

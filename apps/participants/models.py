@@ -113,6 +113,12 @@ class Participant(models.Model):
                 condition=models.Q(phone_confirmed_at__isnull=False),
                 name="participant_reachable",
             ),
+            # Retention finds the registrations never confirmed (a few among millions).
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(phone_confirmed_at__isnull=True),
+                name="participant_unconfirmed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
