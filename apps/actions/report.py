@@ -15,7 +15,9 @@ contributed, the result per "kind:result" (ended actions), and the reactions ("t
 "calls"). Tips are counted on the action when they come in (Action.tips_counted), so these
 figures never depend on Tip rows, which retention deletes: the collector has no horizon,
 and an outcome corrected long after the end (services.action_outcome_set marks the day
-stale) is counted again correctly.
+stale) is counted again correctly. The end and the withdrawal mark the release day stale
+for both collectors, and so does a tip once the release day has left the hourly window:
+an action that ran for longer than REPORT_REFRESH_DAYS is still counted in full.
 
 "action_messages": the deliveries of every message of the action (the release, each
 update, the end message, the correction), per channel: sent (every row not stopped),

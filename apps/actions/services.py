@@ -272,6 +272,8 @@ def action_end(
         queued = _send_to_alerted(message, action, earlier, at)
         _send_webhooks(message, action)
         EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
+        # Its outcome and end message count on its release day, however long it ran.
+        _recount(action, "actions", "action_messages")
         audit.record(
             verb="action.ended",
             actor=by,
@@ -321,8 +323,7 @@ def action_outcome_set(
         for field, value in new.items():
             setattr(action, field, value)
         action.save(update_fields=list(OUTCOME_FIELDS))
-        if action.released_at is not None:
-            reporting.mark_stale(action.released_at, "actions")
+        _recount(action, "actions")
         audit.record(
             verb="action.outcome",
             actor=by,
@@ -331,6 +332,21 @@ def action_outcome_set(
             detail={"old": old, "new": new},
         )
     return action
+
+
+def _recount(action: Action, *collectors: str, always: bool = True) -> None:
+    """Have the report count the action's release day again (report.py counts everything
+    of an action on that day). Without `always`, only when the day has left the window the
+    hourly refresh counts anyway (REPORT_REFRESH_DAYS): a tip on a long-running action."""
+    if action.released_at is None:
+        return
+    day = reporting.local_day(action.released_at)
+    if not always:
+        window = settings.REPORT_REFRESH_DAYS
+        if (timezone.localdate() - day).days < window - 1:
+            return
+    for collector in collectors:
+        reporting.mark_stale(day, collector)
 
 
 def _require_outcome(result, information_contributed, calls_registered) -> None:
@@ -359,6 +375,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
         action.correction = text
         action.cancel_message = message
         action.save(update_fields=["state", "cancelled_at", "correction", "cancel_message"])
+        _recount(action, "actions", "action_messages")
         audit.record(
             verb="action.cancelled",
             actor=by,
@@ -398,6 +415,7 @@ def tip_submit(*, action: Action, text: str, photo=None, phone: str = "") -> Tip
         tip.save()
         # Counted on the action too: the report's reactions outlive the tips (retention).
         Action.objects.filter(pk=action.pk).update(tips_counted=F("tips_counted") + 1)
+        _recount(action, "actions", always=False)
         # Who sent it stays out of the trail: a tip is anonymous unless it says otherwise.
         audit.record(verb="tip.received", target=tip, detail={"action": action.pk})
     return tip

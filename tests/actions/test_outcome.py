@@ -43,6 +43,7 @@ def ended(released, operator_mn):
         text="Gevonden.",
     )
     released.refresh_from_db()
+    StaleDay.objects.all().delete()  # as after the next refresh
     return released
 
 
@@ -58,6 +59,39 @@ def test_the_end_records_the_whole_outcome(ended):
     assert outcome(ended) == ("found_safe", True, 2)
     entry = AuditEntry.objects.get(verb="action.ended")
     assert entry.detail["contributed"] is True and entry.detail["calls"] == 2
+
+
+def test_the_end_has_the_report_count_the_release_day_again(released, operator_mn):
+    from apps.governance import reporting
+
+    services.action_end(
+        action=released,
+        by=operator_mn,
+        result="arrested",
+        information_contributed=False,
+        text="Aangehouden.",
+    )
+    day = reporting.local_day(released.released_at)
+    stale = set(StaleDay.objects.filter(day=day).values_list("collector", flat=True))
+    assert stale == {"actions", "action_messages"}
+
+
+def test_a_tip_on_a_long_running_action_has_its_release_day_counted_again(released):
+    from datetime import timedelta
+
+    from apps.governance import reporting
+
+    services.tip_submit(action=released, text="Vandaag gezien.")
+    assert not StaleDay.objects.exists()  # the hourly refresh counts the last days anyway
+
+    Action.objects.filter(pk=released.pk).update(
+        released_at=released.released_at - timedelta(days=30)
+    )
+    released.refresh_from_db()
+    services.tip_submit(action=released, text="Weer gezien.")
+    assert StaleDay.objects.filter(
+        day=reporting.local_day(released.released_at), collector="actions"
+    ).exists()
 
 
 def test_the_end_needs_to_know_whether_information_contributed(released, operator_mn):
