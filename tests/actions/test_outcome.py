@@ -316,3 +316,20 @@ def test_each_tip_is_counted_on_the_action(released):
     services.tip_submit(action=released, text="Nu bij het station.")
     released.refresh_from_db()
     assert released.tips_counted == 2
+
+
+def test_the_migration_fills_tip_counts_and_municipalities_of_existing_actions(released):
+    import importlib
+
+    from django.apps import apps
+
+    name = "apps.actions.migrations.0013_tips_counted_and_municipality"
+    migration = importlib.import_module(name)
+    services.tip_submit(action=released, text="Gezien.")
+    Action.objects.filter(pk=released.pk).update(tips_counted=0, municipality=None)
+
+    migration.fill(apps, None)
+
+    released.refresh_from_db()
+    assert released.tips_counted == 1
+    assert released.municipality == Municipality.objects.get(code="GM0344")
