@@ -41,3 +41,9 @@ class ActionsConfig(AppConfig):
         from .cap import published_xml_of
 
         webhook.register_cap_builder(SOURCE_PREFIX, published_xml_of)
+
+        # The annual report's figures of actions, and the retention of what they keep.
+        from . import report, retention
+
+        report.register()
+        retention.register()

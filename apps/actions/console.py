@@ -35,6 +35,7 @@ from .forms import (
     AddressSearchForm,
     CancelForm,
     EndForm,
+    OutcomeForm,
     PersonFormSet,
     ReachForm,
     SearchForm,
@@ -418,6 +419,7 @@ def _detail(request, action: Action, status: int = 200, **forms):
         update_form=forms.get("update_form") or UpdateForm(),
         end_form=forms.get("end_form") or EndForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
+        outcome_form=forms.get("outcome_form") or OutcomeForm(action=action),
         release_errors=forms.get("release_errors", []),
         edit_errors=forms.get("edit_errors", []),
         tiles_url=tiles_url(),
@@ -531,6 +533,25 @@ def _follow_up(request, pk, form_class, verb, form_name: str, done: str):
             messages.success(request, done)
             return redirect("console:detail", pk=action.pk)
     return _detail(request, action, status=400, **{form_name: form})
+
+
+@require_POST
+@staff_required(verb=MANAGE)
+def outcome(request, pk):
+    """Uitkomst corrigeren: the outcome of an ended action, corrected (no message goes out)."""
+    action = _action_for(request, pk)
+    form = OutcomeForm(request.POST, action=action)
+    if form.is_valid():
+        try:
+            services.action_outcome_set(
+                action=action, by=request.user, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("De uitkomst is gecorrigeerd."))
+            return redirect(reverse("console:detail", args=[action.pk]) + "#outcome")
+    return _detail(request, action, status=400, outcome_form=form)
 
 
 @require_POST

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/update/", console.update, name="update"),
     path("<int:pk>/beeindigen/", console.end, name="end"),
     path("<int:pk>/intrekken/", console.cancel, name="cancel"),
+    path("<int:pk>/uitkomst/", console.outcome, name="outcome"),
     path("<int:pk>/stoppen/", console.stop, name="stop"),
     path("goedkeuring/", console.awaiting, name="awaiting"),
     path("<int:pk>/indienen/", console.submit, name="submit"),

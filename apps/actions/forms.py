@@ -192,15 +192,53 @@ class UpdateForm(forms.Form):
     text = _follow_up_text(_("Tekst van de update"))
 
 
-class EndForm(forms.Form):
+# Yes / no as a select with an empty first option: the operator must choose either.
+CONTRIBUTED_CHOICES = [("", _("— kies —")), ("yes", _("ja")), ("no", _("nee"))]
+
+
+class OutcomeFields(forms.Form):
+    """The outcome (uitkomst) of an action: at its end, and when corrected later."""
+
+    result = forms.ChoiceField(label=_("Resultaat"), choices=Action.Result.choices)
+    information_contributed = forms.TypedChoiceField(
+        label=_("Heeft informatie van deelnemers bijgedragen?"),
+        choices=CONTRIBUTED_CHOICES,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        help_text=_("Tips via de website of telefonische reacties die hebben geholpen."),
+    )
+    calls_registered = forms.IntegerField(
+        label=_("Aantal telefonische reacties"),
+        min_value=0,
+        required=False,
+        help_text=_("Reacties via 112 of 0900-8844 op deze actie (mag leeg blijven)."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+class EndForm(OutcomeFields):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "end-%s")  # three forms on one page, unique ids
         super().__init__(*args, **kwargs)
 
-    result = forms.ChoiceField(label=_("Resultaat"), choices=Action.Result.choices)
     text = _follow_up_text(
         _("Afloopbericht"), help_text=_("Gaat naar iedereen die de actie heeft ontvangen.")
     )
+
+
+class OutcomeForm(OutcomeFields):
+    """Uitkomst corrigeren: the outcome of an ended action, filled with what it is now."""
+
+    def __init__(self, *args, action: Action | None = None, **kwargs):
+        kwargs.setdefault("auto_id", "outcome-%s")
+        if action is not None and "initial" not in kwargs:
+            contributed = action.information_contributed
+            kwargs["initial"] = {
+                "result": action.result,
+                "information_contributed": {True: "yes", False: "no"}.get(contributed, ""),
+                "calls_registered": action.calls_registered,
+            }
+        super().__init__(*args, **kwargs)
 
 
 class CancelForm(forms.Form):

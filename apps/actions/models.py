@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.channels import gsm
 from apps.governance.geo import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
-from apps.governance.models import Municipality
+from apps.governance.models import Municipality, PostcodeArea
 from apps.governance.policy import Scope
 from apps.web.text import CleanTextMixin
 
@@ -70,6 +70,9 @@ MSG_NOT_RELEASED = _("Deze actie loopt niet (meer).")
 MSG_AMBER_PHOTO = _("Een AMBER Alert heeft een foto nodig.")
 MSG_AMBER_TIME_CRITICAL = _("Een AMBER Alert is altijd tijdkritisch.")
 MSG_RESULT_REQUIRED = _("Kies het resultaat van de actie.")
+MSG_CONTRIBUTED_REQUIRED = _("Geef aan of informatie van deelnemers heeft bijgedragen.")
+MSG_CALLS_NEGATIVE = _("Het aantal telefonische reacties kan niet negatief zijn.")
+MSG_OUTCOME_NOT_ENDED = _("Alleen de uitkomst van een beëindigde actie kan worden gecorrigeerd.")
 MSG_SMS_TOO_LONG = _(
     "Deze sms-tekst wordt met de link naar de actie %(parts)s sms-delen; er mogen hooguit "
     "%(max)s zijn. Maak de tekst korter."
@@ -78,6 +81,39 @@ MSG_SMS_UNICODE = _(
     "De tekst bevat tekens die een sms niet als gewone tekst kan versturen (%(chars)s), "
     "waardoor er maar %(per_part)s tekens in een deel passen in plaats van 153."
 )
+
+
+def municipality_at(lat: float, lon: float) -> int | None:
+    """The id of the municipality of the postcode area nearest to (lat, lon), as
+    governance.policy.point_scope finds where a point lies (None without postcode areas)."""
+    return (
+        PostcodeArea.objects.exclude(municipality=None)
+        .annotate(
+            d=(models.F("lat") - lat) * (models.F("lat") - lat)
+            + (models.F("lon") - lon) * (models.F("lon") - lon)
+        )
+        .order_by("d")
+        .values_list("municipality_id", flat=True)
+        .first()
+    )
+
+
+def outcome_problems(*, result: str, information_contributed, calls_registered) -> dict:
+    """What is wrong with an outcome (uitkomst) of an ended action: the result is one of
+    Action.Result, whether participants' information contributed is said (True or False),
+    the telephone reactions are a count. Empty when it is right; field → message otherwise."""
+    problems = {}
+    if result not in Action.Result.values:
+        problems["result"] = MSG_RESULT_REQUIRED
+    if information_contributed not in (True, False):
+        problems["information_contributed"] = MSG_CONTRIBUTED_REQUIRED
+    if (
+        not isinstance(calls_registered, int)
+        or isinstance(calls_registered, bool)
+        or calls_registered < 0
+    ):
+        problems["calls_registered"] = MSG_CALLS_NEGATIVE
+    return problems
 
 
 class Action(CleanTextMixin, models.Model):
@@ -250,6 +286,9 @@ class Action(CleanTextMixin, models.Model):
         editable=False,
         verbose_name=_("gemeente"),
     )
+    # Tips received, counted when each comes in (services.tip_submit): the report counts
+    # reactions from this, so its figures stay right after retention deleted the tips.
+    tips_counted = models.PositiveIntegerField(_("ontvangen tips"), default=0, editable=False)
     correction = _text(_("rectificatie"), FOLLOW_UP_TEXT_MAX, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     released_at = models.DateTimeField(_("verstuurd op"), null=True, blank=True)
@@ -307,6 +346,27 @@ class Action(CleanTextMixin, models.Model):
         prefix = f"[{_('OEFENING')}] " if self.is_exercise else ""
         return f"{prefix}{self.get_kind_display()}: {self.title}"
 
+    # The municipality of the incident point, kept here so the admin and the services agree.
+
+    def save(self, *args, **kwargs):
+        """Saves the action; where the point is new or moved, its municipality with it."""
+        update_fields = kwargs.get("update_fields")
+        point_saved = update_fields is None or {"lat", "lon"} & set(update_fields)
+        moved = (self.lat, self.lon) != getattr(self, "_stored_point", (None, None))
+        if point_saved and moved and self.lat is not None and self.lon is not None:
+            self.municipality_id = municipality_at(self.lat, self.lon)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "municipality"}
+        super().save(*args, **kwargs)
+        if point_saved:
+            self._stored_point = (self.lat, self.lon)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_point = (instance.__dict__.get("lat"), instance.__dict__.get("lon"))
+        return instance
+
     def audit_label(self) -> str:
         return f"action {self.pk}"
 
@@ -339,8 +399,14 @@ class Action(CleanTextMixin, models.Model):
         errors = {}
         if self.is_amber and not self.is_time_critical:
             errors["is_time_critical"] = MSG_AMBER_TIME_CRITICAL
-        if self.state == self.State.ENDED and not self.result:
-            errors["result"] = MSG_RESULT_REQUIRED
+        if self.state == self.State.ENDED:
+            errors.update(
+                outcome_problems(
+                    result=self.result,
+                    information_contributed=self.information_contributed,
+                    calls_registered=self.calls_registered,
+                )
+            )
         sms_problems = self.sms_text_problems()
         if sms_problems:
             errors["sms_text"] = sms_problems

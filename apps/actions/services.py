@@ -16,13 +16,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.channels import outbox
 from apps.channels import plan as channel_plan
 from apps.channels.models import Channel, Delivery, OutgoingMessage, WebhookSubscription
-from apps.governance import audit, policy
+from apps.governance import audit, policy, reporting
 from apps.governance.geo import in_circle_q
 from apps.governance.models import PoliceUnit, PostcodeArea, Province
 from apps.governance.policy import AREA_MARGIN_M, require
@@ -34,7 +35,7 @@ from .models import (
     FOLLOW_UP_TEXT_MAX,
     MSG_NOT_DRAFT,
     MSG_NOT_RELEASED,
-    MSG_RESULT_REQUIRED,
+    MSG_OUTCOME_NOT_ENDED,
     TIP_TEXT_MAX,
     VERIFICATION_PATTERN,
     VERIFICATION_PREFIX,
@@ -44,6 +45,7 @@ from .models import (
     PersonDescription,
     Tip,
     VehicleDescription,
+    outcome_problems,
 )
 
 # Web Push: a time-critical alert that waited this long is no longer worth showing.
@@ -230,32 +232,131 @@ def action_update(*, action: Action, by, text: str, at: datetime | None = None) 
     return Sent(message, queued)
 
 
-def action_end(*, action: Action, by, result: str, text: str, at: datetime | None = None) -> Sent:
-    """End a running action with its result; the end message (afloopbericht) goes to
-    exactly those who were alerted, on the channels they were alerted on. Whatever of the
-    earlier messages is still queued is stopped first: it would only arrive after the end."""
+def action_end(
+    *,
+    action: Action,
+    by,
+    result: str,
+    text: str,
+    information_contributed: bool | None = None,
+    calls_registered: int | None = 0,
+    at: datetime | None = None,
+) -> Sent:
+    """End a running action with its outcome (uitkomst): the result, whether participants'
+    information contributed (required), and the telephone reactions registered. The end
+    message (afloopbericht) goes to exactly those who were alerted, on the channels they
+    were alerted on. Whatever of the earlier messages is still queued is stopped first: it
+    would only arrive after the end."""
     at = at or timezone.now()
     text = _required_text(text)
-    if result not in Action.Result.values:
-        raise ValidationError({"result": MSG_RESULT_REQUIRED})
+    calls_registered = 0 if calls_registered is None else calls_registered
+    _require_outcome(result, information_contributed, calls_registered)
     with transaction.atomic():
         earlier = _lock_running(action, by, Action.can_end)
         _stop(earlier)
         action.state = Action.State.ENDED
         action.result = result
+        action.information_contributed = information_contributed
+        action.calls_registered = calls_registered
         action.ended_at = at
-        action.save(update_fields=["state", "result", "ended_at"])
+        action.save(
+            update_fields=[
+                "state",
+                "result",
+                "information_contributed",
+                "calls_registered",
+                "ended_at",
+            ]
+        )
         message = _message(action, "end", text=text, result=result)
         queued = _send_to_alerted(message, action, earlier, at)
         _send_webhooks(message, action)
         EndMessage.objects.create(action=action, text=text, created_by=by, message=message)
+        # Its outcome and end message count on its release day, however long it ran.
+        _recount(action, "actions", "action_messages")
         audit.record(
             verb="action.ended",
             actor=by,
             target=action,
-            detail={"result": result, "message": message.pk, "queued": queued},
+            detail={
+                "result": result,
+                "contributed": information_contributed,
+                "calls": calls_registered,
+                "message": message.pk,
+                "queued": queued,
+            },
         )
     return Sent(message, queued)
+
+
+OUTCOME_FIELDS = ("result", "information_contributed", "calls_registered")
+
+
+def action_outcome_set(
+    *,
+    action: Action,
+    by,
+    result: str,
+    information_contributed: bool | None,
+    calls_registered: int | None = 0,
+    request=None,
+) -> Action:
+    """Correct the outcome (uitkomst corrigeren) of an ended action: its result, whether
+    participants' information contributed, the telephone reactions registered. Only an
+    ended action (not a draft, a running or a withdrawn one), only by someone who may
+    manage it. No message goes out; the report counts the action's release day again."""
+    calls_registered = 0 if calls_registered is None else calls_registered
+    _require_outcome(result, information_contributed, calls_registered)
+    with transaction.atomic():
+        _lock(action)
+        _require_manage(by, action)
+        if action.state != Action.State.ENDED:
+            raise ValidationError(MSG_OUTCOME_NOT_ENDED, code="state")
+        new = {
+            "result": result,
+            "information_contributed": information_contributed,
+            "calls_registered": calls_registered,
+        }
+        old = {field: getattr(action, field) for field in OUTCOME_FIELDS}
+        if old == new:
+            return action
+        for field, value in new.items():
+            setattr(action, field, value)
+        action.save(update_fields=list(OUTCOME_FIELDS))
+        _recount(action, "actions")
+        audit.record(
+            verb="action.outcome",
+            actor=by,
+            target=action,
+            request=request,
+            detail={"old": old, "new": new},
+        )
+    return action
+
+
+def _recount(action: Action, *collectors: str, always: bool = True) -> None:
+    """Have the report count the action's release day again (report.py counts everything
+    of an action on that day). Without `always`, only when the day has left the window the
+    hourly refresh counts anyway (REPORT_REFRESH_DAYS): a tip on a long-running action."""
+    if action.released_at is None:
+        return
+    day = reporting.local_day(action.released_at)
+    if not always:
+        window = settings.REPORT_REFRESH_DAYS
+        if (timezone.localdate() - day).days < window - 1:
+            return
+    for collector in collectors:
+        reporting.mark_stale(day, collector)
+
+
+def _require_outcome(result, information_contributed, calls_registered) -> None:
+    problems = outcome_problems(
+        result=result,
+        information_contributed=information_contributed,
+        calls_registered=calls_registered,
+    )
+    if problems:
+        raise ValidationError(problems)
 
 
 def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) -> Sent:
@@ -274,6 +375,7 @@ def action_cancel(*, action: Action, by, text: str, at: datetime | None = None) 
         action.correction = text
         action.cancel_message = message
         action.save(update_fields=["state", "cancelled_at", "correction", "cancel_message"])
+        _recount(action, "actions", "action_messages")
         audit.record(
             verb="action.cancelled",
             actor=by,
@@ -311,6 +413,9 @@ def tip_submit(*, action: Action, text: str, photo=None, phone: str = "") -> Tip
     tip.full_clean()
     with transaction.atomic():
         tip.save()
+        # Counted on the action too: the report's reactions outlive the tips (retention).
+        Action.objects.filter(pk=action.pk).update(tips_counted=F("tips_counted") + 1)
+        _recount(action, "actions", always=False)
         # Who sent it stays out of the trail: a tip is anonymous unless it says otherwise.
         audit.record(verb="tip.received", target=tip, detail={"action": action.pk})
     return tip

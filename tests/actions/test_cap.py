@@ -82,7 +82,11 @@ def released_mn(draft_mn, operator_mn):
 def test_it_makes_a_release_update_end_sequence_of_valid_alerts(released_mn, operator_mn):
     services.action_update(action=released_mn, by=operator_mn, text="Gezien bij het station.")
     services.action_end(
-        action=released_mn, by=operator_mn, result="found_safe", text="Hij is thuis."
+        action=released_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Hij is thuis.",
     )
 
     alerts = alerts_of(released_mn)
@@ -105,7 +109,13 @@ def test_it_makes_a_release_update_end_sequence_of_valid_alerts(released_mn, ope
 
 def test_it_references_exactly_the_earlier_messages_in_order(released_mn, operator_mn):
     services.action_update(action=released_mn, by=operator_mn, text="Gezien bij het station.")
-    services.action_end(action=released_mn, by=operator_mn, result="found_safe", text="Thuis.")
+    services.action_end(
+        action=released_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Thuis.",
+    )
 
     alerts = alerts_of(released_mn)
     own = [
@@ -314,7 +324,13 @@ def test_signing_without_a_key_is_refused(released_mn, settings):
 
 
 def test_it_serves_each_message_as_cap(released_mn, operator_mn, client):
-    services.action_end(action=released_mn, by=operator_mn, result="found_safe", text="Thuis.")
+    services.action_end(
+        action=released_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Thuis.",
+    )
 
     for _what, message in messages_of(released_mn):
         response = client.get(cap.message_url(released_mn, message))

@@ -109,7 +109,12 @@ def test_a_channel_paused_after_the_release_carries_no_end_message(make_particip
     assert recipients(released.message, "sms")
     set_channel("sms", state=ChannelSetting.State.PAUSED)
     ended = services.action_end(
-        action=action, by=operator_mn, result="found_safe", text="Terecht.", at=AT
+        action=action,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Terecht.",
+        at=AT,
     )
     assert not recipients(ended.message, "sms")
 

@@ -110,7 +110,13 @@ def test_it_searches_the_history(mn, operator_mn, alerted):
     for title, kind in (("Overval tankstation", "robbery"), ("Vermiste jongen", "missing_child")):
         action = services.action_create(by=operator_mn, **action_fields(title=title, kind=kind))
         services.action_release(action=action, by=operator_mn)
-        services.action_end(action=action, by=operator_mn, result="arrested", text="Klaar.")
+        services.action_end(
+            action=action,
+            by=operator_mn,
+            information_contributed=True,
+            result="arrested",
+            text="Klaar.",
+        )
 
     by_title = mn.get(reverse("console:index"), {"q": "tankstation"})
     by_kind = mn.get(reverse("console:index"), {"kind": "missing_child"})
@@ -164,7 +170,13 @@ def test_it_lets_a_manager_follow_every_region_read_only(
     _mark_sent(released_mn)
     ended = services.action_create(by=operator_mn, **action_fields(title="Overval snackbar"))
     services.action_release(action=ended, by=operator_mn)
-    services.action_end(action=ended, by=operator_mn, result="arrested", text="Aangehouden.")
+    services.action_end(
+        action=ended,
+        by=operator_mn,
+        information_contributed=True,
+        result="arrested",
+        text="Aangehouden.",
+    )
 
     index = beheer.get(reverse("console:index")).content.decode()
     assert released_mn.title in index and draft_ams.title in index  # the whole country
@@ -199,7 +211,10 @@ def test_it_refuses_a_manager_every_change(beheer, released_mn, operator_mn):
         (reverse("console:edit", args=[draft_mn.pk]), _form_data(title="Anders")),
         (reverse("console:release", args=[draft_mn.pk]), {"confirm": "yes"}),
         (reverse("console:update", args=[released_mn.pk]), {"text": "x"}),
-        (reverse("console:end", args=[released_mn.pk]), {"result": "not_found", "text": "x"}),
+        (
+            reverse("console:end", args=[released_mn.pk]),
+            {"result": "not_found", "information_contributed": "yes", "text": "x"},
+        ),
         (reverse("console:cancel", args=[released_mn.pk]), {"text": "x"}),
         (reverse("console:stop", args=[released_mn.pk]), {}),
         (reverse("console:tip_read", args=[tip.pk]), {}),
@@ -225,7 +240,13 @@ def test_it_refuses_a_manager_every_change(beheer, released_mn, operator_mn):
 def test_it_keeps_an_operator_to_the_own_regions_history(ams, operator_mn, alerted):
     action = services.action_create(by=operator_mn, **action_fields(title="Inbraak Lombok"))
     services.action_release(action=action, by=operator_mn)
-    services.action_end(action=action, by=operator_mn, result="not_found", text="Niets.")
+    services.action_end(
+        action=action,
+        by=operator_mn,
+        information_contributed=True,
+        result="not_found",
+        text="Niets.",
+    )
     assert b"Inbraak Lombok" not in ams.get(reverse("console:index")).content
     assert ams.get(reverse("console:detail", args=[action.pk])).status_code == 403
 
@@ -642,7 +663,7 @@ def test_it_ends_an_action_with_an_end_message(mn, released_mn):
     _mark_sent(released_mn)
     response = mn.post(
         reverse("console:end", args=[released_mn.pk]),
-        {"result": "found_safe", "text": "De man is gevonden."},
+        {"result": "found_safe", "information_contributed": "yes", "text": "De man is gevonden."},
     )
     released_mn.refresh_from_db()
     assert response.status_code == 302
@@ -690,7 +711,7 @@ def test_it_marks_a_tip_read(mn, released_mn):
 WRITE_VIEWS = [
     ("console:release", {"confirm": "yes"}),
     ("console:update", {"text": "x"}),
-    ("console:end", {"result": "not_found", "text": "x"}),
+    ("console:end", {"result": "not_found", "information_contributed": "yes", "text": "x"}),
     ("console:cancel", {"text": "x"}),
     ("console:stop", {}),
 ]
@@ -1032,7 +1053,10 @@ def test_it_sends_an_exercise_only_to_test_devices_labelled_everywhere(
     mn.post(reverse("console:release", args=[action.pk]), {"confirm": "yes"})
     action.refresh_from_db()
     _send(action.release_message_id)
-    mn.post(reverse("console:end", args=[action.pk]), {"result": "other", "text": "Geoefend."})
+    mn.post(
+        reverse("console:end", args=[action.pk]),
+        {"result": "other", "information_contributed": "yes", "text": "Geoefend."},
+    )
     action.refresh_from_db()
     _send(action.end_message.message_id)
 

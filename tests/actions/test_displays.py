@@ -82,7 +82,13 @@ def test_it_shows_another_units_actions_only_there(client, operator_ams, missing
 
 
 def test_it_clears_after_the_end(client, operator_mn, missing_mn):
-    services.action_end(action=missing_mn, by=operator_mn, result="found_safe", text="Gevonden.")
+    services.action_end(
+        action=missing_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Gevonden.",
+    )
 
     assert board(client).json()["items"] == []
 
@@ -127,7 +133,13 @@ def test_it_answers_304_to_a_conditional_request(client, missing_mn):
 def test_it_answers_in_full_once_the_content_changed(client, operator_mn, missing_mn):
     first = board(client)
 
-    services.action_end(action=missing_mn, by=operator_mn, result="found_safe", text="Gevonden.")
+    services.action_end(
+        action=missing_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Gevonden.",
+    )
     after = client.get(
         first.wsgi_request.path,
         HTTP_IF_NONE_MATCH=first["ETag"],
@@ -235,7 +247,13 @@ def test_the_board_in_cap_links_each_shown_action_s_latest_valid_cap_message(
     assert alert.infos[0].web == missing_mn.page_url()
     assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
-    services.action_end(action=missing_mn, by=operator_mn, result="found_safe", text="Terecht.")
+    services.action_end(
+        action=missing_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Terecht.",
+    )
     after = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
     assert after.status_code == 200
     assert b"application/cap+xml" not in after.content

@@ -144,7 +144,13 @@ def test_it_leaves_out_drafts_exercises_and_actions_over_for_more_than_a_week(
         services.action_create(by=operator_mn, **action_fields(is_exercise=True)), operator_mn
     )
     old = release(services.action_create(by=operator_mn, **action_fields(title="Oud")), operator_mn)
-    services.action_end(action=old, by=operator_mn, result="found_safe", text="Gevonden.")
+    services.action_end(
+        action=old,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Gevonden.",
+    )
     Action.objects.filter(pk=old.pk).update(ended_at=timezone.now() - timedelta(days=8))
 
     links = entry_links(fetch(client))
@@ -154,13 +160,19 @@ def test_it_leaves_out_drafts_exercises_and_actions_over_for_more_than_a_week(
 
 
 def test_it_shows_the_outcome_after_the_end(client, operator_mn, running_mn):
-    services.action_end(action=running_mn, by=operator_mn, result="found_safe", text="Dank!")
+    services.action_end(
+        action=running_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Dank!",
+    )
 
     (entry,) = fetch(client).findall("a:entry", NS)
 
     assert entry.findtext("a:title", namespaces=NS).startswith("Afgelopen: ")
     summary = entry.findtext("a:summary", namespaces=NS)
-    assert summary == "Veilig teruggevonden. Dank!"
+    assert summary == "Gevonden. Dank!"
     assert "grijze jas" not in summary
 
 

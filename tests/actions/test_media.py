@@ -97,7 +97,11 @@ def test_it_serves_the_photo_of_an_action_that_is_over_without_caching(
 ):
     if how == "end":
         services.action_end(
-            action=released_with_photo, by=operator_mn, result="found_safe", text="Thuis."
+            action=released_with_photo,
+            by=operator_mn,
+            information_contributed=True,
+            result="found_safe",
+            text="Thuis.",
         )
     else:
         services.action_cancel(action=released_with_photo, by=operator_mn, text="Vergissing.")

@@ -125,12 +125,16 @@ def test_it_shows_the_updates_in_order(client, released, operator_mn):
 
 def test_it_shows_the_end_message_and_takes_no_more_tips(client, released_with_photo, operator_mn):
     services.action_end(
-        action=released_with_photo, by=operator_mn, result="found_safe", text="Ze is thuis."
+        action=released_with_photo,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Ze is thuis.",
     )
     html = client.get(page(released_with_photo)).content.decode()
 
     assert 'id="end-message"' in html
-    assert "veilig teruggevonden" in html
+    assert "gevonden" in html
     assert "Ze is thuis." in html
     assert 'id="tip-form"' not in html
     assert 'id="tips-closed"' in html
@@ -259,7 +263,13 @@ def test_it_takes_an_anonymous_tip_and_a_landline_to_call_back(client, released)
 
 
 def test_it_refuses_a_tip_on_an_ended_action(client, released, operator_mn):
-    services.action_end(action=released, by=operator_mn, result="arrested", text="Aangehouden.")
+    services.action_end(
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="arrested",
+        text="Aangehouden.",
+    )
     response = post_tip(client, released)
 
     assert response.status_code == 409
@@ -405,7 +415,11 @@ def test_it_links_every_message_to_the_page(released_with_photo, operator_mn):
     release = released_with_photo.release_message
     update = services.action_update(action=released_with_photo, by=operator_mn, text="Nieuws.")
     end = services.action_end(
-        action=released_with_photo, by=operator_mn, result="found_safe", text="Gevonden."
+        action=released_with_photo,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Gevonden.",
     )
 
     assert release.url == url

@@ -163,7 +163,11 @@ def test_follow_ups_carry_their_fixed_wording_in_each_language(operator_mn):
             action=action, by=operator_mn, text="Gezien bij het station."
         )
         end = services.action_end(
-            action=action, by=operator_mn, result="found_safe", text="Hij is terecht."
+            action=action,
+            by=operator_mn,
+            information_contributed=True,
+            result="found_safe",
+            text="Hij is terecht.",
         )
 
     assert update.message.title == "Burgernet: Update: Vermiste man (82)"
@@ -173,10 +177,10 @@ def test_follow_ups_carry_their_fixed_wording_in_each_language(operator_mn):
         "Burgernet: Aktualisierung: Vermiste man (82)"
     )
     assert end.message.title == "Burgernet: Afgelopen: Vermiste man (82)"
-    assert end.message.body == f"veilig teruggevonden. Hij is terecht.\nControlecode {code}"
+    assert end.message.body == f"gevonden. Hij is terecht.\nControlecode {code}"
     assert end.message.data["texts"]["en"]["title"] == "Burgernet: Ended: Vermiste man (82)"
     assert end.message.data["texts"]["de"]["body"] == (
-        f"wohlbehalten aufgefunden. Hij is terecht.\nPrüfcode {code}"
+        f"aufgefunden. Hij is terecht.\nPrüfcode {code}"
     )
     assert end.message.data["texts"]["fr"]["title"] == "Burgernet: Terminé : Vermiste man (82)"
     for message in (update.message, end.message):
@@ -340,10 +344,8 @@ def test_the_preview_of_an_end_message_uses_the_result_given(operator_mn):
     preview = services.action_message_preview(
         action, "end", text="Hij is terecht.", result="found_safe"
     )
-    assert preview.body == (
-        f"veilig teruggevonden. Hij is terecht.\nControlecode {action.verification_code}"
-    )
-    assert preview.data["texts"]["fr"]["body"].startswith("personne retrouvée saine et sauve.")
+    assert preview.body == (f"gevonden. Hij is terecht.\nControlecode {action.verification_code}")
+    assert preview.data["texts"]["fr"]["body"].startswith("personne retrouvée.")
     with pytest.raises(ValueError):
         services.action_message_preview(action, "nonsense")
 

@@ -157,7 +157,12 @@ def test_each_channel_names_burgernet_once_in_an_actions_messages(
     released = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
     mark_sent(released)
     ended = services.action_end(
-        action=draft_mn, by=operator_mn, result="found_safe", text="Hij is terecht.", at=AT
+        action=draft_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Hij is terecht.",
+        at=AT,
     ).message
     for message in (released, ended):
         texts = {
@@ -217,7 +222,12 @@ def test_only_the_alerts_of_an_action_ask_to_stay_on_screen(draft_mn, operator_m
         action=draft_mn, by=operator_mn, text="Nu bij het station.", at=AT
     )
     ended = services.action_end(
-        action=draft_mn, by=operator_mn, result="found_safe", text="Terecht.", at=AT
+        action=draft_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Terecht.",
+        at=AT,
     ).message
     payloads = {m: webpush.payload_base(m) for m in (released, update.message, ended)}
     assert [p["urgency"] for p in payloads.values()] == ["high", "high", "high"]
@@ -317,13 +327,18 @@ def test_it_sends_the_end_message_to_exactly_those_alerted(
     make_device(point_at(UTRECHT, 200, 0), updated=AT)
     later = AT + timedelta(hours=1)
     sent = services.action_end(
-        action=released, by=operator_mn, result="found_safe", text="Hij is terug.", at=later
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Hij is terug.",
+        at=later,
     )
     assert recipients(sent.message, "sms") == {n["sms"].pk, n["sms_voice"].pk}
     assert recipients(sent.message, "voice") == {n["sms_voice"].pk}
     assert recipients(sent.message, "webpush") == {n["device"].pk}
     assert sent.message.source == f"actions.action:{released.pk}:end"
-    assert "veilig teruggevonden" in sent.message.body
+    assert "gevonden" in sent.message.body
     released.refresh_from_db()
     assert released.state == Action.State.ENDED
     assert released.result == "found_safe"
@@ -339,14 +354,18 @@ def test_it_sends_the_end_message_also_to_those_an_update_reached(
     newcomer = make_participant(point_at(UTRECHT, 100, 0))
     update = services.action_update(action=released, by=operator_mn, text="Pet.", at=AT)
     mark_sent(update.message)
-    end = services.action_end(action=released, by=operator_mn, result="not_found", text="x")
+    end = services.action_end(
+        action=released, by=operator_mn, information_contributed=True, result="not_found", text="x"
+    )
     assert newcomer.pk in recipients(end.message, "sms")
 
 
 def test_it_knows_the_messages_of_an_action_and_which_of_them_alerted(released, operator_mn):
     first = services.action_update(action=released, by=operator_mn, text="Pet.", at=AT).message
     second = services.action_update(action=released, by=operator_mn, text="Fiets.", at=AT).message
-    end = services.action_end(action=released, by=operator_mn, result="not_found", text="x")
+    end = services.action_end(
+        action=released, by=operator_mn, information_contributed=True, result="not_found", text="x"
+    )
     released.refresh_from_db()
     alerting = [released.release_message_id, first.pk, second.pk]
     assert released.sent_messages() == [
@@ -360,15 +379,41 @@ def test_it_knows_the_messages_of_an_action_and_which_of_them_alerted(released, 
 
 def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
     with pytest.raises(ValidationError):
-        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
+        services.action_end(
+            action=draft_mn,
+            by=operator_mn,
+            information_contributed=True,
+            result="arrested",
+            text="Klaar.",
+        )
     services.action_release(action=draft_mn, by=operator_mn, at=AT)
     with pytest.raises(ValidationError):
-        services.action_end(action=draft_mn, by=operator_mn, result="", text="Klaar.")
+        services.action_end(
+            action=draft_mn, by=operator_mn, information_contributed=True, result="", text="Klaar."
+        )
     with pytest.raises(ValidationError):
-        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text=" ")
-    services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Klaar.")
+        services.action_end(
+            action=draft_mn,
+            by=operator_mn,
+            information_contributed=True,
+            result="arrested",
+            text=" ",
+        )
+    services.action_end(
+        action=draft_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="arrested",
+        text="Klaar.",
+    )
     with pytest.raises(ValidationError):
-        services.action_end(action=draft_mn, by=operator_mn, result="arrested", text="Nog eens.")
+        services.action_end(
+            action=draft_mn,
+            by=operator_mn,
+            information_contributed=True,
+            result="arrested",
+            text="Nog eens.",
+        )
     with pytest.raises(ValidationError):
         services.action_update(action=draft_mn, by=operator_mn, text="Te laat.")
     assert EndMessage.objects.count() == 1
@@ -376,7 +421,13 @@ def test_it_ends_only_a_running_action(draft_mn, operator_mn, neighbourhood):
 
 def test_it_refuses_the_end_by_an_operator_of_another_region(released, operator_ams):
     with pytest.raises(PermissionDenied):
-        services.action_end(action=released, by=operator_ams, result="arrested", text="Klaar.")
+        services.action_end(
+            action=released,
+            by=operator_ams,
+            information_contributed=True,
+            result="arrested",
+            text="Klaar.",
+        )
     assert Action.objects.get(pk=released.pk).state == Action.State.RELEASED
 
 
@@ -399,7 +450,9 @@ def test_it_cancels_with_a_correction_to_all_who_got_it(released, operator_mn, n
     with pytest.raises(ValidationError):
         services.action_cancel(action=released, by=operator_mn, text="Nog eens.")
     with pytest.raises(ValidationError):
-        services.action_end(action=released, by=operator_mn, result="other", text="x")
+        services.action_end(
+            action=released, by=operator_mn, information_contributed=True, result="other", text="x"
+        )
 
 
 def test_it_cannot_cancel_a_draft(draft_mn, operator_mn):
@@ -465,7 +518,13 @@ def test_it_stops_the_alert_still_queued_when_the_action_ends(draft_mn, operator
     release = services.action_release(action=draft_mn, by=operator_mn, at=AT).message
     # The app push went out; the SMS and voice calls were still waiting.
     Delivery.objects.filter(message=release, channel="webpush").update(state="sent")
-    end = services.action_end(action=draft_mn, by=operator_mn, result="found_safe", text="Terug.")
+    end = services.action_end(
+        action=draft_mn,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Terug.",
+    )
     assert set(
         Delivery.objects.filter(message=release).values_list("channel", "state").distinct()
     ) == {("webpush", "sent"), ("sms", "cancelled"), ("voice", "cancelled")}
@@ -484,7 +543,12 @@ def test_it_keeps_channel_choices_and_waits_for_quiet_hours_with_the_end_message
     n["sms_voice"].wants_voice = False
     n["sms_voice"].save()
     end = services.action_end(
-        action=released, by=operator_mn, result="arrested", text="Aangehouden.", at=AT
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="arrested",
+        text="Aangehouden.",
+        at=AT,
     )
     # Alerted before their quiet hours began: the end message waits for them to end.
     assert recipients(end.message, "sms") == {n["sms_voice"].pk, n["sms"].pk}
@@ -628,7 +692,11 @@ def test_it_refuses_a_follow_up_text_over_the_limit_and_sends_nothing(released, 
     call = {
         "update": lambda: services.action_update(action=released, by=operator_mn, text=too_long),
         "end": lambda: services.action_end(
-            action=released, by=operator_mn, result="found_safe", text=too_long
+            action=released,
+            by=operator_mn,
+            information_contributed=True,
+            result="found_safe",
+            text=too_long,
         ),
         "cancel": lambda: services.action_cancel(action=released, by=operator_mn, text=too_long),
     }[verb]
@@ -645,11 +713,15 @@ def test_a_follow_up_text_at_the_limit_goes_out_whole(released, operator_mn):
     from apps.actions.models import FOLLOW_UP_TEXT_MAX
 
     text = "y" * FOLLOW_UP_TEXT_MAX
-    sent = services.action_end(action=released, by=operator_mn, result="found_safe", text=text)
-    # The result before it, the verification code after it, nothing cut off.
-    assert sent.message.body == (
-        f"veilig teruggevonden. {text}\nControlecode {released.verification_code}"
+    sent = services.action_end(
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text=text,
     )
+    # The result before it, the verification code after it, nothing cut off.
+    assert sent.message.body == (f"gevonden. {text}\nControlecode {released.verification_code}")
 
 
 def test_it_sends_and_stores_an_update_clean(released, operator_mn):

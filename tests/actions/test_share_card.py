@@ -118,15 +118,19 @@ def test_after_the_end_the_card_says_the_outcome_and_drops_the_photo(
     client, released_with_photo, operator_mn
 ):
     services.action_end(
-        action=released_with_photo, by=operator_mn, result="found_safe", text="Ze is thuis."
+        action=released_with_photo,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Ze is thuis.",
     )
     meta, _canonical, html = card(client, released_with_photo)
 
     assert meta["og:title"] == "Burgernet: Afgelopen: Vermist meisje (9)"
-    assert meta["og:description"] == "Veilig teruggevonden. Ze is thuis."
+    assert meta["og:description"] == "Gevonden. Ze is thuis."
     assert "og:image" not in meta and "twitter:image" not in meta
     assert meta["twitter:card"] == "summary"
-    assert "veilig teruggevonden" in html
+    assert "gevonden" in html
     assert reverse("alerts:photo", kwargs={"ref": released_with_photo.ref}) not in html
 
 

@@ -80,7 +80,11 @@ def test_the_code_is_in_the_sms_push_and_email_of_each_message(released, operato
     code = released.verification_code
     update = services.action_update(action=released, by=operator_mn, text="Gezien bij het station.")
     end = services.action_end(
-        action=released, by=operator_mn, result="found_safe", text="Hij is terecht."
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Hij is terecht.",
     )
     for message in (released.release_message, update.message, end.message):
         assert f"Controlecode {code}" in sms.alert_text(message), message.source
@@ -107,7 +111,11 @@ def test_the_code_and_the_call_line_survive_a_long_text_in_the_sms(operator_mn):
 
 def test_the_code_survives_a_long_follow_up_in_the_sms(released, operator_mn):
     end = services.action_end(
-        action=released, by=operator_mn, result="found_safe", text="Hij is terecht. " * 55
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Hij is terecht. " * 55,
     )
     text = sms.alert_text(end.message)
     assert gsm.segments(text).parts <= 3
@@ -193,11 +201,17 @@ def test_a_real_running_action_is_confirmed_with_its_official_page(client, relea
 
 
 def test_an_ended_action_is_confirmed_with_its_outcome(client, released, operator_mn):
-    services.action_end(action=released, by=operator_mn, result="found_safe", text="Thuis.")
+    services.action_end(
+        action=released,
+        by=operator_mn,
+        information_contributed=True,
+        result="found_safe",
+        text="Thuis.",
+    )
     html = check(client, released.page_url()).content.decode()
 
     assert "Dit is een echte Burgernetactie" in html
-    assert "Deze actie is afgelopen: veilig teruggevonden." in html
+    assert "Deze actie is afgelopen: gevonden." in html
 
 
 def test_a_withdrawn_action_is_named_withdrawn(client, released, operator_mn):
