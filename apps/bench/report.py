@@ -174,7 +174,7 @@ def purge(first: dt.date | None = None, last: dt.date | None = None) -> None:
         Organisation.objects.filter(name__startswith=f"{SOURCE}: ").update(is_active=False)
     if first and last:
         DailyFigure.objects.filter(day__gte=first, day__lte=last).exclude(metric="deleted").delete()
-        reporting.refresh(_days(first, last))
+        reporting.refresh(_days(first, last), beyond_horizon=True)
 
 
 # --- writing rows fast ---------------------------------------------------------------
@@ -616,7 +616,7 @@ def count_figures(options: Options, say) -> list[Timing]:
     for name in sorted(reporting.collectors()):
         say(f"counting {name} over {len(days)} days …")
         timing = Timing(f"backfill: {name}", [])
-        _timed(timing.seconds, lambda name=name: reporting.refresh(days, only=[name]))
+        _timed(timing.seconds, lambda name=name: reporting.refresh(days, only=[name], beyond_horizon=True))
         steps.append(timing)
     hourly = Timing("hourly refresh (all collectors)", [])
     _timed(hourly.seconds, reporting.refresh)

@@ -258,10 +258,14 @@ def refresh(
     *,
     only: Iterable[str] | None = None,
     today: dt.date | None = None,
+    beyond_horizon: bool = False,
 ) -> int:
     """Count the figures again. Without `days`: the last REPORT_REFRESH_DAYS days and the
     days marked stale (snapshot collectors: today only). With `days` (a backfill): those
-    days, for every collector, snapshots included. Returns the number of rows written."""
+    days, for every collector, snapshots included. A collector's days past its horizon are
+    left as they were counted, unless `beyond_horizon` (a first backfill of data that was
+    never counted, as the demo and the benchmark make: retention has deleted nothing yet).
+    Returns the number of rows written."""
     today = today or timezone.localdate()
     chosen = [c for c in _collectors.values() if only is None or c.name in set(only)]
     written = 0
@@ -276,7 +280,7 @@ def refresh(
             wanted |= set(
                 StaleDay.objects.filter(collector=collector.name).values_list("day", flat=True)
             )
-        if collector.horizon_days is not None:
+        if collector.horizon_days is not None and not beyond_horizon:
             oldest = today - dt.timedelta(days=collector.horizon_days)
             wanted = {d for d in wanted if d >= oldest}
         wanted = {d for d in wanted if d <= today}

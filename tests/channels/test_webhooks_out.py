@@ -154,7 +154,13 @@ def test_update_end_and_cancel_messages_reach_the_partner_too(
     send_all(release)
     update = services.action_update(action=action, by=operator_mn, text="Hij draagt een pet.")
     send_all(update.message)
-    end = services.action_end(action=action, by=operator_mn, result="found_safe", text="Gevonden.")
+    end = services.action_end(
+        action=action,
+        by=operator_mn,
+        result="found_safe",
+        text="Gevonden.",
+        information_contributed=False,
+    )
     send_all(end.message)
 
     assert [json.loads(r["body"])["message"]["what"] for r in partner.requests] == [

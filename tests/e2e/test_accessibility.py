@@ -203,7 +203,13 @@ def actions(operator_mn):
     )
     ended = services.action_create(by=operator_mn, title="Vermiste vrouw (77)", **fields)
     services.action_release(action=ended, by=operator_mn)
-    services.action_end(action=ended, by=operator_mn, result="found_safe", text="Terecht.")
+    services.action_end(
+        action=ended,
+        by=operator_mn,
+        result="found_safe",
+        text="Terecht.",
+        information_contributed=False,
+    )
     draft = services.action_create(
         by=operator_mn, title="Verdachte situatie", **{**fields, "kind": "suspicious_situation"}
     )

@@ -226,6 +226,7 @@ def test_an_operator_alerts_a_citizen_who_sends_a_tip_and_hears_the_end(
 
     # The operator ends the action; the end message goes to the same device.
     operator.locator("#end-result").select_option("found_safe")
+    operator.locator("#end-information_contributed").select_option("yes")
     operator.locator("#end-text").fill(END_TEXT)
     operator.get_by_role("button", name="Beëindigen en afloopbericht versturen").click()
     expect(operator.locator("#action-state")).to_have_text("beëindigd")
@@ -237,7 +238,7 @@ def test_an_operator_alerts_a_citizen_who_sends_a_tip_and_hears_the_end(
     end = json.loads(phone.decrypt(pushes[1].body))
     assert end["title"] == f"Burgernet: Afgelopen: {TITLE}"
     code = Action.objects.get(title=TITLE).verification_code
-    assert end["body"] == f"veilig teruggevonden. {END_TEXT}\nControlecode {code}"
+    assert end["body"] == f"gevonden. {END_TEXT}\nControlecode {code}"
     assert end["url"] == page_url
     assert pushes[1].headers["topic"] == alert.headers["topic"]  # replaces an unread alert
 

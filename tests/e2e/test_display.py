@@ -37,7 +37,13 @@ def release_and_end(operator, page):
     expect(page.get_by_text(EMPTY)).to_have_count(0)
 
     action.refresh_from_db()
-    services.action_end(action=action, by=operator, result="found_safe", text="Gevonden.")
+    services.action_end(
+        action=action,
+        by=operator,
+        result="found_safe",
+        text="Gevonden.",
+        information_contributed=True,
+    )
     expect(page.get_by_text(EMPTY)).to_be_visible()
     expect(page.get_by_role("heading", name=TITLE)).to_have_count(0)
 

@@ -139,3 +139,13 @@ def test_every_rule_has_a_period_in_the_settings(settings):
     for rule in retention.rules():
         assert rule.days >= 0
         assert str(rule.label) and str(rule.after)
+
+
+def test_a_first_backfill_may_count_beyond_the_horizon(counted):
+    source, _asked = counted
+    too_old = TODAY - dt.timedelta(days=40)
+    source[too_old] = 2
+    reporting.refresh([too_old], today=TODAY)
+    assert not DailyFigure.objects.filter(day=too_old).exists()
+    reporting.refresh([too_old], today=TODAY, beyond_horizon=True)
+    assert value(too_old) == 3
