@@ -84,6 +84,8 @@ def form_changes(form, *, add: bool) -> list[dict]:
     for name in form.changed_data:
         field = form.fields.get(name)
         if field is None:
+            # A name the form made up (the password form's "password").
+            changes.append({"field": name, "hidden": True} if _is_hidden(name) else {"field": name})
             continue
         change = {"field": name, "label": str(field.label or name)}
         if _is_hidden(name):
