@@ -108,7 +108,7 @@ class RetentionRow:
 @dataclass(frozen=True)
 class LastRun:
     at: dt.datetime
-    counts: dict[str, int]
+    counts: list[tuple[str, int]]  # (the rule's label, or its name if unknown now; count)
 
 
 def period_in_words(days: int) -> str:
@@ -153,4 +153,8 @@ def retention_last_run() -> LastRun | None:
     if entry is None:
         return None
     counts = entry.detail.get("counts", {}) if isinstance(entry.detail, dict) else {}
-    return LastRun(at=entry.at, counts={str(k): int(v) for k, v in counts.items()})
+    labels = {rule.name: str(rule.label) for rule in retention.rules()}
+    return LastRun(
+        at=entry.at,
+        counts=[(labels.get(name, name), int(count)) for name, count in counts.items()],
+    )
