@@ -114,14 +114,26 @@ class AuditedAdminMixin:
             request._audit_changes = [{"field": name} for name in form.changed_data]
         return super().construct_change_message(request, form, formsets, add)
 
+    def audit_target(self, obj):
+        """What the audit entry is about (the object itself; an admin may name its owner)."""
+        return obj
+
+    def audit_verb(self, obj, what: str) -> str:
+        return f"{obj._meta.model_name}.{what}"
+
     def _audit(self, request, obj, what: str, message="") -> None:
         detail = {"fields": message} if message else {}
         changes = getattr(request, "_audit_changes", None)
         if changes and what in ("added", "changed"):
             detail["changes"] = changes
             request._audit_changes = None
-        verb = f"{obj._meta.model_name}.{what}"
-        audit.record(verb=verb, actor=request.user, target=obj, request=request, detail=detail)
+        audit.record(
+            verb=self.audit_verb(obj, what),
+            actor=request.user,
+            target=self.audit_target(obj),
+            request=request,
+            detail=detail,
+        )
 
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "added", message)
@@ -437,8 +449,17 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-class ManagedTOTPDeviceAdmin(TOTPDeviceAdmin):
-    """django-otp's device admin, for managers only and within their scope."""
+class ManagedTOTPDeviceAdmin(AuditedAdminMixin, TOTPDeviceAdmin):
+    """django-otp's device admin, for managers only and within their scope. A change to a
+    device is a change to its user's second factor: audited about the user ("user.
+    authenticator_added" …), so it shows in the history of the user's organisation; the
+    device's key only by name."""
+
+    def audit_target(self, obj):
+        return obj.user
+
+    def audit_verb(self, obj, what: str) -> str:
+        return f"user.authenticator_{what}"
 
     def _manages(self, request) -> bool:
         return policy.can(request.user, "user.manage")

@@ -49,8 +49,7 @@ def test_a_manager_filters_the_audit_trail_and_exports_it(
     page.get_by_label("Tot en met (datum)").fill("")
     with page.expect_download() as download:
         page.locator("#audit-export").click()
-    path = download.value.path()
-    text = open(path, encoding="utf-8-sig").read()
+    text = download.value.path().read_text(encoding="utf-8-sig")
     assert "organisation.changed" in text
     assert "mailing.sent" not in text
     assert AuditEntry.objects.filter(verb="audit.export", actor=manager).exists()

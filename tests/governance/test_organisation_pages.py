@@ -226,3 +226,45 @@ def test_an_admin_change_of_inhabitants_records_old_and_new(staff_client, manage
     entry = AuditEntry.objects.get(verb="municipality.changed")
     changes = {c["field"]: c for c in entry.detail["changes"]}
     assert (changes["inhabitants"]["old"], changes["inhabitants"]["new"]) == (50_000, 52_341)
+
+
+def test_an_admin_change_to_an_authenticator_is_history_of_its_user(
+    staff_client, manager, operator_mn, org_control_room_mn
+):
+    from apps.governance import totp
+
+    device = totp.confirmed_devices(operator_mn).get()
+    client = staff_client(manager)
+    data = {
+        "user": operator_mn.pk,
+        "name": "telefoon van het werk",
+        "confirmed": "on",
+        "step": device.step,
+        "t0": device.t0,
+        "digits": device.digits,
+        "tolerance": device.tolerance,
+        "drift": device.drift,
+        "throttling_failure_count": 0,
+    }
+
+    changed = client.post(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]), data)
+    deleted = client.post(
+        reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"}
+    )
+
+    assert changed.status_code == deleted.status_code == 302
+    entries = AuditEntry.objects.filter(
+        target_type="governance.user", target_id=str(operator_mn.pk)
+    )
+    verbs = list(entries.values_list("verb", flat=True).order_by("id"))
+    assert verbs == ["user.authenticator_changed", "user.authenticator_deleted"]
+    change = entries.get(verb="user.authenticator_changed").detail["changes"]
+    assert {
+        "field": "name",
+        "label": "Name",
+        "old": device.name,
+        "new": "telefoon van het werk",
+    } in change
+    assert device.key not in str(list(entries.values_list("detail", flat=True)))
+    history = client.get(detail(org_control_room_mn))
+    assert len(history.context["page"].object_list) == 2
