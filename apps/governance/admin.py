@@ -77,7 +77,7 @@ def _as_objects(field, value):
     return model._default_manager.filter(pk=value).first() or value
 
 
-def form_changes(form, *, add: bool) -> list[dict]:
+def form_changes(form, *, add: bool, hidden: frozenset[str] = frozenset()) -> list[dict]:
     """What a submitted admin form changed: per field its name, label, old and new value;
     for a hidden field (a password, a secret) only that it changed."""
     changes = []
@@ -85,10 +85,11 @@ def form_changes(form, *, add: bool) -> list[dict]:
         field = form.fields.get(name)
         if field is None:
             # A name the form made up (the password form's "password").
-            changes.append({"field": name, "hidden": True} if _is_hidden(name) else {"field": name})
+            secret = _is_hidden(name) or name in hidden
+            changes.append({"field": name, "hidden": True} if secret else {"field": name})
             continue
         change = {"field": name, "label": str(field.label or name)}
-        if _is_hidden(name):
+        if _is_hidden(name) or name in hidden:
             change["hidden"] = True
         else:
             old = None if add else form.get_initial_for_field(field, name)
@@ -103,13 +104,18 @@ def form_changes(form, *, add: bool) -> list[dict]:
 class AuditedAdminMixin:
     """Admin additions, changes and deletions of governance objects also reach the audit
     trail: the names of the changed fields (Django's change message) and, per field, its
-    old and new value ("changes"); passwords, secrets and private numbers only by name."""
+    old and new value ("changes"); passwords, secrets and private numbers only by name,
+    and the fields an admin names in `audit_hidden_fields`."""
+
+    audit_hidden_fields: frozenset[str] = frozenset()
 
     def construct_change_message(self, request, form, formsets, add=False):
         # Called after the form is saved and before log_addition / log_change: the form
         # still knows its initial (old) values.
         try:
-            request._audit_changes = form_changes(form, add=add)
+            request._audit_changes = form_changes(
+                form, add=add, hidden=frozenset(self.audit_hidden_fields)
+            )
         except Exception:  # noqa: BLE001 — never lose the save over the audit's detail
             request._audit_changes = [{"field": name} for name in form.changed_data]
         return super().construct_change_message(request, form, formsets, add)
@@ -573,6 +579,8 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, NationalSettingsAdminMixin, ad
     subscription is made; never again here, nor in the audit trail (field names only)."""
 
     form = WebhookSubscriptionForm
+    # A partner's URL may carry its own token: in the audit trail by name only.
+    audit_hidden_fields = frozenset({"url"})
     list_display = ["name", "is_active", "units", "provinces", "kinds", "urgencies", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
