@@ -64,6 +64,10 @@ def amount(inhabitants: int, cents_per_inhabitant: Decimal) -> Decimal:
     return (Decimal(inhabitants) * cents_per_inhabitant / 100).quantize(CENT, ROUND_HALF_UP)
 
 
+def rates() -> list[ContributionRate]:
+    return list(ContributionRate.objects.order_by("year"))
+
+
 def may_manage_rates(user) -> bool:
     return policy.can(user, "settings.manage", policy.Scope.nation())
 

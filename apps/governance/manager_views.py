@@ -89,7 +89,7 @@ def _contributions_page(request, year_form, rate_form=None, status=200):
     context = {
         "year_form": year_form,
         "result": result,
-        "rates": contributions.ContributionRate.objects.all() if may_manage else None,
+        "rates": contributions.rates() if may_manage else None,
         "rate_form": (rate_form or ContributionRateForm()) if may_manage else None,
     }
     return render(request, "governance/contributions/index.html", context, status=status)
