@@ -1,11 +1,14 @@
 """Admin of geography, organisations, staff users, their authenticators and the audit trail."""
 
+import datetime as dt
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, Model, OuterRef, QuerySet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,15 +36,110 @@ from .models import (
 )
 from .roles import ROLE_LABELS, Role, group_name
 
+# Fields whose values never reach the audit trail, only that they changed: passwords,
+# secrets, keys and tokens, and a staff member's private mobile number.
+_HIDDEN_FIELD_PARTS = ("password", "secret", "key", "token", "otp")
+_HIDDEN_FIELDS = frozenset({"phone"})
+
+
+def _is_hidden(name: str) -> bool:
+    return name in _HIDDEN_FIELDS or any(part in name.lower() for part in _HIDDEN_FIELD_PARTS)
+
+
+def _audit_value(value):
+    """A field's value as the audit trail keeps it: plain JSON, objects by their name,
+    roles by their label, lists sorted."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Group):
+        return str(ROLE_LABELS.get(value.name, value.name))
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, QuerySet | list | tuple | set | frozenset):
+        return sorted((_audit_value(item) for item in value), key=str)
+    return str(value)
+
+
+def _as_objects(field, value):
+    """A model choice field's initial value (pks, or objects) as objects, found without the
+    field's scoped queryset so that an old value outside the scope still has its name."""
+    model = field.queryset.model
+    if isinstance(field, forms.ModelMultipleChoiceField):
+        items = list(value or [])
+        pks = [item.pk if isinstance(item, Model) else item for item in items]
+        return list(model._default_manager.filter(pk__in=pks))
+    if value is None or value == "" or isinstance(value, Model):
+        return value
+    return model._default_manager.filter(pk=value).first() or value
+
+
+def form_changes(form, *, add: bool, hidden: frozenset[str] = frozenset()) -> list[dict]:
+    """What a submitted admin form changed: per field its name, label, old and new value;
+    for a hidden field (a password, a secret) only that it changed."""
+    changes = []
+    for name in form.changed_data:
+        field = form.fields.get(name)
+        if field is None:
+            # A name the form made up (the password form's "password").
+            secret = _is_hidden(name) or name in hidden
+            changes.append({"field": name, "hidden": True} if secret else {"field": name})
+            continue
+        change = {"field": name, "label": str(field.label or name)}
+        if _is_hidden(name) or name in hidden:
+            change["hidden"] = True
+        else:
+            old = None if add else form.get_initial_for_field(field, name)
+            if isinstance(field, forms.ModelChoiceField) and not add:
+                old = _as_objects(field, old)
+            change["old"] = _audit_value(old)
+            change["new"] = _audit_value(form.cleaned_data.get(name))
+        changes.append(change)
+    return changes
+
 
 class AuditedAdminMixin:
     """Admin additions, changes and deletions of governance objects also reach the audit
-    trail, with the names of the changed fields (never their values)."""
+    trail: the names of the changed fields (Django's change message) and, per field, its
+    old and new value ("changes"); passwords, secrets and private numbers only by name,
+    and the fields an admin names in `audit_hidden_fields`."""
+
+    audit_hidden_fields: frozenset[str] = frozenset()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Called after the form is saved and before log_addition / log_change: the form
+        # still knows its initial (old) values.
+        try:
+            request._audit_changes = form_changes(
+                form, add=add, hidden=frozenset(self.audit_hidden_fields)
+            )
+        except Exception:  # noqa: BLE001 — never lose the save over the audit's detail
+            request._audit_changes = [{"field": name} for name in form.changed_data]
+        return super().construct_change_message(request, form, formsets, add)
+
+    def audit_target(self, obj):
+        """What the audit entry is about (the object itself; an admin may name its owner)."""
+        return obj
+
+    def audit_verb(self, obj, what: str) -> str:
+        return f"{obj._meta.model_name}.{what}"
 
     def _audit(self, request, obj, what: str, message="") -> None:
         detail = {"fields": message} if message else {}
-        verb = f"{obj._meta.model_name}.{what}"
-        audit.record(verb=verb, actor=request.user, target=obj, request=request, detail=detail)
+        changes = getattr(request, "_audit_changes", None)
+        if changes and what in ("added", "changed"):
+            detail["changes"] = changes
+            request._audit_changes = None
+        audit.record(
+            verb=self.audit_verb(obj, what),
+            actor=request.user,
+            target=self.audit_target(obj),
+            request=request,
+            detail=detail,
+        )
 
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "added", message)
@@ -357,8 +455,17 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-class ManagedTOTPDeviceAdmin(TOTPDeviceAdmin):
-    """django-otp's device admin, for managers only and within their scope."""
+class ManagedTOTPDeviceAdmin(AuditedAdminMixin, TOTPDeviceAdmin):
+    """django-otp's device admin, for managers only and within their scope. A change to a
+    device is a change to its user's second factor: audited about the user ("user.
+    authenticator_added" …), so it shows in the history of the user's organisation; the
+    device's key only by name."""
+
+    def audit_target(self, obj):
+        return obj.user
+
+    def audit_verb(self, obj, what: str) -> str:
+        return f"user.authenticator_{what}"
 
     def _manages(self, request) -> bool:
         return policy.can(request.user, "user.manage")
@@ -472,6 +579,8 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, NationalSettingsAdminMixin, ad
     subscription is made; never again here, nor in the audit trail (field names only)."""
 
     form = WebhookSubscriptionForm
+    # A partner's URL may carry its own token: in the audit trail by name only.
+    audit_hidden_fields = frozenset({"url"})
     list_display = ["name", "is_active", "units", "provinces", "kinds", "urgencies", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]

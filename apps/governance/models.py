@@ -283,3 +283,33 @@ class StaleDay(models.Model):
 
     def __str__(self):
         return f"{self.collector} {self.day}"
+
+
+from django.core.validators import MinValueValidator  # noqa: E402  (the model below)
+
+
+class ContributionRate(models.Model):
+    """Gemeentelijke bijdrage: what a municipality pays Burgernet per inhabitant, from
+    `year` on.
+
+    A row holds from its year until the year of the next row: the rate of a year is that
+    of the row with the latest year not after it (a row "2021: 0" means "none from 2021
+    on"). Before the first row there is no contribution. See contributions.rate_for.
+    """
+
+    year = models.PositiveSmallIntegerField(_("vanaf jaar"), unique=True)
+    cents_per_inhabitant = models.DecimalField(
+        _("cent per inwoner"),
+        max_digits=7,
+        decimal_places=3,
+        validators=[MinValueValidator(0)],
+    )
+    note = models.CharField(_("toelichting"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("bijdrage per inwoner")
+        verbose_name_plural = _("bijdragen per inwoner")
+
+    def __str__(self):
+        return f"{self.year}: {self.cents_per_inhabitant} ct"

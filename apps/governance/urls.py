@@ -18,3 +18,17 @@ urlpatterns = [
     path("jaarverslag/", report_views.annual_report, name="report"),
     path("jaarverslag/<slug:table>.csv", report_views.annual_report_csv, name="report_csv"),
 ]
+
+# The managers' pages (manager_views.py).
+from . import manager_views  # noqa: E402
+
+urlpatterns += [
+    path("audittrail/", manager_views.audit, name="audit"),
+    path("audittrail/export/", manager_views.audit_export, name="audit_export"),
+    path("bijdragen/", manager_views.contributions_index, name="contributions"),
+    path("bijdragen/export/", manager_views.contributions_export, name="contributions_export"),
+    path("bijdragen/tarief/", manager_views.contribution_rate_set, name="contribution_rate_set"),
+    path("organisaties/", manager_views.organisations, name="organisations"),
+    path("organisaties/<int:pk>/", manager_views.organisation, name="organisation"),
+    path("bewaartermijnen/", manager_views.retention, name="retention"),
+]

@@ -224,7 +224,10 @@ def test_it_writes_a_role_change_to_the_audit_trail(
     assert list(woerden_author.groups.all()) == [approver]
     entry = AuditEntry.objects.get(verb="user.changed")
     assert entry.target_id == str(woerden_author.pk)
-    assert entry.detail == {"fields": [{"changed": {"fields": ["rollen"]}}]}
+    assert entry.detail["fields"] == [{"changed": {"fields": ["rollen"]}}]
+    assert entry.detail["changes"] == [
+        {"field": "groups", "label": "rollen", "old": ["Mailauteur"], "new": ["Mailgoedkeurder"]}
+    ]
 
 
 def test_it_offers_only_role_groups_by_their_labels(staff_client, manager, woerden_author):
