@@ -616,7 +616,10 @@ def count_figures(options: Options, say) -> list[Timing]:
     for name in sorted(reporting.collectors()):
         say(f"counting {name} over {len(days)} days …")
         timing = Timing(f"backfill: {name}", [])
-        _timed(timing.seconds, lambda name=name: reporting.refresh(days, only=[name], beyond_horizon=True))
+        _timed(
+            timing.seconds,
+            lambda name=name: reporting.refresh(days, only=[name], beyond_horizon=True),
+        )
         steps.append(timing)
     hourly = Timing("hourly refresh (all collectors)", [])
     _timed(hourly.seconds, reporting.refresh)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -283,9 +284,6 @@ class StaleDay(models.Model):
 
     def __str__(self):
         return f"{self.collector} {self.day}"
-
-
-from django.core.validators import MinValueValidator  # noqa: E402  (the model below)
 
 
 class ContributionRate(models.Model):

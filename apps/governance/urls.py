@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import report_views, views
+from . import manager_views, report_views, views
 
 app_name = "governance"
 
@@ -17,12 +17,7 @@ urlpatterns = [
     path("plafonds/<int:pk>/verwijderen/", views.ceiling_remove, name="ceiling_remove"),
     path("jaarverslag/", report_views.annual_report, name="report"),
     path("jaarverslag/<slug:table>.csv", report_views.annual_report_csv, name="report_csv"),
-]
-
-# The managers' pages (manager_views.py).
-from . import manager_views  # noqa: E402
-
-urlpatterns += [
+    # The managers' pages (manager_views.py).
     path("audittrail/", manager_views.audit, name="audit"),
     path("audittrail/export/", manager_views.audit_export, name="audit_export"),
     path("bijdragen/", manager_views.contributions_index, name="contributions"),

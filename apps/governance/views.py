@@ -74,6 +74,11 @@ def home(request):
         "may_use_console": policy.can(request.user, "action.view"),
         "may_use_mail": policy.can(request.user, "mailing.view"),
         "may_set_channels": policy.can(request.user, "settings.manage", policy.Scope.nation()),
+        # Oversight: the annual report and contributions, the audit trail, organisations
+        # and people with the retention page.
+        "may_view_report": policy.can(request.user, "report.view"),
+        "may_audit": policy.can(request.user, "audit.view"),
+        "may_manage_people": policy.can(request.user, "user.manage"),
     }
     return render(request, "governance/home.html", context)
 
