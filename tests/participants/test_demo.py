@@ -10,8 +10,26 @@ def test_it_loads_confirmed_demo_participants_once_without_the_network(settings,
     assert created == len(demo.DEMO) >= 5
     assert Participant.objects.filter(phone_confirmed_at__isnull=True).count() == 0
     assert demo.load() == 0
-    assert Participant.objects.count() == created
+    year = Participant.objects.filter(phone__startswith=demo.YEAR_PHONE_PREFIX)
+    assert Participant.objects.count() == created + year.count()
     assert nominatim.requests == []
+
+
+def test_the_demo_year_spreads_people_over_the_country_whom_no_action_reaches():
+    from apps.participants.models import Device
+
+    demo.load()
+    demo.load()
+    year = Participant.objects.filter(phone__startswith=demo.YEAR_PHONE_PREFIX)
+    assert year.count() == demo.YEAR_PEOPLE
+    assert not year.filter(wants_sms=True).exists() and not year.filter(wants_voice=True).exists()
+    assert not year.exclude(email="").exists()
+    places = Address.objects.filter(participant__in=year).values("municipality").distinct()
+    assert places.count() > 150
+    devices = Device.objects.filter(endpoint__startswith="https://push.demo.invalid/")
+    assert devices.count() == demo.YEAR_DEVICES
+    assert not devices.exclude(cell_updated_at=None).exists()  # no fresh cell: never reached
+    assert year.order_by("created_at").first().created_at < year.latest("created_at").created_at
 
 
 def test_it_places_dutch_demo_addresses_in_their_municipality_and_one_in_belgium():
