@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -58,6 +59,7 @@ AUTHOR = "bench-report-author"
 HOST = "bench.burgernet.invalid"
 GOAL_S = 2.0
 BATCH = 5_000
+CHUNK = 50_000  # rows made, then written, at a time
 
 # Kinds as in the 2023 annual report: about half time-critical, a quarter of those high
 # impact (robbery, burglary).
@@ -208,30 +210,25 @@ def _row(fields: list[models.Field], given: dict) -> tuple:
 
 def _insert(model, rows: Iterable[dict]) -> int:
     """Write rows (dicts of attname → value, with the id) set-based: COPY on PostgreSQL,
-    executemany elsewhere. Returns the number written."""
+    executemany elsewhere, a chunk at a time. The rows of a chunk are made before it is
+    written: a default may ask the database (a unique code), which it cannot while a COPY
+    holds the connection. Returns the number written."""
     fields = _columns(model)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
     written = 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for given in rows:
-                    copy.write_row(_prepared(fields, _row(fields, given)))
-                    written += 1
-        else:
-            marks = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-            batch = []
-            for given in rows:
-                batch.append(_prepared(fields, _row(fields, given)))
-                if len(batch) >= BATCH:
-                    cursor.executemany(sql, batch)
-                    written += len(batch)
-                    batch = []
-            if batch:
-                cursor.executemany(sql, batch)
-                written += len(batch)
+    rows = iter(rows)
+    while chunk := [_prepared(fields, _row(fields, given)) for given in islice(rows, CHUNK)]:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+            else:
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+                cursor.executemany(sql, chunk)
+        written += len(chunk)
     return written
 
 
@@ -390,6 +387,19 @@ def generate(options: Options, say: Callable[[str], None]) -> dict[str, int]:
     return made
 
 
+def _verification_code(pk: int) -> str:
+    """A code per action made from its id: unique without asking the database (random
+    codes would meet each other among tens of thousands written at once)."""
+    from apps.actions import models as action_models
+
+    alphabet = action_models.VERIFICATION_ALPHABET
+    digits, n = [], pk
+    for _i in range(action_models.VERIFICATION_LENGTH):
+        n, digit = divmod(n, len(alphabet))
+        digits.append(alphabet[digit])
+    return action_models.VERIFICATION_PREFIX + "".join(reversed(digits))
+
+
 def _generate_actions(options, rng, moment, municipalities) -> dict[str, int]:
     """Actions with a release and an end message each, written with their ids (so the
     messages' moments are the actions', not the moment of writing)."""
@@ -430,6 +440,7 @@ def _generate_actions(options, rng, moment, municipalities) -> dict[str, int]:
             unit = national if kind == Action.Kind.AMBER_ALERT else units[unit_id]
             row = {
                 "id": pk,
+                "verification_code": _verification_code(pk),
                 "kind": kind,
                 "is_time_critical": Action.default_time_critical(kind) and rng.random() < 0.95,
                 "title": f"Benchmark {pk}",
