@@ -39,7 +39,7 @@ from apps.governance import reporting
 from apps.governance import services as governance_services
 from apps.governance.geography import load_reference_geography
 from apps.governance.models import DailyFigure, Municipality, Organisation, PoliceUnit
-from apps.governance.roles import Role
+from apps.governance.roles import Role, sync_roles
 from apps.mail.models import Kind as MailKind
 from apps.mail.models import Mailing
 from apps.participants.models import Address, Device, Participant
@@ -644,6 +644,7 @@ def _manager_client() -> Client:
     from django.http import HttpRequest
     from django_otp.util import random_hex
 
+    sync_roles()
     organisation = governance_services.organisation_ensure(
         name=MANAGEMENT, kind=Organisation.Kind.MANAGEMENT
     )
