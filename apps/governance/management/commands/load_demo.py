@@ -49,8 +49,14 @@ class Command(BaseCommand):
         # The annual report's figures of the demo year (the hourly task keeps them up).
         today = timezone.localdate()
         first = date(today.year - 1, 1, 1)
+        # Stocks (participants) at each month's end and today: what the report reads.
         days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
-        reporting.refresh(days, beyond_horizon=True)
+        month_ends = [d for d in days if (d + timedelta(days=1)).day == 1] + [today]
+        collectors = reporting.collectors().values()
+        flows = [c.name for c in collectors if not c.snapshot]
+        stocks = [c.name for c in collectors if c.snapshot]
+        reporting.refresh(days, only=flows, beyond_horizon=True)
+        reporting.refresh(month_ends, only=stocks, beyond_horizon=True)
         self._print_logins()
 
     def _print_logins(self):
