@@ -53,7 +53,12 @@ class ReportInputError(ValueError):
 
 
 def _pct(fraction: float, *, signed: bool = False) -> str:
-    text = formats.number_format(round(fraction * 100, 1), decimal_pos=1, force_grouping=False)
+    """One decimal; two below 1% (a small municipality's participation, a response rate),
+    where one decimal would say 0,0%."""
+    places = 2 if 0 < abs(fraction) < 0.01 else 1
+    text = formats.number_format(
+        round(fraction * 100, places), decimal_pos=places, force_grouping=False
+    )
     if signed and fraction > 0:
         text = "+" + text
     return f"{text}%"

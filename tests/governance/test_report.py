@@ -224,7 +224,7 @@ def test_burgernetmail_per_kind_with_the_response_rate(figures):
         ["preventief", "0", "0", "0", "—"],
         ["informatief", "1", "1000", "0", "0,0%"],
         ["crisis", "0", "0", "0", "—"],
-        ["alle soorten", "3", "1400", "10", "0,7%"],
+        ["alle soorten", "3", "1400", "10", "0,71%"],
     ]
 
 

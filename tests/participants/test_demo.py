@@ -1,5 +1,7 @@
 """The demo participants: confirmed, placed without the network, loaded once."""
 
+from django.utils import timezone
+
 from apps.participants import demo
 from apps.participants.models import Address, Participant
 
@@ -15,19 +17,25 @@ def test_it_loads_confirmed_demo_participants_once_without_the_network(settings,
     assert nominatim.requests == []
 
 
-def test_the_demo_year_spreads_people_over_the_country_whom_no_action_reaches():
+def test_the_demo_year_spreads_people_over_the_country_whom_no_action_reaches(phase_out_2023):
+    """SMS and voice reach nobody after the 2023 phase-out (the demo's schedule), e-mail and
+    the web app reach none of them."""
     from apps.participants.models import Device
 
     demo.load()
     demo.load()
     year = Participant.objects.filter(phone__startswith=demo.YEAR_PHONE_PREFIX)
     assert year.count() == demo.YEAR_PEOPLE
-    assert not year.filter(wants_sms=True).exists() and not year.filter(wants_voice=True).exists()
     assert not year.exclude(email="").exists()
+    assert year.filter(wants_sms=True).count() > demo.YEAR_PEOPLE / 2
     places = Address.objects.filter(participant__in=year).values("municipality").distinct()
     assert places.count() > 150
     devices = Device.objects.filter(endpoint__startswith="https://push.demo.invalid/")
     assert devices.count() == demo.YEAR_DEVICES
+    from apps.channels import plan
+
+    released = plan.plan_for(kind="missing_person", urgent=True, at=timezone.now())
+    assert "sms" not in released.channels and "voice" not in released.channels
     assert not devices.exclude(cell_updated_at=None).exists()  # no fresh cell: never reached
     assert year.order_by("created_at").first().created_at < year.latest("created_at").created_at
 

@@ -51,7 +51,8 @@ class Command(BaseCommand):
         first = date(today.year - 1, 1, 1)
         # Stocks (participants) at each month's end and today: what the report reads.
         days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
-        month_ends = [d for d in days if (d + timedelta(days=1)).day == 1] + [today]
+        month_ends = [first - timedelta(days=1)]  # the year before's end, to compare with
+        month_ends += [d for d in days if (d + timedelta(days=1)).day == 1] + [today]
         collectors = reporting.collectors().values()
         flows = [c.name for c in collectors if not c.snapshot]
         stocks = [c.name for c in collectors if c.snapshot]
