@@ -11,12 +11,15 @@ the channel settings allow for it (web push, SMS, voice, e-mail), and ended with
 message ("Crisis voorbij") to exactly those it reached.
 """
 
+import logging
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -468,3 +471,24 @@ class ResponseEntry(CleanTextMixin, models.Model):
 
     def __str__(self):
         return _("Aanvulling %(id)s") % {"id": self.pk}
+
+
+@receiver(post_delete, sender=ResponseEntry)
+def _response_photo_goes_with_its_row(sender, instance, **kwargs):
+    """A response's photo file goes with its row, however the row goes: retention, a
+    participant deleting their registration (the responses cascade), the admin. Once the
+    deletion is committed: a rolled-back deletion keeps its file."""
+    name = instance.photo.name
+    if not name:
+        return
+    storage = instance.photo.storage
+
+    def delete():
+        try:
+            storage.delete(name)
+        except OSError as exc:
+            logging.getLogger(__name__).warning(
+                "a response photo could not be deleted: %s", type(exc).__name__
+            )
+
+    transaction.on_commit(delete)

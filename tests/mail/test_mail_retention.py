@@ -152,3 +152,18 @@ def test_rows_in_flight_keep_their_recipient_until_decided(org_woerden):
     assert mailing.delivery_links_removed_at is not None
     assert not Delivery.objects.filter(pk__in=[sent.pk, queued.pk], participant__isnull=False)
     assert mail_retention.purge_delivery_links(cutoff) == 0
+
+
+def test_a_participant_deleting_their_registration_takes_their_response_photos(
+    org_woerden, django_capture_on_commit_callbacks
+):
+    from apps.participants import services as participant_services
+
+    mailing = sent_mailing(org_woerden, sent_at=NOW)
+    entry = respond(mailing, photo=jpeg_with_exif())
+    name = entry.photo.name
+    assert default_storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        participant_services.participant_delete(participant=entry.response.participant)
+    assert not ResponseEntry.objects.filter(pk=entry.pk).exists()
+    assert not default_storage.exists(name)
