@@ -122,6 +122,10 @@ DATABASES = {
 # Workers and web processes keep their connection; health checks drop broken ones.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Short queries only: PostgreSQL's JIT compiles a query it plans as costly for a second
+    # or more before running it in milliseconds (the report's counts: docs/benchmarks.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the q2 worker share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

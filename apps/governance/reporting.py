@@ -95,6 +95,10 @@ METRICS: dict[str, Metric] = {
 
 Row = tuple[dt.date, str, str, str, int]  # day, scope, metric, key, value
 
+# From this local hour the hourly run counts the stocks (participants) again, so a day's
+# figure is that of its last hour.
+SNAPSHOT_HOUR = 23
+
 # The names of keys, by what they name ("kind", "mail kind", "result"): the domain apps
 # register their choices here (governance does not import them), so the report can say
 # "vermist kind" for "missing_child". Named groups of keys ("high_impact") likewise.
@@ -261,7 +265,8 @@ def refresh(
     beyond_horizon: bool = False,
 ) -> int:
     """Count the figures again. Without `days`: the last REPORT_REFRESH_DAYS days and the
-    days marked stale (snapshot collectors: today only). With `days` (a backfill): those
+    days marked stale (snapshot collectors: today only, on the day's first run and from
+    SNAPSHOT_HOUR). With `days` (a backfill): those
     days, for every collector, snapshots included. A collector's days past its horizon are
     left as they were counted, unless `beyond_horizon` (a first backfill of data that was
     never counted, as the demo and the benchmark make: retention has deleted nothing yet).
@@ -273,7 +278,12 @@ def refresh(
         if days is not None:
             wanted = set(days)
         elif collector.snapshot:
-            wanted = {today}
+            # A stock is what it is at the end of the day: counted on the first run of a
+            # day (so today always has a figure) and in the day's last hour, not every hour
+            # (2.4 million participants and devices take some 15 s to count).
+            counted = DailyFigure.objects.filter(metric__in=collector.metrics, day=today)
+            late = timezone.localtime().hour >= SNAPSHOT_HOUR
+            wanted = {today} if late or not counted.exists() else set()
         else:
             window = settings.REPORT_REFRESH_DAYS
             wanted = {today - dt.timedelta(days=n) for n in range(window)}

@@ -149,3 +149,26 @@ def test_a_first_backfill_may_count_beyond_the_horizon(counted):
     assert not DailyFigure.objects.filter(day=too_old).exists()
     reporting.refresh([too_old], today=TODAY, beyond_horizon=True)
     assert value(too_old) == 3
+
+
+def test_a_stock_is_counted_on_the_first_run_of_a_day_and_in_its_last_hour(monkeypatch):
+    from django.utils import timezone
+
+    asked = []
+    monkeypatch.setattr(reporting, "_collectors", {})
+    reporting.register(
+        reporting.Collector(
+            "stock",
+            ("participants",),
+            lambda first, last: asked.append(first) or [(first, "nl", "participants", "", 5)],
+            snapshot=True,
+        )
+    )
+    moment = {"now": timezone.make_aware(dt.datetime(2026, 3, 10, 9, 0))}
+    monkeypatch.setattr(timezone, "localtime", lambda *a, **k: moment["now"])
+    reporting.refresh(today=TODAY)
+    reporting.refresh(today=TODAY)  # 09:00 again: already counted today
+    assert asked == [TODAY]
+    moment["now"] = timezone.make_aware(dt.datetime(2026, 3, 10, 23, 5))
+    reporting.refresh(today=TODAY)
+    assert asked == [TODAY, TODAY]
