@@ -82,7 +82,7 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def register(request):
     if request.method == "GET":
-        return _render_registration(request, RegistrationForm())
+        return _render_registration(request, None)
     more = _more_requested(request)
     if more is not None:
         # "Nog een adres toevoegen" / "Nog een tijdvak" without JavaScript: the page again
@@ -136,20 +136,22 @@ def _empty_registration_fields(context: dict) -> str:
     language = get_language()
     html = _EMPTY_FIELDS.get(language)
     if html is None:
+        context = {**context, "form": RegistrationForm()}
         html = mark_safe(render_to_string("participants/_register_fields.html", context))  # noqa: S308 (our own template's output)
         if not settings.DEBUG:
             _EMPTY_FIELDS[language] = html
     return html
 
 
-def _render_registration(request, form, *, status=200):
+def _render_registration(request, form: RegistrationForm | None, *, status=200):
+    """The registration page with `form`, or with the empty form (None)."""
     context = {
         "form": form,
         "errors": form.error_links() if status == 400 else [],
         "max_addresses": MAX_ADDRESSES,
         "max_windows": MAX_WINDOWS_PER_ADDRESS,
     }
-    if form.data is None:
+    if form is None:
         context["fields_html"] = _empty_registration_fields(context)
     return render(request, "participants/register.html", context, status=status)
 
