@@ -446,3 +446,31 @@ def test_it_stores_an_address_label_clean(register):
     response = register(addresses=(dict(HOME, label="Thuis\u202e\u200b"),))
     assert response.status_code == 302
     assert Participant.objects.get().addresses.get().label == "Thuis"
+
+
+def test_an_address_page_shows_one_more_window_without_javascript(manage_client, make_participant):
+    participant = make_participant()
+    client = manage_client(participant)
+    address = participant.addresses.first()
+    before = (address.always_active, list(address.windows.values_list("days", "start", "end")))
+    data = {
+        "address-0-label": "Thuis",
+        "address-0-country": "NL",
+        "address-0-postcode": "3441 AB",
+        "address-0-house_number": "12",
+        "address-0-schedule": "chosen",
+        "address-0-window-0-days": ["0"],
+        "address-0-window-0-start": "18:00",
+        "address-0-window-0-end": "23:00",
+        "address-0-window_count": "1",
+        "action": "add_window-0",
+    }
+    response = client.post(reverse("participants:address_edit", args=[address.pk]), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="window"') == 2
+    assert 'value="18:00"' in html and "aria-invalid" not in html
+    # Nothing was changed by asking for a window.
+    address.refresh_from_db()
+    after = (address.always_active, list(address.windows.values_list("days", "start", "end")))
+    assert after == before
