@@ -283,16 +283,27 @@ class Database:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
         self.created = True
 
-    def drop(self) -> None:
+    def drop(self) -> bool:
+        """Drop the run's database; False when PostgreSQL did not manage within a minute
+        (DROP DATABASE waits for every backend of the server to answer a signal, and a
+        backend stuck elsewhere can hold it up): the caller says so, and the run stands."""
         if not self.created:
-            return
+            return True
+        import psycopg
         from psycopg import sql
 
         with self._admin() as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-            )
+            admin.execute("SET statement_timeout = '60s'")
+            try:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(self.name)
+                    )
+                )
+            except psycopg.errors.QueryCanceled:
+                return False
         self.created = False
+        return True
 
 
 def _free_port() -> int:
@@ -628,7 +639,8 @@ def run(
     finally:
         if server is not None:
             server.stop()
-        database.drop()
+        if not database.drop():
+            out(f"warning: the database {database.name!r} could not be dropped: drop it by hand")
         if not keep_folder:
             import shutil
 
