@@ -428,6 +428,9 @@ class Registrations:
 
     def __init__(self, port: int):
         self.port = port
+        # A random start, so that a run does not meet the rate-limit counts that an earlier
+        # run left in a shared cache for the same client addresses and numbers.
+        self.start = secrets.randbelow(100_000)
         self.counter = 0
         self.lock = threading.Lock()
         # Dutch mobile numbers 06 1xxxxxxx (the database is the run's own).
@@ -442,8 +445,9 @@ class Registrations:
         with self.lock:
             self.counter += 1
             n = self.counter
-        phone = f"06{self.prefix_digits}{n:07d}"
-        client = f"{CLIENT_NET[0]}.{CLIENT_NET[1] + (n >> 16) % 2}.{(n >> 8) % 256}.{n % 256}"
+        k = self.start + n
+        phone = f"06{self.prefix_digits}{k:07d}"
+        client = f"{CLIENT_NET[0]}.{CLIENT_NET[1] + (k >> 16) % 2}.{(k >> 8) % 256}.{k % 256}"
         body = urlencode(
             {
                 "csrfmiddlewaretoken": self.csrf,

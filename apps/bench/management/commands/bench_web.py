@@ -104,6 +104,7 @@ class Command(BaseCommand):
         )
         errors = sum(f.errors for f in result.figures)
         out(f"errors (an answer other than the expected one): {errors}")
+        out(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if o["json"]:
             Path(o["json"]).write_text(json.dumps(result.as_dict(), indent=2))
 
