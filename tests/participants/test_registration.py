@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail, signing
 from django.urls import reverse
 
@@ -474,3 +475,19 @@ def test_an_address_page_shows_one_more_window_without_javascript(manage_client,
     address.refresh_from_db()
     after = (address.always_active, list(address.windows.values_list("days", "start", "end")))
     assert after == before
+
+
+def test_the_empty_form_rendered_once_still_follows_the_visitors_language(client):
+    """The empty form's fields are rendered once per language and process: a Dutch
+    visitor first must not give an English visitor the Dutch fields, nor the other way."""
+    url = reverse("participants:register")
+    dutch = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    again = client.get(url).content.decode()
+    assert "Nog een adres toevoegen" in dutch and "Nog een adres toevoegen" in again
+    assert "Add another address" in english and "Nog een adres toevoegen" not in english
+    # Each page has its own CSRF token, outside the shared fields.
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.search(dutch) and token.search(again)
