@@ -3,7 +3,11 @@
 The registration page is one <form> made of several Django forms: the phone number,
 preferences, e-mail, and up to MAX_ADDRESSES address blocks, each with up to
 MAX_WINDOWS_PER_ADDRESS time windows. Field names carry prefixes ("address-0-postcode",
-"address-0-window-1-start"), so the page works without JavaScript.
+"address-0-window-1-start"), so the page works without JavaScript. The page starts with
+one address and one window; "Nog een adres toevoegen" and "Nog een tijdvak" post the page
+back and get it with one block more, as typed and without errors (forms.js does the same
+in the browser, without the round trip). Hidden counts ("address_count",
+"address-0-window_count") carry how many the visitor asked for.
 """
 
 import re
@@ -297,6 +301,18 @@ class WindowForm(SiteForm):
         )
 
 
+ADDRESS_INPUT_FIELDS = ("postcode", "house_number", "house_number_suffix")
+WINDOW_FIELDS = ("days", "start", "end")
+
+
+def _count(value, *, default: int) -> int:
+    """A count the page sends back in a hidden field; `default` when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def _unbound_copy(form_class, data, prefix: str, **kwargs):
     """A form showing what was typed, without validating it (for "add an address")."""
     probe = form_class(prefix=prefix, **kwargs)
@@ -308,18 +324,20 @@ def _unbound_copy(form_class, data, prefix: str, **kwargs):
 
 
 class AddressBlock:
-    """One address with its time windows, as it appears on the page."""
+    """One address with its time windows, as it appears on the page: as many windows as
+    the visitor asked for ("Nog een tijdvak", `add_window`) or filled in, at least one."""
 
     def __init__(self, data=None, *, index: int, instance: Address | None = None, validate=True):
         self.index = index
         self.prefix = f"address-{index}"
         self.data = data
-        window_prefixes = [f"{self.prefix}-window-{j}" for j in range(MAX_WINDOWS_PER_ADDRESS)]
+        initial, window_initials = self._initial(instance, index)
+        self.windows_shown = self._windows_count(data, len(window_initials))
+        window_prefixes = [self.window_prefix(j) for j in range(self.windows_shown)]
         if data is not None and not validate:
             self.form = _unbound_copy(AddressForm, data, self.prefix)
             self.windows = [_unbound_copy(WindowForm, data, p) for p in window_prefixes]
         else:
-            initial, window_initials = self._initial(instance, index)
             self.form = AddressForm(data, prefix=self.prefix, initial=initial)
             self.windows = [
                 WindowForm(
@@ -328,7 +346,43 @@ class AddressBlock:
                 for j, p in enumerate(window_prefixes)
             ]
         self.block_errors: list[str] = []
-        self.hidden = False
+
+    def window_prefix(self, j: int) -> str:
+        return f"{self.prefix}-window-{j}"
+
+    @property
+    def window_count_name(self) -> str:
+        return f"{self.prefix}-window_count"
+
+    def _windows_count(self, data, stored: int) -> int:
+        """Windows to show: those asked for (the hidden count), those filled in, those
+        stored; at least one, at most MAX_WINDOWS_PER_ADDRESS."""
+        data = data or {}
+        requested = _count(data.get(self.window_count_name), default=1)
+        filled = max(
+            (
+                j + 1
+                for j in range(MAX_WINDOWS_PER_ADDRESS)
+                if any(data.get(f"{self.window_prefix(j)}-{name}") for name in WINDOW_FIELDS)
+            ),
+            default=1,
+        )
+        return min(MAX_WINDOWS_PER_ADDRESS, max(1, requested, filled, stored))
+
+    def add_window(self) -> None:
+        """One more (empty) window, on request ("Nog een tijdvak")."""
+        if self.windows_shown < MAX_WINDOWS_PER_ADDRESS:
+            self.windows.append(WindowForm(prefix=self.window_prefix(self.windows_shown)))
+            self.windows_shown += 1
+
+    @property
+    def can_add_window(self) -> bool:
+        return self.windows_shown < MAX_WINDOWS_PER_ADDRESS
+
+    @property
+    def new_window_anchor(self) -> str:
+        """Where the page goes after "Nog een tijdvak": the window it adds."""
+        return self.window_prefix(self.windows_shown)
 
     @staticmethod
     def _initial(instance: Address | None, index: int) -> tuple[dict, list[dict]]:
@@ -358,10 +412,7 @@ class AddressBlock:
     def has_input(self) -> bool:
         if self.data is None:
             return False
-        return any(
-            (self.data.get(f"{self.prefix}-{name}") or "").strip()
-            for name in ("postcode", "house_number", "house_number_suffix")
-        )
+        return _address_has_input(self.data, self.index)
 
     def extra_window_input(self) -> bool:
         """Window fields beyond the allowed number, from a hand-made request."""
@@ -435,6 +486,10 @@ class AddressBlock:
         return links
 
 
+def _address_has_input(data, index: int) -> bool:
+    return any((data.get(f"address-{index}-{name}") or "").strip() for name in ADDRESS_INPUT_FIELDS)
+
+
 class RegistrationForm:
     """The registration page: phone, addresses with windows, e-mail and preferences."""
 
@@ -448,26 +503,38 @@ class RegistrationForm:
             self.phone = PhoneForm(data)
             self.preferences = RegistrationPreferencesForm(data)
             self.email = EmailForm(data)
-        self.blocks = [AddressBlock(data, index=i, validate=validate) for i in range(MAX_ADDRESSES)]
-        self.form_errors: list[str] = []
         self.shown = self._shown_count()
+        self.blocks = [AddressBlock(data, index=i, validate=validate) for i in range(self.shown)]
+        self.form_errors: list[str] = []
 
     def _shown_count(self) -> int:
-        try:
-            requested = int((self.data or {}).get("address_count", 1))
-        except (TypeError, ValueError):
-            requested = 1
-        filled = max((b.index + 1 for b in self.blocks if b.has_input()), default=1)
+        """Addresses to show: those asked for (the hidden count) or filled in; at least
+        one, at most MAX_ADDRESSES. Nothing is made for addresses nobody asked for."""
+        data = self.data or {}
+        requested = _count(data.get("address_count"), default=1)
+        filled = max(
+            (i + 1 for i in range(MAX_ADDRESSES) if _address_has_input(data, i)), default=1
+        )
         return min(MAX_ADDRESSES, max(1, requested, filled))
 
     def add_address(self) -> None:
-        self.shown = min(MAX_ADDRESSES, self.shown + 1)
+        """One more (empty) address block, on request ("Nog een adres toevoegen")."""
+        if self.shown < MAX_ADDRESSES:
+            self.blocks.append(AddressBlock(index=self.shown))
+            self.shown += 1
+
+    def add_window(self, index: int) -> None:
+        """One more window in address `index` ("Nog een tijdvak"); nothing for a block
+        that is not on the page."""
+        if 0 <= index < len(self.blocks):
+            self.blocks[index].add_window()
+
+    @property
+    def can_add_address(self) -> bool:
+        return self.shown < MAX_ADDRESSES
 
     @property
     def page_blocks(self) -> list[AddressBlock]:
-        """All blocks; those beyond the ones asked for are hidden until "add" shows them."""
-        for block in self.blocks:
-            block.hidden = block.index >= self.shown
         return self.blocks
 
     def _extra_addresses(self) -> bool:

@@ -260,7 +260,7 @@ def participant_register(
             participant = Participant.objects.create(phone=phone, **chosen, **_email_fields(email))
             for address in addresses:
                 _create_address(participant, address)
-            _send_new_code(participant)
+            _send_new_code(participant, new=True)
     except IntegrityError:
         # The same number registered at the same moment by another request: that one
         # proceeds; this one ends on a code page that can confirm nothing.
@@ -291,7 +291,7 @@ def _email_fields(email: EmailInput | None) -> dict:
 
 def _create_address(participant: Participant, data: AddressInput) -> Address:
     address = Address.objects.create(participant=participant, **_address_fields(data))
-    _replace_windows(address, data)
+    _replace_windows(address, data, new=True)
     return address
 
 
@@ -309,8 +309,10 @@ def _address_fields(data: AddressInput) -> dict:
     }
 
 
-def _replace_windows(address: Address, data: AddressInput) -> None:
-    address.windows.all().delete()
+def _replace_windows(address: Address, data: AddressInput, *, new: bool = False) -> None:
+    """The address's windows become `data`'s (a `new` address has none to delete)."""
+    if not new:
+        address.windows.all().delete()
     if not data.always_active:
         ActiveWindow.objects.bulk_create(
             ActiveWindow(address=address, days=w.days, start=w.start, end=w.end)
@@ -318,10 +320,12 @@ def _replace_windows(address: Address, data: AddressInput) -> None:
         )
 
 
-def _send_new_code(participant: Participant) -> None:
+def _send_new_code(participant: Participant, *, new: bool = False) -> None:
     """Replace the participant's code by a new one and queue its SMS, to go before the
-    code expires or not at all (in the caller's transaction)."""
-    PhoneCode.objects.filter(participant=participant).delete()
+    code expires or not at all (in the caller's transaction). A `new` participant has no
+    code to replace."""
+    if not new:
+        PhoneCode.objects.filter(participant=participant).delete()
     code = PhoneCode.new_code()
     phone_code = PhoneCode.for_participant(participant, code)
     phone_code.save()

@@ -3,10 +3,14 @@
 import time
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +28,7 @@ from .forms import (
     PreferencesForm,
     RegistrationForm,
 )
-from .models import MAX_ADDRESSES, Participant
+from .models import MAX_ADDRESSES, MAX_WINDOWS_PER_ADDRESS, Participant
 from .phones import display as display_phone
 from .sms_budget import SmsBudgetExceeded
 
@@ -78,10 +82,16 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def register(request):
     if request.method == "GET":
-        return _render_registration(request, RegistrationForm())
-    if request.POST.get("action") == "add_address":
+        return _render_registration(request, None)
+    more = _more_requested(request)
+    if more is not None:
+        # "Nog een adres toevoegen" / "Nog een tijdvak" without JavaScript: the page again
+        # with one block more, as typed, without errors (nothing is checked or counted).
         form = RegistrationForm(request.POST, validate=False)
-        form.add_address()
+        if more == ADD_ADDRESS:
+            form.add_address()
+        else:
+            form.add_window(more)
         return _render_registration(request, form)
     if RATE.over("register.ip", client_key(request)):
         return _too_many(request)
@@ -100,17 +110,50 @@ def register(request):
     return redirect("participants:confirm_phone", token=token)
 
 
-def _render_registration(request, form, *, status=200):
-    return render(
-        request,
-        "participants/register.html",
-        {
-            "form": form,
-            "errors": form.error_links() if status == 400 else [],
-            "max_addresses": MAX_ADDRESSES,
-        },
-        status=status,
-    )
+ADD_ADDRESS = "add_address"
+ADD_WINDOW = "add_window-"
+
+
+def _more_requested(request) -> str | int | None:
+    """ADD_ADDRESS, the index of the address that asked for one more window, or None
+    when the visitor pressed neither button."""
+    action = request.POST.get("action") or ""
+    if action == ADD_ADDRESS:
+        return ADD_ADDRESS
+    if action.startswith(ADD_WINDOW):
+        index = action.removeprefix(ADD_WINDOW)
+        return int(index) if index.isdigit() and int(index) < MAX_ADDRESSES else -1
+    return None
+
+
+# The empty registration form's fields, per language, rendered once per process: the same
+# for every visitor (the CSRF token and any errors are outside them). Not in development,
+# where templates change while the server runs.
+_EMPTY_FIELDS: dict[str, str] = {}
+
+
+def _empty_registration_fields(context: dict) -> str:
+    language = get_language()
+    html = _EMPTY_FIELDS.get(language)
+    if html is None:
+        context = {**context, "form": RegistrationForm()}
+        html = mark_safe(render_to_string("participants/_register_fields.html", context))  # noqa: S308 (our own template's output)
+        if not settings.DEBUG:
+            _EMPTY_FIELDS[language] = html
+    return html
+
+
+def _render_registration(request, form: RegistrationForm | None, *, status=200):
+    """The registration page with `form`, or with the empty form (None)."""
+    context = {
+        "form": form,
+        "errors": form.error_links() if status == 400 else [],
+        "max_addresses": MAX_ADDRESSES,
+        "max_windows": MAX_WINDOWS_PER_ADDRESS,
+    }
+    if form is None:
+        context["fields_html"] = _empty_registration_fields(context)
+    return render(request, "participants/register.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -331,6 +374,8 @@ def address_add(request, participant):
             request, _("U heeft al %(max)s adressen, het maximum.") % {"max": MAX_ADDRESSES}
         )
         return redirect("participants:manage")
+    if _more_requested(request) is not None:
+        return _render_more_windows(request, adding=True)
     block = AddressBlock(request.POST or None, index=0)
     if request.method == "POST" and block.is_valid():
         try:
@@ -347,6 +392,8 @@ def address_add(request, participant):
 @require_http_methods(["GET", "POST"])
 def address_edit(request, participant, pk):
     address = get_object_or_404(participant.addresses, pk=pk)
+    if _more_requested(request) is not None:
+        return _render_more_windows(request, adding=False, address=address)
     block = AddressBlock(request.POST or None, index=0, instance=address)
     if request.method == "POST" and block.is_valid():
         services.address_update(address=address, data=block.address_input())
@@ -355,12 +402,29 @@ def address_edit(request, participant, pk):
     return _render_address(request, block, adding=False, address=address)
 
 
+def _render_more_windows(request, **context):
+    """ "Nog een tijdvak" without JavaScript on an address page: the page again with one
+    window more, as typed, without errors."""
+    block = AddressBlock(request.POST, index=0, validate=False)
+    block.add_window()
+    return render(
+        request,
+        "participants/manage_address.html",
+        {"address_block": block, "errors": [], "max_windows": MAX_WINDOWS_PER_ADDRESS, **context},
+    )
+
+
 def _render_address(request, block, **context):
     bound = block.form.is_bound
     return render(
         request,
         "participants/manage_address.html",
-        {"address_block": block, "errors": block.error_links() if bound else [], **context},
+        {
+            "address_block": block,
+            "errors": block.error_links() if bound else [],
+            "max_windows": MAX_WINDOWS_PER_ADDRESS,
+            **context,
+        },
         status=400 if bound else 200,
     )
 

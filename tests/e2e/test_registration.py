@@ -65,8 +65,10 @@ def fill_registration(page):
     # "Always" needs no days and times: they stay out of the way.
     expect(page.locator("#address-0-windows")).to_be_hidden()
 
+    # One address and one window to start with; more on request.
     work = page.locator("#address-1")
-    expect(work).to_be_hidden()
+    expect(work).to_have_count(0)
+    expect(page.locator("fieldset.window")).to_have_count(1)
     page.locator("#add-address").click()
     expect(work).to_be_visible()
     # The new block takes the focus, so a keyboard user carries on typing there.
@@ -84,6 +86,11 @@ def fill_registration(page):
         windows.locator(f"#id_address-1-window-0-days_{day}").check()
     windows.locator("#id_address-1-window-0-start").fill("08:00")
     windows.locator("#id_address-1-window-0-end").fill("18:00")
+    expect(windows.locator("fieldset.window")).to_have_count(1)
+    windows.get_by_role("button", name="Nog een tijdvak").click()
+    expect(windows.locator("fieldset.window")).to_have_count(2)
+    expect(windows.locator("#id_address-1-window-1-days_0")).to_be_focused()
+    expect(windows.locator("#id_address-1-window-1-start")).to_have_value("")
     windows.locator("#id_address-1-window-1-days_5").check()  # Saturday
     windows.locator("#id_address-1-window-1-start").fill("09:00")
     windows.locator("#id_address-1-window-1-end").fill("13:00")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail, signing
 from django.urls import reverse
 
@@ -31,12 +32,20 @@ def test_it_shows_the_registration_page_in_dutch(client):
     html = response.content.decode()
     assert '<html lang="nl">' in html
     assert "Aanmelden voor Burgernet" in html
-    for field_id in ("id_phone", "id_address-0-postcode", "id_address-0-window-2-end", "id_email"):
+    for field_id in ("id_phone", "id_address-0-postcode", "id_address-0-window-0-end", "id_email"):
         assert f'id="{field_id}"' in html
         assert f'for="{field_id}"' in html
-    # Five address blocks; all but the first hidden until asked for.
-    assert html.count('class="address-block"') == 5
-    assert len(re.findall(r'class="address-block"[^>]*hidden', html)) == 4
+
+
+def test_the_page_starts_with_one_address_and_one_window_and_nothing_more(client):
+    html = client.get(reverse("participants:register")).content.decode()
+    assert html.count('class="address-block"') == 1
+    assert html.count('class="window"') == 1
+    assert "address-1-" not in html and "window-1-" not in html
+    assert 'name="address_count" id="address_count" value="1"' in html
+    assert 'name="address-0-window_count" value="1"' in html
+    assert 'value="add_address"' in html and 'value="add_window-0"' in html
+    assert len(html) < 25_000  # was 51 KB with every block rendered up front
 
 
 def test_it_loads_nothing_from_other_hosts(client):
@@ -316,12 +325,64 @@ def test_it_shows_one_more_address_block_without_javascript(client):
     response = client.post(reverse("participants:register"), data)
     assert response.status_code == 200
     html = response.content.decode()
-    assert len(re.findall(r'class="address-block"[^>]*hidden', html)) == 3
+    assert html.count('class="address-block"') == 2
     assert 'name="address_count" id="address_count" value="2"' in html
+    # The new block is empty, with its defaults: "always", the Netherlands, one window.
+    assert 'id="id_address-1-postcode"' in html
+    assert re.search(r'name="address-1-schedule" value="always"[^>]*checked', html)
+    assert 'name="address-1-window_count" value="1"' in html
     # What was typed stays, and nothing is validated yet.
     assert 'value="06 1234"' in html
+    assert 'value="3441 AB"' in html
     assert "aria-invalid" not in html
     assert_nothing_saved()
+
+
+def test_it_shows_one_more_window_without_javascript_and_keeps_what_was_typed(client):
+    home = dict(HOME, windows=[{"days": [0, 1], "start": "18:00", "end": "23:00"}])
+    data = form_data(phone="06 1234", addresses=(home,))
+    data["action"] = "add_window-0"
+    response = client.post(reverse("participants:register"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="window"') == 2
+    assert 'name="address-0-window_count" value="2"' in html
+    assert 'id="id_address-0-window-1-start"' in html
+    assert 'value="18:00"' in html and 'value="23:00"' in html
+    assert "aria-invalid" not in html
+    # The page goes to the new window.
+    assert 'formaction="#address-0-window-2"' in html
+    assert_nothing_saved()
+
+
+def test_it_offers_no_more_than_three_windows_and_five_addresses(client):
+    data = form_data(phone="06 1234", address_count="5")
+    data["address-0-window_count"] = "3"
+    data["action"] = "add_window-0"
+    html = client.post(reverse("participants:register"), data).content.decode()
+    assert html.count('class="address-block"') == 5
+    assert html.count('id="address-0-window-') == 3
+    # The first address has its three windows: its button is hidden; the second has one.
+    assert re.search(r'<p class="add-window" hidden><button[^>]*value="add_window-0"', html)
+    assert re.search(r'<p class="add-window"><button[^>]*value="add_window-1"', html)
+    assert 'value="add_address"' not in html  # five addresses: no button for a sixth
+    data["action"] = "add_address"
+    html = client.post(reverse("participants:register"), data).content.decode()
+    assert html.count('class="address-block"') == 5
+
+
+def test_a_window_filled_in_beyond_the_count_is_shown_and_registered(register):
+    """A page whose count was lost (an old page, a script) still keeps what was filled in."""
+    home = dict(
+        HOME,
+        windows=[
+            {"days": [0], "start": "18:00", "end": "23:00"},
+            {"days": [5, 6], "start": "09:00", "end": "23:00"},
+        ],
+    )
+    response = register(addresses=(home,), **{"address-0-window_count": "1"})
+    assert response.status_code == 302
+    assert ActiveWindow.objects.count() == 2
 
 
 def test_it_does_not_reveal_or_change_an_existing_registration(client, register, make_participant):
@@ -386,3 +447,47 @@ def test_it_stores_an_address_label_clean(register):
     response = register(addresses=(dict(HOME, label="Thuis\u202e\u200b"),))
     assert response.status_code == 302
     assert Participant.objects.get().addresses.get().label == "Thuis"
+
+
+def test_an_address_page_shows_one_more_window_without_javascript(manage_client, make_participant):
+    participant = make_participant()
+    client = manage_client(participant)
+    address = participant.addresses.first()
+    before = (address.always_active, list(address.windows.values_list("days", "start", "end")))
+    data = {
+        "address-0-label": "Thuis",
+        "address-0-country": "NL",
+        "address-0-postcode": "3441 AB",
+        "address-0-house_number": "12",
+        "address-0-schedule": "chosen",
+        "address-0-window-0-days": ["0"],
+        "address-0-window-0-start": "18:00",
+        "address-0-window-0-end": "23:00",
+        "address-0-window_count": "1",
+        "action": "add_window-0",
+    }
+    response = client.post(reverse("participants:address_edit", args=[address.pk]), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="window"') == 2
+    assert 'value="18:00"' in html and "aria-invalid" not in html
+    # Nothing was changed by asking for a window.
+    address.refresh_from_db()
+    after = (address.always_active, list(address.windows.values_list("days", "start", "end")))
+    assert after == before
+
+
+def test_the_empty_form_rendered_once_still_follows_the_visitors_language(client):
+    """The empty form's fields are rendered once per language and process: a Dutch
+    visitor first must not give an English visitor the Dutch fields, nor the other way."""
+    url = reverse("participants:register")
+    dutch = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    again = client.get(url).content.decode()
+    assert "Nog een adres toevoegen" in dutch and "Nog een adres toevoegen" in again
+    assert "Add another address" in english and "Nog een adres toevoegen" not in english
+    # Each page has its own CSRF token, outside the shared fields.
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.search(dutch) and token.search(again)
