@@ -398,7 +398,7 @@ def _messages_of(action: Action) -> list[tuple[str, OutgoingMessage]]:
 def _live_context(request, action: Action) -> dict:
     rows = []
     for label, message in _messages_of(action):
-        per_channel = outbox.stats(message)
+        per_channel = outbox.live_stats(message)
         channels = [(_channel_label(key), counts) for key, counts in sorted(per_channel.items())]
         rows.append({"label": label, "message": message, "channels": channels})
     tips = action.tips.all()

@@ -3,6 +3,7 @@ share card (Open Graph / Twitter tags) and its tip form, and the page that tells
 forwarded message is a real Burgernet action. An action is found by its random `ref` (or its
 verification code), never by its database id; drafts do not exist here."""
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from apps.governance.models import PostcodeArea
 from apps.web import maps, photos, ratelimit
 from apps.web.client import client_key
 from apps.web.forms import add_errors, error_links
+from apps.web.rendered import rendered_once
 
 from . import media, services
 from .models import Action
@@ -119,6 +121,12 @@ def verify(request):
 def _render_verify(request, form, *, status=200, verification=None, rate_limited=False):
     context = {
         "form": form,
+        # An empty form's fields are the same for everyone (apps/web/rendered.py).
+        "tip_fields_html": (
+            rendered_once("actions/public/_tip_fields.html", {"form": TipForm()})
+            if form is not None and not form.is_bound
+            else ""
+        ),
         "errors": error_links(form),
         "verification": verification,
         "official_url": page_url(verification.action)
@@ -137,9 +145,9 @@ def page_url(action: Action) -> str:
 
 def _public_action(ref) -> Action:
     return get_object_or_404(
-        Action.objects.exclude(state=Action.State.DRAFT).prefetch_related(
-            "persons", "vehicles", "updates"
-        ),
+        Action.objects.exclude(state=Action.State.DRAFT)
+        .select_related("end_message")
+        .prefetch_related("persons", "vehicles", "updates"),
         ref=ref,
     )
 
@@ -185,6 +193,12 @@ def _render(
         "share_text": share_text,
         "whatsapp_url": WHATSAPP_SHARE + quote(share_text, safe=""),
         "form": form,
+        # An empty form's fields are the same for everyone (apps/web/rendered.py).
+        "tip_fields_html": (
+            rendered_once("actions/public/_tip_fields.html", {"form": TipForm()})
+            if form is not None and not form.is_bound
+            else ""
+        ),
         "errors": error_links(form),
         "tip_sent": tip_sent,
         "too_large": photos.MSG_TOO_LARGE if too_large else "",
@@ -221,9 +235,11 @@ def _share_card(action: Action, end_message, url: str) -> dict:
     }
 
 
+@lru_cache(maxsize=1024)
 def _place_near(lat: float, lon: float) -> str:
     """The place of the nearest postcode area: words for where the action is, no more
-    precise than the circle itself."""
+    precise than the circle itself. Kept per process: postcode areas are reference data,
+    and every citizen opening one action asks the same (a TV appeal: thousands a second)."""
     box = bounding_box(lat, lon, PLACE_SEARCH_M)
     areas = PostcodeArea.objects.filter(
         lat__range=(box.min_lat, box.max_lat), lon__range=(box.min_lon, box.max_lon)

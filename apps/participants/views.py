@@ -3,20 +3,17 @@
 import time
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.web import ratelimit
 from apps.web.client import client_key
 from apps.web.forms import error_links
+from apps.web.rendered import rendered_once
 
 from . import services, tokens
 from .forms import (
@@ -126,23 +123,6 @@ def _more_requested(request) -> str | int | None:
     return None
 
 
-# The empty registration form's fields, per language, rendered once per process: the same
-# for every visitor (the CSRF token and any errors are outside them). Not in development,
-# where templates change while the server runs.
-_EMPTY_FIELDS: dict[str, str] = {}
-
-
-def _empty_registration_fields(context: dict) -> str:
-    language = get_language()
-    html = _EMPTY_FIELDS.get(language)
-    if html is None:
-        context = {**context, "form": RegistrationForm()}
-        html = mark_safe(render_to_string("participants/_register_fields.html", context))  # noqa: S308 (our own template's output)
-        if not settings.DEBUG:
-            _EMPTY_FIELDS[language] = html
-    return html
-
-
 def _render_registration(request, form: RegistrationForm | None, *, status=200):
     """The registration page with `form`, or with the empty form (None)."""
     context = {
@@ -152,7 +132,10 @@ def _render_registration(request, form: RegistrationForm | None, *, status=200):
         "max_windows": MAX_WINDOWS_PER_ADDRESS,
     }
     if form is None:
-        context["fields_html"] = _empty_registration_fields(context)
+        # The same for every visitor (apps/web/rendered.py).
+        context["fields_html"] = rendered_once(
+            "participants/_register_fields.html", {**context, "form": RegistrationForm()}
+        )
     return render(request, "participants/register.html", context, status=status)
 
 

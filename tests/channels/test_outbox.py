@@ -450,3 +450,23 @@ def test_it_has_postgresql_vacuum_the_delivery_table_after_a_fixed_number_of_row
     options = table_options("channels_delivery")
     assert "autovacuum_vacuum_scale_factor=0" in options
     assert "autovacuum_vacuum_threshold=50000" in options
+
+
+@pytest.mark.django_db
+def test_the_live_panel_counts_a_message_at_most_once_in_two_seconds(django_assert_num_queries):
+    from django.core.cache import cache
+
+    from apps.channels import outbox
+    from apps.channels.models import Channel, Delivery, OutgoingMessage
+
+    cache.clear()
+    message = OutgoingMessage.objects.create(source="test:live", title="t", body="b")
+    Delivery.objects.create(message=message, channel=Channel.EMAIL, state=Delivery.State.SENT)
+    with django_assert_num_queries(1):
+        first = outbox.live_stats(message)
+    with django_assert_num_queries(0):
+        assert outbox.live_stats(message) == first
+    Delivery.objects.create(message=message, channel=Channel.EMAIL, state=Delivery.State.QUEUED)
+    cache.delete(f"outbox.live_stats:{message.pk}")  # as if two seconds had passed
+    assert outbox.live_stats(message)["email"]["total"] == 2
+    assert outbox.stats(message)["email"]["total"] == 2
