@@ -386,13 +386,22 @@ class Action(CleanTextMixin, models.Model):
     def scope(self) -> Scope:
         """Where the action lies for the scope policy: its region's municipalities, or the
         whole country for an AMBER Alert (and for actions of the national unit)."""
+        # Asked several times a request (may view, may manage, …): kept on the instance
+        # for as long as its kind and unit stay what they were.
+        key = (self.kind, self.police_unit_id)
+        kept = self.__dict__.get("_scope")
+        if kept is not None and kept[0] == key:
+            return kept[1]
         if self.is_amber or self.police_unit.is_national:
-            return Scope.nation()
-        return Scope.of_municipalities(
-            Municipality.objects.filter(police_unit_id=self.police_unit_id).values_list(
-                "id", flat=True
+            scope = Scope.nation()
+        else:
+            scope = Scope.of_municipalities(
+                Municipality.objects.filter(police_unit_id=self.police_unit_id).values_list(
+                    "id", flat=True
+                )
             )
-        )
+        self.__dict__["_scope"] = (key, scope)
+        return scope
 
     def clean(self):
         super().clean()

@@ -148,3 +148,21 @@ def test_it_has_the_database_refuse_bad_geometry_too(draft_mn, field, value):
 def test_it_labels_an_exercise(operator_mn):
     exercise = services.action_create(by=operator_mn, **action_fields(is_exercise=True))
     assert str(exercise).startswith("[OEFENING] ")
+
+
+def test_an_action_s_scope_is_asked_of_the_database_once_until_its_unit_changes(
+    operator_mn, django_assert_num_queries
+):
+    from apps.actions import services
+    from apps.governance.models import PoliceUnit
+    from tests.actions.conftest import action_fields
+
+    action = services.action_create(by=operator_mn, **action_fields())
+    action.refresh_from_db()
+    first = action.scope()
+    with django_assert_num_queries(0):
+        assert action.scope() == first
+    other = PoliceUnit.objects.exclude(pk=action.police_unit_id).exclude(is_national=True)[0]
+    action.police_unit = other
+    moved = action.scope()
+    assert moved != first and moved.municipality_ids
