@@ -47,7 +47,8 @@ RESULTS = [
 ]
 
 
-def _pick(rng, weighted):
+def pick(rng, weighted):
+    """One of the (value, weight) pairs' values, drawn by weight."""
     return rng.choices([k for k, _w in weighted], [w for _k, w in weighted])[0]
 
 
@@ -108,7 +109,7 @@ def load(seed: int = 2023) -> int:
 
 
 def _one(rng, day, organisation, national, places, weights) -> int:
-    kind = _pick(rng, KINDS)
+    kind = pick(rng, KINDS)
     if kind == Action.Kind.AMBER_ALERT and national is None:
         return 0
     municipality, unit_id, lat, lon, _inh = rng.choices(places, weights)[0]
@@ -128,7 +129,7 @@ def _one(rng, day, organisation, national, places, weights) -> int:
         police_unit_id=national.police_unit_id if amber else unit_id,
         organisation=national if amber else organisation,
         state=Action.State.ENDED,
-        result=_pick(rng, RESULTS),
+        result=pick(rng, RESULTS),
         information_contributed=rng.random() < 0.12,
         calls_registered=int(rng.expovariate(1.2)) if rng.random() < 0.25 else 0,
         released_at=released,

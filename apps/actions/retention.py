@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.channels.models import Delivery
 from apps.governance import retention
 from apps.governance.retention import BATCH, delete_in_batches, update_in_batches
+from apps.web import photos
 
 from .models import Action, ActionUpdate, EndMessage, Tip
 
@@ -53,12 +54,6 @@ def _message_ids_q(actions: QuerySet) -> Q:
     )
 
 
-def _delete_files(field, names) -> None:
-    for name in names:
-        if name:
-            field.storage.delete(name)
-
-
 def purge_tips(cutoff: dt.datetime) -> int:
     """Delete the tips of actions that ended before `cutoff`, their photo files first."""
     tips = Tip.objects.filter(action__in=ended_before(cutoff))
@@ -68,7 +63,7 @@ def purge_tips(cutoff: dt.datetime) -> int:
         batch = list(tips.values_list("pk", "photo")[:BATCH])
         if not batch:
             return total
-        _delete_files(field, [photo for _pk, photo in batch])
+        photos.delete_stored(field.storage, [photo for _pk, photo in batch])
         total += delete_in_batches(Tip.objects.filter(pk__in=[pk for pk, _photo in batch]))
 
 
@@ -81,7 +76,7 @@ def purge_action_photos(cutoff: dt.datetime) -> int:
         batch = list(actions.values_list("pk", "photo")[:BATCH])
         if not batch:
             return total
-        _delete_files(field, [photo for _pk, photo in batch])
+        photos.delete_stored(field.storage, [photo for _pk, photo in batch])
         total += Action.objects.filter(pk__in=[pk for pk, _photo in batch]).update(photo="")
 
 

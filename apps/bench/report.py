@@ -33,6 +33,8 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from apps.actions import demo
+from apps.actions.demo import pick as _pick
 from apps.actions.models import Action
 from apps.channels.models import Channel, Delivery, OutgoingMessage
 from apps.governance import reporting
@@ -61,24 +63,9 @@ GOAL_S = 2.0
 BATCH = 5_000
 CHUNK = 50_000  # rows made, then written, at a time
 
-# Kinds as in the 2023 annual report: about half time-critical, a quarter of those high
-# impact (robbery, burglary).
-KIND_WEIGHTS = [
-    (Action.Kind.MISSING_PERSON, 22),
-    (Action.Kind.MISSING_CHILD, 6),
-    (Action.Kind.AMBER_ALERT, 0.05),
-    (Action.Kind.ROBBERY, 7),
-    (Action.Kind.BURGLARY, 9),
-    (Action.Kind.HIT_AND_RUN, 8),
-    (Action.Kind.SUSPICIOUS_SITUATION, 30),
-    (Action.Kind.OTHER, 18),
-]
-RESULT_WEIGHTS = [
-    (Action.Result.FOUND_SAFE, 15),
-    (Action.Result.ARRESTED, 7),
-    (Action.Result.NOT_FOUND, 68),
-    (Action.Result.OTHER, 10),
-]
+# Kinds and outcomes in the shares of the 2023 annual report, as the demo year draws them.
+KIND_WEIGHTS = demo.KINDS
+RESULT_WEIGHTS = demo.RESULTS
 MAIL_KIND_WEIGHTS = [
     (MailKind.NEIGHBOURHOOD_INQUIRY, 70),
     (MailKind.PREVENTIVE, 20),
@@ -255,10 +242,6 @@ def _analyze(*model_list) -> None:
     with connection.cursor() as cursor:
         for model in model_list:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
-def _pick(rng: random.Random, weighted: list[tuple]):
-    return rng.choices([k for k, _w in weighted], [w for _k, w in weighted])[0]
 
 
 class _Municipalities:

@@ -11,7 +11,6 @@ the channel settings allow for it (web push, SMS, voice, e-mail), and ended with
 message ("Crisis voorbij") to exactly those it reached.
 """
 
-import logging
 import uuid
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.governance.policy import Scope
+from apps.web.photos import delete_stored
 from apps.web.text import CleanTextMixin
 
 # The outbox's message title holds 120 characters; the subject becomes that title.
@@ -482,13 +482,4 @@ def _response_photo_goes_with_its_row(sender, instance, **kwargs):
     if not name:
         return
     storage = instance.photo.storage
-
-    def delete():
-        try:
-            storage.delete(name)
-        except OSError as exc:
-            logging.getLogger(__name__).warning(
-                "a response photo could not be deleted: %s", type(exc).__name__
-            )
-
-    transaction.on_commit(delete)
+    transaction.on_commit(lambda: delete_stored(storage, [name]))

@@ -24,7 +24,6 @@ until it is (its end message needs them).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.core.files.storage import default_storage
 from django.db.models import Q
@@ -33,11 +32,10 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.channels.models import Delivery
 from apps.governance import retention
+from apps.web.photos import delete_stored
 
 from .links import respond_closes_at
 from .models import Mailing, Response, ResponseEntry
-
-log = logging.getLogger(__name__)
 
 # Rows still in flight are left alone: the outbox needs their recipient to send them (it
 # fails them once their message expires, and the next night takes them).
@@ -66,15 +64,7 @@ def purge_responses(cutoff: dt.datetime) -> int:
         total += Response.objects.filter(pk__in=ids).delete()[1].get(Response._meta.label, 0)
         # The rows first: a file left behind by a failure is an orphan, never a row whose
         # photo is missing.
-        for name in photos:
-            _delete_file(name)
-
-
-def _delete_file(name: str) -> None:
-    try:
-        default_storage.delete(name)
-    except OSError as exc:
-        log.warning("retention: a response photo could not be deleted: %s", type(exc).__name__)
+        delete_stored(default_storage, photos)
 
 
 # Delivery links -----------------------------------------------------------------------

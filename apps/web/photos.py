@@ -13,6 +13,7 @@ Stored names are random, so neither the uploader's file name nor the action show
 """
 
 import io
+import logging
 import uuid
 import warnings
 
@@ -156,3 +157,18 @@ def _encode(image: Image.Image, *, as_png: bool) -> ContentFile:
         image.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
         suffix = "jpg"
     return ContentFile(buffer.getvalue(), name=f"{uuid.uuid4().hex}.{suffix}")
+
+
+def delete_stored(storage, names) -> None:
+    """Delete stored photo files (retention, a row that went): a file that cannot be
+    deleted is logged, by kind of error only, and left as an orphan; never a row whose
+    photo is missing."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            storage.delete(name)
+        except OSError as exc:
+            logging.getLogger(__name__).warning(
+                "a stored photo could not be deleted: %s", type(exc).__name__
+            )
