@@ -56,6 +56,20 @@ def _dutch_to_start_with():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: what one test kept there (a unit's
+    municipalities, a rate limit, live counts) must not answer for the next, whose rows
+    may have the same ids."""
+    from django.core.cache import cache
+
+    from apps.governance import models
+
+    cache.clear()
+    models._units_here.clear()  # the process's own copy of the units' municipalities
+    yield
+
+
 def _ensure_reference_data() -> None:
     from django.contrib.auth.models import Group
 

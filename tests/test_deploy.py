@@ -141,3 +141,26 @@ def test_it_reports_postmark_without_a_stored_template_for_batch_sends():
     assert result.returncode != 0
     assert "channels.E002" in result.stdout + result.stderr
     assert "EMAIL_BATCH_TEMPLATE_ID" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "engine"),
+    [
+        # Production: a staff request reads its session from the shared cache.
+        ("rediscache://redis.internal:6379/1", "django.contrib.sessions.backends.cached_db"),
+        # A cache of one process would keep a session there after logging out elsewhere.
+        ("locmemcache://burgernet", "django.contrib.sessions.backends.db"),
+        ("dummycache://", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_are_kept_in_the_cache_only_when_the_web_processes_share_it(cache_url, engine):
+    result = run_django(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.SESSION_ENGINE)",
+        ],
+        CACHE_URL=cache_url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == engine

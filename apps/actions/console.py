@@ -7,14 +7,22 @@ view that changes something asks "action.manage". Every object is checked by the
 policy: an operator sees and acts on the actions of the own region only.
 """
 
+import functools
+import hashlib
+
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.http import parse_etags
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -390,25 +398,61 @@ _SENT_LABELS = {
 
 
 def _messages_of(action: Action) -> list[tuple[str, OutgoingMessage]]:
+    """The action's messages, with what the live panel shows of them (whether stopped)."""
     sent = action.sent_messages()
-    found = OutgoingMessage.objects.in_bulk([pk for _what, pk in sent])
+    found = OutgoingMessage.objects.only("stopped_at").in_bulk([pk for _what, pk in sent])
     return [(str(_SENT_LABELS[what]), found[pk]) for what, pk in sent if pk in found]
 
 
-def _live_context(request, action: Action) -> dict:
+def _sent_rows(action: Action) -> list[dict]:
+    """The live panel's sending table: each message with its counts per channel."""
     rows = []
     for label, message in _messages_of(action):
         per_channel = outbox.live_stats(message)
         channels = [(_channel_label(key), counts) for key, counts in sorted(per_channel.items())]
         rows.append({"label": label, "message": message, "channels": channels})
+    return rows
+
+
+def _live_context(request, action: Action) -> dict:
     tips = action.tips.all()
     return {
         "action": action,
-        "sent_rows": rows,
+        "sent_rows": _sent_rows(action),
         "tips": tips,
         "unread": sum(1 for tip in tips if not tip.is_read),
         "can_manage": _may_manage(request.user, action),
     }
+
+
+# An operator's console polls the live panel every few seconds, as do their colleagues'. The
+# panel holds nothing of the one who asks (the tip forms' token is on the page around it), so
+# it is rendered once for what it shows and kept in the shared cache for every poll until
+# that changes: a count, a stop, a tip (Tip.state_of), the language or whether the reader
+# may manage the action. Its version is also the ETag: an unchanged poll gets a 304.
+LIVE_PANEL_TEMPLATE = "actions/console/_live.html"
+LIVE_PANEL_SECONDS = 60
+
+
+@functools.cache
+def _live_template_fingerprint() -> str:
+    """The panel's template as this process has it: a new release renders anew."""
+    source = get_template(LIVE_PANEL_TEMPLATE).template.source
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _live_version(action: Action, rows: list[dict], tips: tuple, can_manage: bool) -> str:
+    shown = [
+        (
+            row["label"],
+            row["message"].pk,
+            row["message"].stopped_at.isoformat() if row["message"].stopped_at else "",
+            [(label, sorted(counts.items())) for label, counts in row["channels"]],
+        )
+        for row in rows
+    ]
+    what = repr((_live_template_fingerprint(), get_language(), action.pk, can_manage, tips, shown))
+    return hashlib.sha256(what.encode()).hexdigest()[:32]
 
 
 def _detail(request, action: Action, status: int = 200, **forms):
@@ -465,7 +509,27 @@ def detail(request, pk):
 @staff_required(verb=VIEW)
 def live(request, pk):
     action = _action_for(request, pk, VIEW)
-    return render(request, "actions/console/_live.html", _live_context(request, action))
+    rows = _sent_rows(action)
+    tips = Tip.state_of(action)
+    can_manage = _may_manage(request.user, action)
+    version = _live_version(action, rows, tips, can_manage)
+    etag = f'"{version}"'
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        key = f"console.live:{version}"
+        html = cache.get(key)
+        if html is None:
+            # Without the request: nothing of the reader's (a token) can end up in it.
+            context = {"action": action, "sent_rows": rows, "can_manage": can_manage}
+            context.update(tips=action.tips.all(), unread=tips[2])
+            html = render_to_string(LIVE_PANEL_TEMPLATE, context)
+            cache.set(key, html, LIVE_PANEL_SECONDS)
+        response = HttpResponse(html)
+    response["ETag"] = etag
+    # The browser asks again each time (with If-None-Match) and keeps it to itself.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 # The verbs -------------------------------------------------------------------------------------

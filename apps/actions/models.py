@@ -686,6 +686,18 @@ class Tip(CleanTextMixin, models.Model):
     def __str__(self):
         return f"tip {self.pk}"
 
+    @classmethod
+    def state_of(cls, action) -> tuple[int, int, int]:
+        """(how many, the newest id, how many unread) of an action's tips. A list of them
+        changes only when one of these does: tips are added, marked read (never back) and
+        deleted whole, never edited."""
+        counts = cls.objects.filter(action=action).aggregate(
+            n=models.Count("pk"),
+            last=models.Max("pk"),
+            unread=models.Count("pk", filter=models.Q(is_read=False)),
+        )
+        return counts["n"], counts["last"] or 0, counts["unread"]
+
     def audit_label(self) -> str:
         return f"tip {self.pk}"
 

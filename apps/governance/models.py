@@ -1,10 +1,15 @@
 """Geography, organisations of staff, users and the audit log."""
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 
@@ -76,6 +81,55 @@ class Municipality(models.Model):
 
     def __str__(self):
         return self.name
+
+    @staticmethod
+    def ids_in_unit(unit_id: int) -> frozenset[int]:
+        """The ids of a police unit's municipalities: a region's scope, which every console
+        request asks for (may this operator see this action?). Kept in the shared cache and
+        forgotten whenever a municipality is saved or deleted (_forget_units)."""
+        now = time.monotonic()
+        kept = _units_here.get(unit_id)
+        if kept is not None and now - kept[0] < UNIT_MUNICIPALITIES_HERE_SECONDS:
+            return kept[1]
+        key = _UNIT_KEY.format(unit_id)
+        ids = cache.get(key)
+        if ids is None:
+            ids = frozenset(
+                Municipality.objects.filter(police_unit_id=unit_id)
+                .order_by()
+                .values_list("id", flat=True)
+            )
+            cache.set(key, ids, UNIT_MUNICIPALITIES_SECONDS)
+        _units_here[unit_id] = (now, ids)
+        return ids
+
+
+# How long a unit's municipalities are kept at most: moving a municipality forgets them at
+# once in the shared cache (in every process, with the shared cache of production) and in
+# the process that moved it; another process may go on with the old list for a second.
+UNIT_MUNICIPALITIES_SECONDS = 300
+UNIT_MUNICIPALITIES_HERE_SECONDS = 1.0
+_UNIT_KEY = "governance.unit_municipalities:{}"
+_units_here: dict[int, tuple[float, frozenset[int]]] = {}
+
+
+def forget_unit_municipalities() -> None:
+    """Forget every unit's municipalities, here and in the shared cache."""
+    _units_here.clear()
+    cache.delete_many(
+        [_UNIT_KEY.format(pk) for pk in PoliceUnit.objects.values_list("pk", flat=True)]
+    )
+
+
+@receiver(post_save, sender=Municipality)
+@receiver(post_delete, sender=Municipality)
+def _forget_units(sender, **kwargs):
+    """A municipality changed (it may have moved to another unit): every unit's list is
+    forgotten now, and again when the transaction commits, so that no request in between
+    keeps the old list."""
+
+    forget_unit_municipalities()
+    transaction.on_commit(forget_unit_municipalities)
 
 
 class PostcodeArea(models.Model):

@@ -88,11 +88,7 @@ def organisation_scope(organisation: Organisation | None) -> Scope:
     if organisation.kind in (kind.NATIONAL_UNIT, kind.MANAGEMENT):
         return Scope.nation()
     if organisation.kind == kind.CONTROL_ROOM:
-        return Scope.of_municipalities(
-            Municipality.objects.filter(police_unit_id=organisation.police_unit_id).values_list(
-                "id", flat=True
-            )
-        )
+        return Scope.of_municipalities(Municipality.ids_in_unit(organisation.police_unit_id))
     if organisation.kind == kind.MUNICIPALITY:
         return Scope.of_municipalities([organisation.municipality_id])
     if organisation.kind == kind.POLICE_TEAM:

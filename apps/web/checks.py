@@ -6,21 +6,16 @@ import ipaddress
 from django.conf import settings
 from django.core.checks import Error, Warning
 
-# Caches that each process keeps to itself (or that keep nothing).
-PER_PROCESS_CACHES = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
-
 
 def check_deployment(app_configs=None, **kwargs) -> list:
     problems = []
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if not settings.DEBUG and backend in PER_PROCESS_CACHES:
+    if not settings.DEBUG and not settings.CACHE_IS_SHARED:
         problems.append(
             Warning(
                 f"The default cache is {backend.rsplit('.', 1)[-1]}: each web process counts "
-                "the rate limits alone (and DummyCache not at all).",
+                "the rate limits alone (and DummyCache not at all), sessions stay in the "
+                "database only, and a region's municipalities are asked for on every request.",
                 hint="Set CACHE_URL to a cache the web processes share (Redis).",
                 id="web.W001",
             )

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -770,6 +771,93 @@ def test_it_renders_the_live_partial_with_counts_and_tips(mn, released_mn):
     assert 'class="tip-photo"' in content
     assert 'id="sending-table"' in content
     assert "sms" in content
+
+
+def _poll(client, action, etag=None, **headers):
+    if etag:
+        headers["HTTP_IF_NONE_MATCH"] = etag
+    return client.get(reverse("console:live", args=[action.pk]), **headers)
+
+
+def test_an_unchanged_live_panel_is_not_sent_again_until_something_in_it_changes(
+    mn, released_mn, operator_mn
+):
+    first = _poll(mn, released_mn)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag
+    assert "no-cache" in first["Cache-Control"] and "private" in first["Cache-Control"]
+
+    again = _poll(mn, released_mn, etag)
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == etag
+
+    # A tip comes in: the panel changes, with the tip in it.
+    tip = services.tip_submit(action=released_mn, text="Man gezien bij de Neude.")
+    with_tip = _poll(mn, released_mn, etag)
+    assert with_tip.status_code == 200 and with_tip["ETag"] != etag
+    assert "Man gezien bij de Neude." in with_tip.text and "1 nieuw" in with_tip.text
+    etag = with_tip["ETag"]
+    assert _poll(mn, released_mn, etag).status_code == 304
+
+    # It is read.
+    services.tip_mark_read(tip=tip, by=operator_mn)
+    read = _poll(mn, released_mn, etag)
+    assert read.status_code == 200 and "1 nieuw" not in read.text
+    etag = read["ETag"]
+
+    # The counts change (once they are counted again, at most LIVE_STATS_SECONDS later).
+    Delivery.objects.filter(message=released_mn.release_message).update(state=Delivery.State.SENT)
+    cache.delete(f"outbox.live_stats:{released_mn.release_message_id}")
+    counted = _poll(mn, released_mn, etag)
+    assert counted.status_code == 200
+    etag = counted["ETag"]
+
+    # Sending is stopped.
+    OutgoingMessage.objects.filter(pk=released_mn.release_message_id).update(
+        stopped_at=timezone.now()
+    )
+    stopped = _poll(mn, released_mn, etag)
+    assert stopped.status_code == 200 and "gestopt" in stopped.text
+
+    # And in English it is another panel.
+    mn.cookies["django_language"] = "en"
+    english = _poll(mn, released_mn, stopped["ETag"])
+    assert english.status_code == 200 and "Tips" in english.text and "Sending" in english.text
+
+
+def test_the_live_panel_is_one_for_every_reader_who_may_manage_and_holds_no_token(
+    staff_client, make_staff_user, org_control_room_mn, mn, beheer, released_mn
+):
+    from apps.governance.roles import Role
+
+    services.tip_submit(action=released_mn, text="Man gezien bij de Neude.")
+    colleague = staff_client(make_staff_user("operator-mn-2", org_control_room_mn, [Role.OPERATOR]))
+    mine, theirs = _poll(mn, released_mn), _poll(colleague, released_mn)
+    assert mine.content == theirs.content and mine["ETag"] == theirs["ETag"]
+    assert "csrfmiddlewaretoken" not in mine.text
+    # The tip's button submits the form on the page around the panel, which has the token.
+    tip = released_mn.tips.get()
+    read_url = reverse("console:tip_read", args=[tip.pk])
+    assert f'form="tip-read-form" formaction="{read_url}"' in mine.text
+    page = mn.get(reverse("console:detail", args=[released_mn.pk])).text
+    form = re.search(r'<form method="post" id="tip-read-form">(.*?)</form>', page, re.S)
+    assert form and "csrfmiddlewaretoken" in form.group(1)
+
+    # A manager follows read-only: another panel, without the buttons, though the
+    # operators' is kept; and the operators' ETag does not answer for it.
+    followed = _poll(beheer, released_mn, mine["ETag"])
+    assert followed.status_code == 200 and followed["ETag"] != mine["ETag"]
+    assert "Man gezien bij de Neude." in followed.text and "Gelezen" not in followed.text
+    assert (
+        'id="tip-read-form"'
+        not in beheer.get(reverse("console:detail", args=[released_mn.pk])).text
+    )
+
+
+def test_another_regions_operator_gets_no_panel_nor_a_304_with_its_etag(mn, ams, released_mn):
+    etag = _poll(mn, released_mn)["ETag"]
+    assert _poll(ams, released_mn, etag).status_code == 403
+    assert _poll(ams, released_mn).status_code == 403
 
 
 # A draft opened again ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ ENDPOINTS = {
     "action page",
     "web app page",
     "console live panel",
+    "console live panel, unchanged",
 }
 
 
@@ -36,6 +37,8 @@ def test_every_page_answers_under_load_and_registrations_queue_their_code(tmp_pa
     assert figures["registration page"]["statuses"] == {"200": 6}
     assert figures["registration POST"]["statuses"] == {"302": 6}
     assert figures["console live panel"]["statuses"] == {"200": 6}  # logged in, verified
+    # Polled with the ETag it gave: nothing changed, nothing sent again.
+    assert figures["console live panel, unchanged"]["statuses"] == {"304": 6}
     assert result["posts_ok"] == 6
     assert result["registered"] == 6
     assert result["codes_queued"] == 6

@@ -224,6 +224,24 @@ def test_an_operator_alerts_a_citizen_who_sends_a_tip_and_hears_the_end(
     expect(tip_photo).to_have_js_property("naturalWidth", 64)
     expect(tip_item).to_contain_text("anoniem")
 
+    # While nothing changes, the panel is left as it is (a screen reader does not read the
+    # live region again): the next poll is answered 304 and the node stays the same.
+    operator.evaluate("document.getElementById('live-panel').dataset.seen = 'yes'")
+    with operator.expect_response(lambda r: "/live/" in r.url, timeout=10_000) as polled:
+        pass
+    assert polled.value.status in (200, 304)
+    operator.wait_for_timeout(300)
+    expect(operator.locator("#live-panel")).to_have_attribute("data-seen", "yes")
+
+    # The operator marks the tip read (its button submits the form around the panel).
+    tip_item.get_by_role("button", name="Gelezen").click()
+    expect(operator.locator(f"#tip-{tip.pk}")).not_to_have_class(re.compile("unread"))
+    expect(operator.locator(f"#tip-{tip.pk}").get_by_role("button", name="Gelezen")).to_have_count(
+        0
+    )
+    tip.refresh_from_db()
+    assert tip.is_read
+
     # The operator ends the action; the end message goes to the same device.
     operator.locator("#end-result").select_option("found_safe")
     operator.locator("#end-information_contributed").select_option("yes")
