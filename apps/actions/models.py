@@ -395,11 +395,7 @@ class Action(CleanTextMixin, models.Model):
         if self.is_amber or self.police_unit.is_national:
             scope = Scope.nation()
         else:
-            scope = Scope.of_municipalities(
-                Municipality.objects.filter(police_unit_id=self.police_unit_id).values_list(
-                    "id", flat=True
-                )
-            )
+            scope = Scope.of_municipalities(Municipality.ids_in_unit(self.police_unit_id))
         self.__dict__["_scope"] = (key, scope)
         return scope
 

@@ -854,6 +854,23 @@ def test_the_live_panel_is_one_for_every_reader_who_may_manage_and_holds_no_toke
     )
 
 
+def test_polling_the_live_panel_asks_the_database_a_fixed_few_times(
+    mn, released_mn, django_assert_max_num_queries
+):
+    """The session (the database here; the shared cache in production), the user with the
+    organisation, the second factor, the roles, the action, its updates, its messages and
+    its tips' state: not the region's municipalities, nor the tips themselves when the
+    panel is unchanged, nor more for more tips."""
+    for n in range(5):
+        services.tip_submit(action=released_mn, text=f"Tip {n}.")
+    etag = _poll(mn, released_mn)["ETag"]
+    with django_assert_max_num_queries(8):
+        assert _poll(mn, released_mn, etag).status_code == 304
+    cache.delete("console.live:" + etag.strip('"'))  # as when it is no longer kept
+    with django_assert_max_num_queries(9):  # rendered again: the tips too
+        assert _poll(mn, released_mn).status_code == 200
+
+
 def test_another_regions_operator_gets_no_panel_nor_a_304_with_its_etag(mn, ams, released_mn):
     etag = _poll(mn, released_mn)["ETag"]
     assert _poll(ams, released_mn, etag).status_code == 403
