@@ -20,7 +20,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -429,7 +428,7 @@ def _live_context(request, action: Action) -> dict:
 # panel holds nothing of the one who asks (the tip forms' token is on the page around it), so
 # it is rendered once for what it shows and kept in the shared cache for every poll until
 # that changes: a count, a stop, a tip (Tip.state_of), the language or whether the reader
-# may manage the action. Its version is also the ETag: an unchanged poll gets a 304.
+# may manage the action. Its version is also the ETag: a poll that names it gets a 304.
 LIVE_PANEL_TEMPLATE = "actions/console/_live.html"
 LIVE_PANEL_SECONDS = 60
 
@@ -526,9 +525,9 @@ def live(request, pk):
             html = render_to_string(LIVE_PANEL_TEMPLATE, context)
             cache.set(key, html, LIVE_PANEL_SECONDS)
         response = HttpResponse(html)
+    # The console's script asks with it (If-None-Match); the browser keeps nothing (the
+    # headers middleware makes every staff answer no-store: tips hold phone numbers).
     response["ETag"] = etag
-    # The browser asks again each time (with If-None-Match) and keeps it to itself.
-    patch_cache_control(response, private=True, no_cache=True)
     return response
 
 

@@ -4,18 +4,24 @@
   "use strict";
 
   // Live partials: an element with data-refresh-url gets a fresh copy of its content.
-  // The browser asks with the ETag of the copy it has ("no-cache": always ask, keep the
-  // answer); an unchanged partial is left as it is, so that a screen reader does not read
-  // the live region again and nothing moves under the operator's eyes.
+  // The script asks with the ETag of the copy it has (the browser keeps nothing: these
+  // answers are no-store), and leaves an unchanged partial as it is, so that a screen
+  // reader does not read the live region again and nothing moves under the operator's eyes.
   document.querySelectorAll("[data-refresh-url]").forEach(function (box) {
     var seconds = parseFloat(box.dataset.refreshSeconds || "5");
     var shown = null;
+    var etag = null;
     function refresh() {
       if (document.hidden) return;
       // Leave the panel alone while the operator is working in it (keyboard focus).
       if (box.contains(document.activeElement)) return;
-      fetch(box.dataset.refreshUrl, { credentials: "same-origin", cache: "no-cache" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+      var headers = etag ? { "If-None-Match": etag } : {};
+      fetch(box.dataset.refreshUrl, { credentials: "same-origin", cache: "no-store", headers: headers })
+        .then(function (r) {
+          if (!r.ok) return null; // 304 (unchanged) too
+          etag = r.headers.get("ETag");
+          return r.text();
+        })
         .then(function (html) {
           if (html === null || html === shown) return;
           if (shown !== null || box.innerHTML.trim() !== html.trim()) box.innerHTML = html;
