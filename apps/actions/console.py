@@ -11,6 +11,7 @@ import functools
 import hashlib
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -433,10 +434,20 @@ LIVE_PANEL_TEMPLATE = "actions/console/_live.html"
 LIVE_PANEL_SECONDS = 60
 
 
-@functools.cache
 def _live_template_fingerprint() -> str:
-    """The panel's template as this process has it: a new release renders anew."""
-    source = get_template(LIVE_PANEL_TEMPLATE).template.source
+    """The panel's template as this process has it: a new release renders anew, and in
+    development (DEBUG) so does an edit of the template while the server runs."""
+    if settings.DEBUG:
+        return _fingerprint(get_template(LIVE_PANEL_TEMPLATE).template.source)
+    return _kept_template_fingerprint()
+
+
+@functools.cache
+def _kept_template_fingerprint() -> str:
+    return _fingerprint(get_template(LIVE_PANEL_TEMPLATE).template.source)
+
+
+def _fingerprint(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 

@@ -3,6 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -513,6 +515,30 @@ class ManagedTOTPDeviceAdmin(AuditedAdminMixin, TOTPDeviceAdmin):
 if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 admin.site.register(TOTPDevice, ManagedTOTPDeviceAdmin)
+
+
+class ManagedAccessAttemptAdmin(AuditedAdminMixin, AccessAttemptAdmin):
+    """django-axes' failed log-ins, where a manager lifts a lock-out by deleting the
+    attempt: only those of the users they manage (all, country-wide:
+    policy.visible_access_attempts), and each lift in the audit trail about the user
+    ("user.lockout_lifted"). Without axes' action that cleans up expired attempts of
+    everyone."""
+
+    actions = []
+
+    def get_queryset(self, request):
+        return policy.visible_access_attempts(request.user, super().get_queryset(request))
+
+    def audit_target(self, obj):
+        return User.objects.filter(username=obj.username).first()
+
+    def audit_verb(self, obj, what: str) -> str:
+        return "user.lockout_lifted" if what == "deleted" else f"user.lockout_{what}"
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, ManagedAccessAttemptAdmin)
 
 
 class _ChannelSettingsAdmin(ReadOnlyAdminMixin, NationalSettingsAdminMixin, admin.ModelAdmin):

@@ -228,6 +228,17 @@ def manageable_users(user) -> QuerySet:
     return User.objects.filter(organisation_id=user.organisation_id)
 
 
+def visible_access_attempts(user, attempts: QuerySet) -> QuerySet:
+    """The failed log-ins (django-axes' attempts; deleting one lifts a lock-out) a manager
+    may see and lift: all of them country-wide, else those for the user names of the users
+    they manage. `attempts` is the queryset to narrow (governance does not import axes)."""
+    if not has_role_for(user, "user.manage"):
+        return attempts.none()
+    if user_scope(user).nationwide:
+        return attempts
+    return attempts.filter(username__in=manageable_users(user).values("username"))
+
+
 def visible_audit_entries(user) -> QuerySet:
     """The audit trail a manager may read: all of it country-wide, else its organisation's."""
     if not has_role_for(user, "audit.view"):

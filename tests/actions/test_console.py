@@ -1370,3 +1370,18 @@ def test_the_release_screen_shows_each_channel_s_text_as_it_will_be_sent(mn, ope
     assert 'id="text-email"' not in texts  # a time-critical release goes without e-mail
     assert "Geht mit Rollator." in texts.split('id="sms-other-languages"')[1]
     assert not OutgoingMessage.objects.exists()  # the preview writes nothing
+
+
+def test_in_development_an_edited_live_panel_template_is_rendered_anew(
+    mn, released_mn, settings, monkeypatch
+):
+    """With DEBUG on, templates are read again as they change; the kept panel must not
+    outlive an edit (its version names the template's text)."""
+    from apps.actions import console
+
+    settings.DEBUG = True
+    before = _poll(mn, released_mn)
+    original = console._fingerprint
+    monkeypatch.setattr(console, "_fingerprint", lambda source: original(source + "edited"))
+    after = _poll(mn, released_mn, before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]

@@ -426,6 +426,56 @@ def test_it_lets_a_manager_lift_a_log_in_lock_out(staff_client, manager, operato
     assert staff_client(operator_mn).get(changelist("accessattempt", "axes")).status_code == 403
 
 
+def test_lifting_a_lock_out_is_in_the_audit_trail_about_the_user(
+    staff_client, manager, operator_mn
+):
+    from axes.models import AccessAttempt
+
+    attempt = AccessAttempt.objects.create(
+        username="operator-mn", ip_address="127.0.0.1", user_agent="x", failures_since_start=5
+    )
+    staff_client(manager).post(
+        reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"}
+    )
+
+    entry = AuditEntry.objects.get(verb="user.lockout_lifted")
+    assert entry.actor == manager
+    assert entry.target_id == str(operator_mn.pk)
+
+
+def test_a_municipal_manager_sees_and_lifts_only_the_lock_outs_of_their_own_people(
+    staff_client, make_staff_user, org_woerden, woerden_author, operator_mn
+):
+    from axes.models import AccessAttempt
+
+    local = staff_client(make_staff_user("beheer-woerden", org_woerden, [Role.MANAGER]))
+    own = AccessAttempt.objects.create(
+        username=woerden_author.username, ip_address="10.0.0.1", failures_since_start=5
+    )
+    other = AccessAttempt.objects.create(
+        username=operator_mn.username, ip_address="10.0.0.2", failures_since_start=5
+    )
+    unknown = AccessAttempt.objects.create(
+        username="niemand", ip_address="10.0.0.3", failures_since_start=5
+    )
+
+    page = local.get(changelist("accessattempt", "axes")).content.decode()
+    assert "10.0.0.1" in page and "10.0.0.2" not in page and "10.0.0.3" not in page
+    assert "cleanup_expired_attempts" not in page  # axes' clean-up of everyone's
+    for attempt in (other, unknown):
+        url = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+        assert local.post(url, {"post": "yes"}).status_code in (302, 404)
+        assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
+    bulk = {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"}
+    local.post(changelist("accessattempt", "axes"), bulk)
+    assert AccessAttempt.objects.filter(pk=other.pk).exists()
+    assert not AuditEntry.objects.filter(verb="user.lockout_lifted").exists()
+
+    local.post(reverse("admin:axes_accessattempt_delete", args=[own.pk]), {"post": "yes"})
+    assert not AccessAttempt.objects.filter(pk=own.pk).exists()
+    assert AuditEntry.objects.get(verb="user.lockout_lifted").target_id == str(woerden_author.pk)
+
+
 # Names -----------------------------------------------------------------------------------
 
 # What the index said in English before the apps of other packages were named in Dutch.
