@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils.translation import gettext
 
 from .geo import in_circle_q
@@ -240,12 +241,22 @@ def visible_access_attempts(user, attempts: QuerySet) -> QuerySet:
 
 
 def visible_audit_entries(user) -> QuerySet:
-    """The audit trail a manager may read: all of it country-wide, else its organisation's."""
+    """The audit trail a manager may read: all of it country-wide; else what their
+    organisation's people did, and what anyone (a country-wide manager) did to their
+    organisation or its people."""
     if not has_role_for(user, "audit.view"):
         return AuditEntry.objects.none()
     if user_scope(user).nationwide:
         return AuditEntry.objects.all()
-    return AuditEntry.objects.filter(organisation_id=user.organisation_id)
+    own = user.organisation_id
+    people = (
+        User.objects.filter(organisation_id=own).annotate(key=Cast("pk", CharField())).values("key")
+    )
+    return AuditEntry.objects.filter(
+        Q(organisation_id=own)
+        | Q(target_type="governance.organisation", target_id=str(own))
+        | Q(target_type="governance.user", target_id__in=people)
+    )
 
 
 # Counts of people shown to staff: below this, only "fewer than" (a count for one house

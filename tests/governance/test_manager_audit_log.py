@@ -64,6 +64,22 @@ def test_it_shows_a_municipal_manager_only_its_own_organisations_entries(
     assert "mail-utrecht" not in response.text
 
 
+def test_a_municipal_manager_sees_what_a_country_wide_manager_did_to_its_people(
+    staff_client, woerden_manager, woerden_author, utrecht_author, manager, org_woerden
+):
+    to_own = entry(manager, "user.changed", target=woerden_author)
+    to_org = entry(manager, "organisation.changed", target=org_woerden)
+    to_other = entry(manager, "user.changed", target=utrecht_author)
+
+    response = staff_client(woerden_manager).get(URL)
+
+    assert to_own.pk in shown(response) and to_org.pk in shown(response)
+    assert to_other.pk not in shown(response)
+    export = staff_client(woerden_manager).get(EXPORT, {"verb": "user.changed"})
+    rows = b"".join(export.streaming_content).decode("utf-8").strip("\r\n").split("\r\n")
+    assert len(rows) == 1 + 1 and woerden_author.username in rows[1]
+
+
 def test_it_shows_a_nationwide_manager_every_entry_newest_first(
     staff_client, manager, woerden_author, utrecht_author
 ):

@@ -91,17 +91,21 @@ def test_it_shows_the_history_of_the_organisation_and_its_people_newest_first(
     assert elsewhere.pk not in ids and done_by_user.pk not in ids
 
 
-def test_a_municipal_manager_sees_only_the_history_its_own_organisation_wrote(
-    staff_client, woerden_manager, manager, woerden_author, org_woerden
+def test_a_municipal_manager_sees_the_history_of_its_people_whoever_wrote_it(
+    staff_client, woerden_manager, manager, woerden_author, utrecht_author, org_woerden
 ):
     by_national = audit.record(verb="user.changed", actor=manager, target=woerden_author)
     by_own = audit.record(verb="user.changed", actor=woerden_manager, target=woerden_author)
+    about_org = audit.record(verb="organisation.changed", actor=manager, target=org_woerden)
+    elsewhere = audit.record(verb="user.changed", actor=manager, target=utrecht_author)
 
     response = staff_client(woerden_manager).get(detail(org_woerden))
 
     ids = [e.pk for e in response.context["page"].object_list]
     assert by_own.pk in ids
-    assert by_national.pk not in ids
+    assert by_national.pk in ids  # a country-wide manager changed one of its people
+    assert about_org.pk in ids
+    assert elsewhere.pk not in ids
 
 
 # Admin changes reach the history with what changed -----------------------------------------
