@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import Count, Q
 
-from apps.channels.models import Channel, Delivery
+from apps.channels.models import CHANNELS_WITH_RECEIPTS, Delivery
 from apps.governance import reporting
 
 from .models import Action, ActionUpdate, EndMessage
@@ -60,9 +60,6 @@ ACTION_METRICS = (
 )
 MESSAGE_METRICS = ("messages", "messages_delivered", "messages_opened")
 
-# The channels whose service reports delivery afterwards (Delivery.receipt); on the
-# others a row sent counts as delivered.
-CHANNELS_WITH_RECEIPTS = frozenset({Channel.SMS, Channel.VOICE, Channel.EMAIL})
 
 # Message ids per query: few enough that PostgreSQL reads their rows along the (message,
 # state) index (at 500 it planned a scan of the whole table: 5 s a query on 60 million

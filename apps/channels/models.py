@@ -32,6 +32,11 @@ class Channel(models.TextChoices):
 # writes them; and the channels that publish an action for others to pass on.
 RECIPIENT_CHANNELS = (Channel.WEBPUSH, Channel.SMS, Channel.VOICE, Channel.EMAIL)
 PUBLIC_CHANNELS = (Channel.WEBHOOK, Channel.DISPLAY, Channel.FEED)
+# The channels whose service reports afterwards whether a message arrived
+# (Delivery.receipt): the e-mail service's tracking webhooks and the SMS and voice
+# gateways' delivery reports (channels/webhooks.py). On the others a row sent is all there
+# is to know.
+CHANNELS_WITH_RECEIPTS = frozenset({Channel.SMS, Channel.VOICE, Channel.EMAIL})
 
 
 class OutgoingMessage(models.Model):

@@ -40,7 +40,7 @@ from django.db import connections, router, transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import Channel, Delivery, Notice, OutgoingMessage
+from .models import CHANNELS_WITH_RECEIPTS, Channel, Delivery, Notice, OutgoingMessage
 from .senders import SENDERS, Outcome
 
 logger = logging.getLogger(__name__)
@@ -1094,14 +1094,13 @@ def release_claims(worker: str) -> int:
     return requeued
 
 
-# Receipts the e-mail services report (tracking webhooks), counted per channel by stats().
+# Receipts the services report (CHANNELS_WITH_RECEIPTS), counted per channel by stats().
 RECEIPTS_COUNTED = (
     Delivery.Receipt.DELIVERED,
     Delivery.Receipt.BOUNCED,
     Delivery.Receipt.COMPLAINED,
+    Delivery.Receipt.UNANSWERED,
 )
-# Only these channels hear back from their service after sending.
-CHANNELS_WITH_RECEIPTS = frozenset({Channel.EMAIL})
 
 
 # The operators' live panel asks every few seconds, each operator on their own screen: a
@@ -1123,9 +1122,10 @@ def live_stats(message: OutgoingMessage) -> dict[str, dict[str, int]]:
 def stats(message: OutgoingMessage) -> dict[str, dict[str, int]]:
     """Counts per channel for the operator's live page:
     {"webpush": {"queued": …, "sending": …, "sent": …, "failed": …, "cancelled": …,
-    "opened": …, "total": …}, …} — only channels the message has rows on. E-mail also has
-    "delivered", "bounced" and "complained": what the service reported afterwards (a bounced
-    row counts as sent too: it left us)."""
+    "opened": …, "total": …}, …} — only channels the message has rows on. The channels
+    whose service reports back (CHANNELS_WITH_RECEIPTS: e-mail, SMS, voice) also have
+    "delivered", "bounced", "complained" and "unanswered": what the service reported
+    afterwards (a bounced row counts as sent too: it left us)."""
     receipts = {str(r): Count("pk", filter=Q(receipt=r)) for r in RECEIPTS_COUNTED}
     rows = (
         Delivery.objects.filter(message=message)

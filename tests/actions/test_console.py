@@ -854,6 +854,28 @@ def test_the_live_panel_is_one_for_every_reader_who_may_manage_and_holds_no_toke
     )
 
 
+def test_the_live_panel_shows_what_the_services_reported_delivered(mn, released_mn):
+    release = released_mn.release_message
+    Delivery.objects.filter(message=release).update(state=Delivery.State.SENT)
+    Delivery.objects.filter(message=release, channel=Channel.SMS).update(
+        receipt=Delivery.Receipt.DELIVERED
+    )
+
+    content = _poll(mn, released_mn).text
+
+    assert '<th scope="col">Afgeleverd</th>' in content
+    rows = {
+        re.sub(r"<[^>]+>", "", cells[1]).strip(): cells
+        for cells in (
+            re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for row in re.findall(r"<tr>(.*?)</tr>", content, re.S)
+        )
+        if len(cells) == 8
+    }
+    assert rows["sms"][6] == "2"  # both participants' SMS: reported delivered
+    assert "niet gemeld" in rows["web-app (push)"][6]  # push services report nothing
+
+
 def test_polling_the_live_panel_asks_the_database_a_fixed_few_times(
     mn, released_mn, django_assert_max_num_queries
 ):

@@ -470,3 +470,33 @@ def test_the_live_panel_counts_a_message_at_most_once_in_two_seconds(django_asse
     cache.delete(f"outbox.live_stats:{message.pk}")  # as if two seconds had passed
     assert outbox.live_stats(message)["email"]["total"] == 2
     assert outbox.stats(message)["email"]["total"] == 2
+
+
+@pytest.mark.django_db
+def test_the_counts_hold_what_the_sms_voice_and_email_services_reported_back():
+    from apps.channels import outbox
+    from apps.channels.models import Channel, Delivery, OutgoingMessage
+
+    message = OutgoingMessage.objects.create(source="test:receipts", title="t", body="b")
+    sent, receipt = Delivery.State.SENT, Delivery.Receipt
+    for channel, got in [
+        (Channel.SMS, receipt.DELIVERED),
+        (Channel.SMS, receipt.BOUNCED),
+        (Channel.SMS, ""),
+        (Channel.VOICE, receipt.DELIVERED),
+        (Channel.VOICE, receipt.UNANSWERED),
+        (Channel.EMAIL, receipt.DELIVERED),
+        (Channel.WEBPUSH, ""),
+    ]:
+        Delivery.objects.create(message=message, channel=channel, state=sent, receipt=got)
+
+    counts = outbox.stats(message)
+
+    assert (counts["sms"]["delivered"], counts["sms"]["bounced"], counts["sms"]["sent"]) == (
+        1,
+        1,
+        3,
+    )
+    assert (counts["voice"]["delivered"], counts["voice"]["unanswered"]) == (1, 1)
+    assert counts["email"]["delivered"] == 1
+    assert "delivered" not in counts["webpush"]  # no service reports back
