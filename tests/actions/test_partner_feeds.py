@@ -3,6 +3,7 @@ server (valid, invalid, update, cancel), the fetch rules (SSRF), the console's l
 the border, adopting an alert into a draft, and the managers' feeds in the admin."""
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -342,8 +343,17 @@ def test_the_console_offers_the_adopt_button_in_the_own_region(
 ):
     _import(server, feed, ("/cap/1.xml", cap("BE-1")))
     alert = PartnerAlert.objects.get()
-    html = staff_client(operator_zwb).get(reverse("console:index")).content.decode()
-    assert reverse("console:partner_adopt", args=[alert.pk]) in html
+    client = staff_client(operator_zwb)
+    html = client.get(reverse("console:index")).content.decode()
+    adopt = reverse("console:partner_adopt", args=[alert.pk])
+    assert f'form="partner-adopt-form" formaction="{adopt}"' in html
+    form = re.search(r'<form method="post" id="partner-adopt-form">(.*?)</form>', html, re.S)
+    assert form and "csrfmiddlewaretoken" in form.group(1)
+    # The refreshed list holds no token: it is the same at every refresh, so the console's
+    # script leaves it in place (a screen reader does not read the live region again).
+    first, again = (client.get(reverse("console:partner_alerts")) for _ in range(2))
+    assert first.content == again.content
+    assert "csrfmiddlewaretoken" not in first.content.decode()
 
 
 # Adopting --------------------------------------------------------------------------------------

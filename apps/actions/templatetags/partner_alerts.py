@@ -10,5 +10,4 @@ register = template.Library()
 
 @register.inclusion_tag("actions/console/_partner_alerts.html", takes_context=True)
 def partner_alerts(context):
-    request = context["request"]
-    return {**partner_alerts_context(request.user), "csrf_token": context.get("csrf_token")}
+    return partner_alerts_context(context["request"].user)
