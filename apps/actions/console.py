@@ -414,14 +414,15 @@ def _sent_rows(action: Action) -> list[dict]:
     return rows
 
 
-def _live_context(request, action: Action) -> dict:
-    tips = action.tips.all()
+def _live_context(action: Action, *, rows: list[dict], can_manage: bool) -> dict:
+    """What the live panel (_live.html) shows, in the action's page and on its own."""
+    tips = list(action.tips.all())
     return {
         "action": action,
-        "sent_rows": _sent_rows(action),
+        "sent_rows": rows,
         "tips": tips,
         "unread": sum(1 for tip in tips if not tip.is_read),
-        "can_manage": _may_manage(request.user, action),
+        "can_manage": can_manage,
     }
 
 
@@ -466,7 +467,9 @@ def _live_version(action: Action, rows: list[dict], tips: tuple, can_manage: boo
 
 
 def _detail(request, action: Action, status: int = 200, **forms):
-    context = _live_context(request, action)
+    context = _live_context(
+        action, rows=_sent_rows(action), can_manage=_may_manage(request.user, action)
+    )
     context.update(
         persons=action.persons.all(),
         vehicles=action.vehicles.all(),
@@ -531,8 +534,7 @@ def live(request, pk):
         html = cache.get(key)
         if html is None:
             # Without the request: nothing of the reader's (a token) can end up in it.
-            context = {"action": action, "sent_rows": rows, "can_manage": can_manage}
-            context.update(tips=action.tips.all(), unread=tips[2])
+            context = _live_context(action, rows=rows, can_manage=can_manage)
             html = render_to_string(LIVE_PANEL_TEMPLATE, context)
             cache.set(key, html, LIVE_PANEL_SECONDS)
         response = HttpResponse(html)

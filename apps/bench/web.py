@@ -387,7 +387,7 @@ class Server:
             if self.process.poll() is not None:
                 raise BenchError(f"gunicorn stopped ({self.process.returncode})")
             with contextlib.suppress(OSError):
-                status, _size = _request(self.port, "GET", "/", {})
+                status, _size, _etag = _request(self.port, "GET", "/", {})
                 if status == 200:
                     return
             time.sleep(0.2)
@@ -416,26 +416,20 @@ BASE_HEADERS = {
 
 def _etag(port: int, path: str, headers: dict) -> str:
     """The ETag of the page at `path` (as a browser keeps it for the next request)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("GET", path, headers={**BASE_HEADERS, **headers})
-        response = connection.getresponse()
-        response.read()
-        etag = response.getheader("ETag")
-    finally:
-        connection.close()
-    if response.status != 200 or not etag:
-        raise BenchError(f"GET {path} gave {response.status} without an ETag")
+    status, _size, etag = _request(port, "GET", path, headers)
+    if status != 200 or not etag:
+        raise BenchError(f"GET {path} gave {status} without an ETag")
     return etag
 
 
 def _request(port: int, method: str, path: str, headers: dict, body: bytes | None = None):
+    """(status, body size, ETag) of one request on a connection of its own."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request(method, path, body=body, headers={**BASE_HEADERS, **headers})
         response = connection.getresponse()
         data = response.read()
-        return response.status, len(data)
+        return response.status, len(data), response.getheader("ETag")
     finally:
         connection.close()
 
@@ -526,7 +520,7 @@ def load(
             extra, body = registrations.next() if registrations else ({}, None)
             start = time.perf_counter()
             try:
-                status, size = _request(
+                status, size, _etag_seen = _request(
                     port, endpoint.method, endpoint.path, {**headers, **extra}, body
                 )
             except (OSError, http.client.HTTPException):

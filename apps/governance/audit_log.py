@@ -178,16 +178,9 @@ def organisation_history(*, by, organisation: Organisation) -> QuerySet:
     """Who changed what: the visible entries about `organisation` and about its users,
     newest first."""
     policy.require(by, VIEW)
-    user_ids = [
-        str(pk)
-        for pk in User.objects.filter(organisation=organisation).values_list("pk", flat=True)
-    ]
-    about = Q(target_type="governance.organisation", target_id=str(organisation.pk)) | Q(
-        target_type="governance.user", target_id__in=user_ids
-    )
     return (
         policy.visible_audit_entries(by)
-        .filter(about)
+        .filter(AuditEntry.about_organisation(organisation.pk))
         .select_related("organisation")
         .order_by("-at", "-id")
     )

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
+from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
@@ -289,6 +290,18 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.verb}"
+
+    @staticmethod
+    def about_organisation(organisation_id: int) -> models.Q:
+        """Entries about an organisation itself or about one of its (present) users."""
+        people = (
+            User.objects.filter(organisation_id=organisation_id)
+            .annotate(key=Cast("pk", models.CharField()))
+            .values("key")
+        )
+        return models.Q(
+            target_type="governance.organisation", target_id=str(organisation_id)
+        ) | models.Q(target_type="governance.user", target_id__in=people)
 
 
 class DailyFigure(models.Model):

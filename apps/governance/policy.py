@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, F, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 
 from .geo import in_circle_q
@@ -249,14 +248,7 @@ def visible_audit_entries(user) -> QuerySet:
     if user_scope(user).nationwide:
         return AuditEntry.objects.all()
     own = user.organisation_id
-    people = (
-        User.objects.filter(organisation_id=own).annotate(key=Cast("pk", CharField())).values("key")
-    )
-    return AuditEntry.objects.filter(
-        Q(organisation_id=own)
-        | Q(target_type="governance.organisation", target_id=str(own))
-        | Q(target_type="governance.user", target_id__in=people)
-    )
+    return AuditEntry.objects.filter(Q(organisation_id=own) | AuditEntry.about_organisation(own))
 
 
 # Counts of people shown to staff: below this, only "fewer than" (a count for one house
